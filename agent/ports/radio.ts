@@ -1,0 +1,81 @@
+/**
+ * The radio port: everything the agent asks of the device's network hardware. Real backends
+ * (NetworkManager, wpa_supplicant+hostapd+dnsmasq) and the lab's sim radio implement it.
+ * Only the radio actor calls it, one operation at a time (ARCHITECTURE.md, "one owner for the radio").
+ */
+import type { ConnectFailureReason } from '../../shared/errors';
+import type { Band, NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
+
+export interface RadioCapabilities {
+  /** The hardware can run the setup AP and a station connection at the same time. */
+  concurrentApSta: boolean;
+  security: NetworkSecurity[];
+  bands: Band[];
+  ethernet: boolean;
+  cellular: boolean;
+}
+
+/** A network to join, as the agent stores it. The SSID is raw bytes in hex: SSIDs need not be UTF-8. */
+export interface JoinTarget {
+  ssidHex: string;
+  security: NetworkSecurity;
+  /** WPA2 passphrase (8..63 printable ASCII) or SAE password. Never logged. */
+  passphrase?: string;
+  /** 64-hex pre-shared key, instead of a passphrase. Never logged. */
+  psk?: string;
+  hidden: boolean;
+}
+
+export interface Lease {
+  ip: string;
+  /** Dotted subnet mask, as thingymcconfig reports it. */
+  subnetmask: string;
+  defaultgw: string;
+  nameservers: string[];
+}
+
+export type JoinOutcome =
+  | { ok: true; lease: Lease; bssid?: string; signal?: number }
+  | { ok: false; reason: ConnectFailureReason; detail?: string };
+
+export interface SetupApConfig {
+  ssid: string;
+  /** The AP's own address, `10.X.Y.1`, and prefix length (24). */
+  address: string;
+  prefixLength: number;
+  /** DHCP range handed to clients. */
+  dhcpRange: { start: string; end: string };
+  channel: number;
+  /** Undefined: an open AP (the PAKE protects the session, see protocol.md). */
+  passphrase?: string;
+}
+
+export interface LinkState {
+  up: boolean;
+  lease?: Lease;
+}
+
+export interface RadioStatus {
+  wifi: LinkState & { ssidHex?: string; bssid?: string; signal?: number };
+  ethernet: LinkState;
+  cellular: LinkState;
+  ap: { up: boolean; ssid?: string; address?: string; clients: number };
+}
+
+export interface RadioPort {
+  capabilities(): Promise<RadioCapabilities>;
+  /** Scan for networks. `known` is filled in by the agent; backends may leave it false. */
+  scan(): Promise<ScanResult[]>;
+  /**
+   * Join `target` and obtain an address. Resolves with a reason on failure, never throws for an
+   * ordinary failure (wrong key, absent SSID, DHCP). With `keepAp` and concurrentApSta, the AP stays up.
+   */
+  join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome>;
+  /** Drop the station connection (if any). */
+  leave(): Promise<void>;
+  startAp(config: SetupApConfig): Promise<void>;
+  stopAp(): Promise<void>;
+  status(): Promise<RadioStatus>;
+  /** Release resources (subprocesses, sockets). */
+  close(): Promise<void>;
+}

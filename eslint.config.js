@@ -1,0 +1,83 @@
+// ESLint: typed rules everywhere, and the folder layering of ARCHITECTURE.md made mechanical.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/** Import rules per folder: what each layer must never reach. */
+const forbid = (groups, message) => ({
+  'no-restricted-imports': ['error', { paths: [], patterns: [{ group: groups, message }] }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-output/', 'test/fixtures/', '.tmp/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
+      ],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: forbid(
+      [
+        ...nodeBuiltins,
+        'electron',
+        'pino',
+        'react',
+        '**/agent/**',
+        '**/main/**',
+        '**/renderer/**',
+        '**/lab/**',
+        '**/test/**',
+      ],
+      'shared/ is isomorphic: only zod, @noble/* and other shared/ modules (see ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['agent/**/*.ts'],
+    rules: forbid(
+      ['electron', 'react', '**/main/**', '**/renderer/**', '**/lab/**', '**/test/**'],
+      'agent/ may import shared/ and Node only (see ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['main/**/*.ts'],
+    ignores: ['main/electron/**'],
+    rules: forbid(
+      ['electron', 'react', '**/agent/**', '**/renderer/**', '**/lab/**', '**/test/**'],
+      'main/ may import shared/ and Node only; only main/electron/ imports electron (see ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    rules: forbid(
+      [...nodeBuiltins, 'electron', '**/agent/**', '**/main/**', '**/lab/**', '**/test/**'],
+      'renderer/ may import shared/ types, React and its bridge module only (see ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['lab/**/*.ts'],
+    rules: forbid(['electron', '**/test/**'], 'lab/ is imported by tests and the demo, never the reverse.'),
+  },
+);

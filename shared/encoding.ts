@@ -1,0 +1,84 @@
+/** Byte encodings used on the wire: lowercase hex and base64url without padding (protocol.md). */
+import { bytesToHex, hexToBytes, randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
+import { AirliftError } from './errors';
+
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+const B64URL_RE = /^[A-Za-z0-9_-]*$/;
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]));
+
+export function toHex(bytes: Uint8Array): string {
+  return bytesToHex(bytes);
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (!HEX_RE.test(hex)) throw new AirliftError('BAD_REQUEST', 'Not an even-length hex string');
+  return hexToBytes(hex);
+}
+
+export function isHex(value: string): boolean {
+  return HEX_RE.test(value);
+}
+
+export function toBase64Url(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = (bytes[i] ?? 0) << 16;
+    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]!;
+  } else if (rest === 2) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+  }
+  return out;
+}
+
+/** Strict decoder: refuses padding, other alphabets and non-canonical trailing bits. */
+export function fromBase64Url(text: string): Uint8Array {
+  if (!B64URL_RE.test(text) || text.length % 4 === 1) {
+    throw new AirliftError('BAD_REQUEST', 'Not base64url without padding');
+  }
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const c of text) {
+    acc = (acc << 6) | (B64URL_INDEX.get(c) ?? 0);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  if ((acc & ((1 << bits) - 1)) !== 0) throw new AirliftError('BAD_REQUEST', 'Non-canonical base64url');
+  return out;
+}
+
+export function utf8Encode(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** UTF-8 decode; `undefined` when the bytes are not valid UTF-8. */
+export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+export function randomBytes(length: number): Uint8Array {
+  return nobleRandomBytes(length);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
