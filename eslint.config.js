@@ -5,10 +5,22 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
-/** Import rules per folder: what each layer must never reach. */
-const forbid = (groups, message) => ({
-  'no-restricted-imports': ['error', { paths: [], patterns: [{ group: groups, message }] }],
-});
+/**
+ * Import rules per folder: what each layer must never reach. Package names are exact `paths` (a
+ * pattern `crypto` would also match `./crypto/x`); folders are glob `patterns`.
+ */
+const forbid = (groups, message) => {
+  const isPackage = (g) => !g.includes('/') || g.startsWith('node:');
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: groups.filter(isPackage).map((name) => ({ name, message })),
+        patterns: [{ group: groups.filter((g) => !isPackage(g)), message }],
+      },
+    ],
+  };
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-output/', 'test/fixtures/', '.tmp/'] },
