@@ -1,0 +1,240 @@
+/**
+ * The agent's state as four JSON files in one directory (mode 0700, files 0600), each replaced whole
+ * and atomically. A file that cannot be parsed is never deleted: it is renamed `<name>.corrupt-<epoch ms>`
+ * for a person to inspect, and the agent carries on with the default (or without an identity).
+ */
+import { chmod, lstat, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import {
+  countersFileSchema,
+  identityFileSchema,
+  metaFileSchema,
+  networksFileSchema,
+  AGENT_STATE_VERSION,
+} from '../../shared/agent-state';
+import { AirliftError } from '../../shared/errors';
+import { parseOrThrow } from '../../shared/validate';
+import type { Logger } from '../log';
+import {
+  emptyCounters,
+  type AbuseCounters,
+  type DeviceMeta,
+  type NetworkState,
+  type StorePort,
+  type StoreSnapshot,
+  type StoredIdentity,
+} from '../ports/store';
+import {
+  ensureDir,
+  errnoCode,
+  fsyncDir,
+  readFileIfExists,
+  removeStaleTempFiles,
+  writeFileAtomic,
+  type WriteFileAtomicOptions,
+} from './atomic-file';
+
+export const STATE_FILES = {
+  identity: 'identity.json',
+  networks: 'networks.json',
+  counters: 'counters.json',
+  meta: 'meta.json',
+} as const;
+type StateFile = (typeof STATE_FILES)[keyof typeof STATE_FILES];
+
+export interface FileStoreOptions {
+  /** Epoch ms for quarantine names. Default `Date.now`. */
+  now?: () => number;
+  /** Told about each quarantined file (name, new name, why; never the content). */
+  logger?: Pick<Logger, 'warn'>;
+  /** Replaces the atomic writer. A seam for tests; production uses `writeFileAtomic`. */
+  writeFile?: (path: string, data: string, options: WriteFileAtomicOptions) => Promise<void>;
+}
+
+type Read<T> = { value: T | undefined; quarantined?: string };
+
+export class FileStore implements StorePort {
+  private readonly now: () => number;
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
+  private readonly writeFile: NonNullable<FileStoreOptions['writeFile']>;
+  /** Tail of the operation chain per file: reads and writes of one file never overlap. */
+  private readonly queues = new Map<StateFile, Promise<void>>();
+  private dirReady: Promise<void> | undefined;
+
+  constructor(
+    readonly stateDir: string,
+    options: FileStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    this.writeFile = options.writeFile ?? writeFileAtomic;
+  }
+
+  async load(): Promise<StoreSnapshot> {
+    await this.ready();
+    const [identity, networks, counters, meta] = await Promise.all([
+      this.read(STATE_FILES.identity, identityFileSchema),
+      this.read(STATE_FILES.networks, networksFileSchema),
+      this.read(STATE_FILES.counters, countersFileSchema),
+      this.read(STATE_FILES.meta, metaFileSchema),
+    ]);
+    const quarantined = [identity, networks, counters, meta].flatMap((r) => r.quarantined ?? []);
+    const snapshot: StoreSnapshot = {
+      network: withoutVersion(networks.value) ?? { networks: [] },
+      counters: withoutVersion(counters.value) ?? { ...emptyCounters },
+      meta: withoutVersion(meta.value) ?? {},
+      quarantined,
+    };
+    const storedIdentity = withoutVersion(identity.value);
+    if (storedIdentity) snapshot.identity = storedIdentity;
+    return snapshot;
+  }
+
+  saveIdentity(identity: StoredIdentity): Promise<void> {
+    return this.save(STATE_FILES.identity, identityFileSchema, identity);
+  }
+
+  saveNetworkState(state: NetworkState): Promise<void> {
+    return this.save(STATE_FILES.networks, networksFileSchema, state);
+  }
+
+  saveCounters(counters: AbuseCounters): Promise<void> {
+    return this.save(STATE_FILES.counters, countersFileSchema, counters);
+  }
+
+  saveMeta(meta: DeviceMeta): Promise<void> {
+    return this.save(STATE_FILES.meta, metaFileSchema, meta);
+  }
+
+  private async save(file: StateFile, schema: z.ZodType, data: object): Promise<void> {
+    // Validated and serialised now, before any await: the caller may mutate `data` afterwards, and
+    // a value that could not be read back must never reach the disk (it would be quarantined).
+    let text: string;
+    try {
+      text = `${JSON.stringify(parseOrThrow(schema, { version: AGENT_STATE_VERSION, ...data }, file), null, 2)}\n`;
+    } catch (err) {
+      const details = err instanceof AirliftError ? err.details : undefined;
+      const message = err instanceof Error ? err.message : `Invalid ${file}`;
+      throw new AirliftError('INTERNAL', `Refusing to save: ${message}`, details);
+    }
+    await this.ready();
+    await this.serially(file, async () => {
+      try {
+        await this.writeFile(join(this.stateDir, file), text, { mode: 0o600 });
+      } catch (err) {
+        throw storeError(`Could not write ${file}`, file, err);
+      }
+    });
+  }
+
+  private read<S extends z.ZodType>(file: StateFile, schema: S): Promise<Read<z.output<S>>> {
+    return this.serially(file, async () => {
+      const path = join(this.stateDir, file);
+      let bytes: Buffer | undefined;
+      try {
+        // Nothing else of this store touches `file` now, so its temp files are leftovers of a crash.
+        await removeStaleTempFiles(path);
+        bytes = await readFileIfExists(path, null);
+      } catch (err) {
+        // Unreadable is not corrupt (permissions, I/O): stop rather than run on silent defaults,
+        // which for the counters would also reset the abuse limits.
+        throw storeError(`Could not read ${file}`, file, err);
+      }
+      if (bytes === undefined) return { value: undefined };
+      const parsed = parseFile(bytes, schema);
+      if (parsed.ok) return { value: parsed.value };
+      const quarantined = await this.quarantine(path, file);
+      this.logger?.warn({ file, quarantined, reason: parsed.reason }, 'state file unreadable, set aside');
+      return { value: undefined, quarantined };
+    });
+  }
+
+  /** Rename a bad file out of the way, never over an earlier quarantined copy. */
+  private async quarantine(path: string, file: StateFile): Promise<string> {
+    try {
+      for (let ms = this.now(); ; ms++) {
+        const target = `${path}.corrupt-${ms}`;
+        if (await exists(target)) continue;
+        await rename(path, target);
+        await fsyncDir(this.stateDir);
+        return target;
+      }
+    } catch (err) {
+      throw storeError(`Could not set aside corrupt ${file}`, file, err);
+    }
+  }
+
+  private serially<T>(file: StateFile, task: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(file) ?? Promise.resolve();
+    const result = previous.then(task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(file, tail);
+    void tail.then(() => {
+      if (this.queues.get(file) === tail) this.queues.delete(file);
+    });
+    return result;
+  }
+
+  private ready(): Promise<void> {
+    this.dirReady ??= (async () => {
+      await ensureDir(this.stateDir, 0o700);
+      // A directory made by a package or systemd (often 0755) still holds secrets: tighten it.
+      const info = await stat(this.stateDir);
+      if ((info.mode & 0o077) !== 0) await chmod(this.stateDir, 0o700);
+    })().catch((err: unknown) => {
+      this.dirReady = undefined;
+      throw storeError('Could not prepare the state directory', undefined, err);
+    });
+    return this.dirReady;
+  }
+}
+
+function withoutVersion<T extends { version: number }>(value: T | undefined): Omit<T, 'version'> | undefined {
+  if (value === undefined) return undefined;
+  const { version: _version, ...rest } = value;
+  return rest;
+}
+
+function parseFile<S extends z.ZodType>(
+  bytes: Uint8Array,
+  schema: S,
+): { ok: true; value: z.output<S> } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: 'not UTF-8 JSON' };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  // Issue paths and messages only: zod does not echo the values, which may be secrets.
+  const reason = result.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+  return { ok: false, reason };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function storeError(message: string, file: StateFile | undefined, cause: unknown): AirliftError {
+  const errno = errnoCode(cause);
+  return new AirliftError(
+    'STORE_CORRUPT',
+    errno === undefined ? message : `${message}: ${errno}`,
+    { ...(file === undefined ? {} : { file }), ...(errno === undefined ? {} : { errno }) },
+    { cause },
+  );
+}
