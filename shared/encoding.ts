@@ -5,7 +5,8 @@ import { AirliftError } from './errors';
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 const B64URL_RE = /^[A-Za-z0-9_-]*$/;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]));
+const B64URL_INDEX = new Map(Array.from(B64URL, (c, i) => [c, i]));
+const b64 = (sextet: number): string => B64URL.charAt(sextet & 63);
 
 export function toHex(bytes: Uint8Array): string {
   return bytesToHex(bytes);
@@ -25,15 +26,15 @@ export function toBase64Url(bytes: Uint8Array): string {
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
+    out += b64(n >> 18) + b64(n >> 12) + b64(n >> 6) + b64(n);
   }
   const rest = bytes.length - i;
   if (rest === 1) {
     const n = (bytes[i] ?? 0) << 16;
-    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]!;
+    out += b64(n >> 18) + b64(n >> 12);
   } else if (rest === 2) {
     const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+    out += b64(n >> 18) + b64(n >> 12) + b64(n >> 6);
   }
   return out;
 }

@@ -38,7 +38,10 @@ export const ERROR_CODES = {
   STORE_CORRUPT: { status: 500, retryable: false, kind: 'environment' },
   PROTOCOL_ERROR: { status: 502, retryable: false, kind: 'bug' },
   INTERNAL: { status: 500, retryable: false, kind: 'bug' },
-} as const satisfies Record<string, { status: number; retryable: boolean; kind: 'user' | 'environment' | 'bug' }>;
+} as const satisfies Record<
+  string,
+  { status: number; retryable: boolean; kind: 'user' | 'environment' | 'bug' }
+>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];

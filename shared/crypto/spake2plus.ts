@@ -6,7 +6,6 @@
  * Prover → shareP; verifier → shareV + confirmV; prover checks confirmV → confirmP; verifier checks
  * confirmP. Each state object is single use.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -31,9 +30,15 @@ const W_HALF_BYTES = 40;
 
 /** RFC 9383 §4, P-256 M (compressed SEC1; seed "1.2.840.10045.3.1.7 point generation seed (M)"). */
 // Fixed bases: precomputed windows (as noble keeps for G) make w0·M and w0·N several times faster.
-const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f').precompute(8, false);
+const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f').precompute(
+  8,
+  false,
+);
 /** RFC 9383 §4, P-256 N (compressed SEC1; seed "1.2.840.10045.3.1.7 point generation seed (N)"). */
-const N = Point.fromHex('03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49').precompute(8, false);
+const N = Point.fromHex('03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49').precompute(
+  8,
+  false,
+);
 /** TT carries M and N uncompressed, like every other point (RFC 9383 Appendix C). */
 const M_BYTES = M.toBytes(false);
 const N_BYTES = N.toBytes(false);

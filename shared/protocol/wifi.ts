@@ -7,7 +7,15 @@ export type NetworkSecurity = (typeof NETWORK_SECURITY)[number];
 export const networkSecuritySchema = z.enum(NETWORK_SECURITY);
 
 /** Security an access point advertises, as seen in a scan. */
-export const SCAN_SECURITY = ['open', 'wep', 'wpa2-psk', 'wpa3-sae', 'wpa2-wpa3', 'owe', 'enterprise'] as const;
+export const SCAN_SECURITY = [
+  'open',
+  'wep',
+  'wpa2-psk',
+  'wpa3-sae',
+  'wpa2-wpa3',
+  'owe',
+  'enterprise',
+] as const;
 export type ScanSecurity = (typeof SCAN_SECURITY)[number];
 export const scanSecuritySchema = z.enum(SCAN_SECURITY);
 

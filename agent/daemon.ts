@@ -1,0 +1,191 @@
+/**
+ * Assembles a running agent from its ports: the Agent, the session layer, and the API listeners.
+ * `airliftd` (real backends) and the lab (sim radio) both start through here, so the lab exercises
+ * exactly what ships.
+ */
+import type { Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { AgentConfig } from '../shared/agent-config';
+import { Agent, type AgentDeps } from './core/agent';
+import { createApiServer } from './http/api-server';
+import { SessionManager } from './session/session-manager';
+import type { Logger } from './log';
+
+export interface ListenSpec {
+  host: string;
+  port: number;
+}
+
+export interface RunningAgent {
+  agent: Agent;
+  sessions: SessionManager;
+  /** Where each API listener ended up (port 0 resolves to a real port). */
+  listening: ListenSpec[];
+  close(): Promise<void>;
+}
+
+export interface StartAgentOptions extends AgentDeps {
+  config: AgentConfig;
+  logger: Logger;
+  listen: ListenSpec[];
+  /** Also serve on the setup AP's own address while the AP is up (port 80 on a device). */
+  apListen?: { port: number };
+}
+
+const LOCAL_NAMES = ['localhost', '127.0.0.1', '::1'];
+
+/** Every name and address the API answers to: its own names, its addresses, and configured extras. */
+export function allowedHostsFor(
+  agent: Agent,
+  config: AgentConfig,
+  listen: readonly ListenSpec[],
+): Set<string> {
+  const hosts = new Set<string>(LOCAL_NAMES);
+  const name = agent.hostname();
+  hosts.add(name);
+  hosts.add(`${name}.local`);
+  for (const a of agent.addresses()) hosts.add(a);
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) hosts.add(a.address.toLowerCase());
+  for (const l of listen) if (l.host !== '0.0.0.0' && l.host !== '::') hosts.add(l.host.toLowerCase());
+  for (const h of config.api.extraHosts) hosts.add(h.toLowerCase());
+  return hosts;
+}
+
+function listen(server: Server, spec: ListenSpec): Promise<ListenSpec> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spec.port, spec.host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      resolve({ host: spec.host, port: addr.port });
+    });
+  });
+}
+
+export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
+  const agent = new Agent(opts);
+  await agent.start();
+  const identity = () => agent.storedIdentity;
+  const sessions = new SessionManager({
+    identity,
+    counters: agent.storedCounters ?? {
+      consecutiveFailures: 0,
+      windowFailures: 0,
+      lifetimeFailures: 0,
+      notBefore: 0,
+    },
+    saveCounters: (c) => opts.store.saveCounters(c),
+    clock: opts.clock,
+    onEvent: (event, detail) => opts.logger.info({ ...detail }, `session ${event}`),
+  });
+  agent.lastClientActivity = () => sessions.lastActivity();
+  agent.onSetupEntered = (fresh) => {
+    if (fresh)
+      void sessions
+        .openSetupWindow()
+        .catch((err: unknown) => opts.logger.warn({ err }, 'could not reset window'));
+  };
+
+  let hosts = allowedHostsFor(agent, opts.config, opts.listen);
+  let hostsAt = Date.now();
+  const allowedHosts = () => {
+    // Addresses change with the network; recompute at most once a second.
+    if (Date.now() - hostsAt > 1000) {
+      hosts = allowedHostsFor(agent, opts.config, opts.listen);
+      hostsAt = Date.now();
+    }
+    return hosts;
+  };
+
+  const servers: Server[] = [];
+  const listening: ListenSpec[] = [];
+  try {
+    for (const spec of opts.listen) {
+      const server = createApiServer({ agent, sessions, logger: opts.logger, allowedHosts });
+      servers.push(server);
+      listening.push(await listen(server, spec));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await agent.stop();
+    throw err;
+  }
+
+  const apListener = opts.apListen
+    ? new ApListener(
+        agent,
+        opts.apListen.port,
+        () => createApiServer({ agent, sessions, logger: opts.logger, allowedHosts }),
+        opts.logger,
+      )
+    : undefined;
+  const unsubscribe = apListener ? agent.events.subscribe(() => apListener.sync()) : () => undefined;
+  apListener?.sync();
+
+  return {
+    agent,
+    sessions,
+    listening,
+    async close() {
+      unsubscribe();
+      await apListener?.close();
+      for (const s of servers) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      sessions.closeAll();
+      await agent.stop();
+    },
+  };
+}
+
+/**
+ * Binds the API to the AP address while the setup AP is up. The address exists only once the
+ * backend has configured the AP interface, so binding is retried on each state event until it holds.
+ */
+class ApListener {
+  private server?: Server;
+  private busy = false;
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly port: number,
+    private readonly make: () => Server,
+    private readonly logger: Logger,
+  ) {}
+
+  sync(): void {
+    if (this.busy) return;
+    const ap = this.agent.status().setupAp;
+    const present = Object.values(networkInterfaces()).some((l) =>
+      (l ?? []).some((a) => a.address === ap.address),
+    );
+    if (ap.up && present && !this.server) {
+      this.busy = true;
+      const server = this.make();
+      listen(server, { host: ap.address, port: this.port }).then(
+        () => {
+          this.server = server;
+          this.busy = false;
+          this.logger.info({ address: ap.address, port: this.port }, 'API listening on the setup AP');
+        },
+        (err: unknown) => {
+          this.busy = false;
+          this.logger.warn({ err, address: ap.address }, 'cannot listen on the setup AP address');
+        },
+      );
+    } else if (!ap.up && this.server) {
+      void this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * `airliftd`: the on-device agent. Reads the config (default /etc/airlift/agent.json), picks the
+ * radio backend, and serves the provisioning API, the control socket and the mDNS advertisement.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { AirliftError } from '../shared/errors';
+import { agentConfigSchema, type AgentConfig } from '../shared/agent-config';
+import { parseOrThrow } from '../shared/validate';
+import { createLogger } from './log';
+import { FileStore } from './store/file-store';
+import { ExecRunner } from './system/exec-runner';
+import { SystemConnectivity } from './system/connectivity';
+import { systemClock } from './ports/clock';
+import { selectBackend } from './backends/select-backend';
+import { chooseAdvertiser } from './mdns/choose-advertiser';
+import { startAgent } from './daemon';
+import { startControlSocket } from './control/socket-server';
+import { AGENT_VERSION } from './version';
+
+export const DEFAULT_CONFIG_PATH = '/etc/airlift/agent.json';
+
+/** Load and validate the config; a missing default file means "all defaults". */
+export async function loadConfig(path: string, explicit: boolean): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return agentConfigSchema.parse({});
+    throw new AirliftError('INVALID_CONFIG', `Cannot read config ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new AirliftError('INVALID_CONFIG', `Config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseOrThrow(agentConfigSchema, json, `config ${path}`);
+  } catch (err) {
+    if (err instanceof AirliftError) throw new AirliftError('INVALID_CONFIG', err.message, err.details);
+    throw err;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('airliftd')
+    .description('Airlift on-device agent')
+    .version(AGENT_VERSION)
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('--check-config', 'validate the config, print it with defaults, and exit')
+    .parse(argv);
+  const o = program.opts<{ config: string; checkConfig?: boolean }>();
+  const config = await loadConfig(o.config, program.getOptionValueSource('config') === 'cli');
+  if (o.checkConfig) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return;
+  }
+  const logger = createLogger({ level: config.log.level, name: 'airliftd' });
+  const runner = new ExecRunner({
+    onCommand: (c) => logger.debug({ cmd: c.file, args: c.args, code: c.code, ms: c.durationMs }, 'command'),
+  });
+  const radio = await selectBackend(config, runner);
+  const advertiser =
+    config.mdns.mode === 'off'
+      ? undefined
+      : chooseAdvertiser({ mode: config.mdns.mode, avahiServicesDir: config.mdns.avahiServicesDir });
+  const running = await startAgent({
+    config,
+    radio,
+    store: new FileStore(config.stateDir, { logger }),
+    connectivity: new SystemConnectivity(),
+    clock: systemClock,
+    logger,
+    agentVersion: AGENT_VERSION,
+    listen: [{ host: config.api.lanHost, port: config.api.lanPort }],
+    apListen: { port: config.api.apPort },
+    ...(advertiser ? { advertiser } : {}),
+  });
+  const control = await startControlSocket({
+    path: config.control.socket,
+    group: config.control.group,
+    agent: running.agent,
+    sessions: running.sessions,
+    logger,
+  });
+  logger.info({ listening: running.listening, version: AGENT_VERSION }, 'airliftd ready');
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    Promise.all([control.close(), running.close()]).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.argv).catch((err: unknown) => {
+  const e = err instanceof AirliftError ? err : undefined;
+  process.stderr.write(e ? `airliftd: ${e.code}: ${e.message}\n` : `airliftd: ${String(err)}\n`);
+  process.exit(e?.code === 'INVALID_CONFIG' ? 78 : 1); // 78 = EX_CONFIG: systemd should not restart-loop on it
+});

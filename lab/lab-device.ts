@@ -1,0 +1,111 @@
+/**
+ * One virtual device: the real agent (core, session, HTTP API) around a sim radio in a shared
+ * airspace. Used by `npm run lab:device`, the tests, the demo and the benchmarks.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from '../shared/agent-config';
+import { makeVerifierRecord } from '../shared/crypto/airlift';
+import { toHex } from '../shared/encoding';
+import { deviceIdSchema, normaliseSetupSecret } from '../shared/identity';
+import { parseOrThrow } from '../shared/validate';
+import { startAgent, type ListenSpec, type RunningAgent } from '../agent/daemon';
+import { FileStore } from '../agent/store/file-store';
+import { systemClock, type ClockPort } from '../agent/ports/clock';
+import { silentLogger, type Logger } from '../agent/log';
+import type { AdvertiserPort } from '../agent/ports/advertiser';
+import { Airspace } from './airspace';
+import { SimRadio, type SimFaults, type SimLatency } from './sim-radio';
+import { SimConnectivity } from './sim-connectivity';
+
+export const LAB_AGENT_VERSION = 'lab';
+
+export interface LabDeviceOptions {
+  deviceId: string;
+  setupSecret: string;
+  airspace?: Airspace;
+  listen?: ListenSpec;
+  config?: AgentConfigInput;
+  /** Where state lives; a fresh temp dir (removed on close) when omitted. */
+  stateDir?: string;
+  /** PBKDF2 iterations of the identity (the lab uses the protocol's minimum to start fast). */
+  iterations?: number;
+  timeScale?: number;
+  latency?: Partial<SimLatency>;
+  faults?: SimFaults;
+  clock?: ClockPort;
+  logger?: Logger;
+  advertiser?: AdvertiserPort;
+}
+
+export interface LabDevice {
+  running: RunningAgent;
+  radio: SimRadio;
+  airspace: Airspace;
+  config: AgentConfig;
+  stateDir: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Lab defaults: short timers so a session at a desk sees the whole lifecycle. */
+export const LAB_CONFIG: AgentConfigInput = {
+  setup: { teardownDelayMs: 200, lingerSeconds: 5, retryKnownSeconds: 30, idleTimeoutSeconds: 900 },
+  join: { timeoutSeconds: 20 },
+  mdns: { mode: 'off' },
+};
+
+export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice> {
+  const deviceId = parseOrThrow(deviceIdSchema, opts.deviceId, 'device id');
+  const secret = normaliseSetupSecret(opts.setupSecret);
+  const airspace = opts.airspace ?? Airspace.withDefaults();
+  const config = parseOrThrow(agentConfigSchema, { ...LAB_CONFIG, ...opts.config }, 'lab config');
+  const ownsDir = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), `airlift-lab-${deviceId}-`)));
+  const logger = opts.logger ?? silentLogger;
+  const store = new FileStore(stateDir, { logger });
+  const snapshot = await store.load();
+  if (snapshot.identity?.deviceId !== deviceId) {
+    const record = makeVerifierRecord(secret, deviceId, { iterations: opts.iterations ?? 1000 });
+    await store.saveIdentity({
+      deviceId,
+      w0: toHex(record.w0),
+      L: toHex(record.L),
+      salt: toHex(record.salt),
+      iterations: record.iterations,
+      createdAt: new Date().toISOString(),
+    });
+  }
+  const radio = new SimRadio({
+    airspace,
+    deviceId,
+    ...(opts.timeScale !== undefined ? { timeScale: opts.timeScale } : {}),
+    ...(opts.latency ? { latency: opts.latency } : {}),
+    ...(opts.faults ? { faults: opts.faults } : {}),
+  });
+  const running = await startAgent({
+    config,
+    radio,
+    store,
+    connectivity: new SimConnectivity({ radio }),
+    clock: opts.clock ?? systemClock,
+    logger,
+    agentVersion: LAB_AGENT_VERSION,
+    listen: [opts.listen ?? { host: '127.0.0.1', port: 0 }],
+    ...(opts.advertiser ? { advertiser: opts.advertiser } : {}),
+  });
+  const where = running.listening[0] ?? { host: '127.0.0.1', port: 0 };
+  return {
+    running,
+    radio,
+    airspace,
+    config,
+    stateDir,
+    url: `http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}`,
+    async close() {
+      await running.close();
+      if (ownsDir) await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The agent's configuration file (`/etc/airlift/agent.json`), validated at start. Every key has a
+ * default, so `{}` is a valid config; unknown keys are refused so typos do not pass silently.
+ */
+import { z } from 'zod';
+import { AP_API_PORT, LAN_API_PORT } from './protocol/api';
+
+const seconds = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
+const port = z.number().int().min(0).max(65535);
+const unixPath = z.string().min(1).max(107).startsWith('/', 'must be an absolute path');
+
+export const agentConfigSchema = z
+  .object({
+    /** Human name shown in the station; defaults to the hostname. */
+    name: z.string().min(1).max(63).optional(),
+    model: z.string().min(1).max(63).default('generic'),
+    fw: z.string().min(1).max(63).default('0.0.0'),
+    stateDir: unixPath.default('/var/lib/airlift'),
+    backend: z.enum(['auto', 'networkmanager', 'wpa_supplicant']).default('auto'),
+    interfaces: z
+      .object({
+        wifi: z.string().min(1).max(15).default('wlan0'),
+        ethernet: z.string().min(1).max(15).optional(),
+        cellular: z.string().min(1).max(15).optional(),
+      })
+      .strict()
+      .default({ wifi: 'wlan0' }),
+    setup: z
+      .object({
+        ssidPrefix: z
+          .string()
+          .max(23)
+          .regex(/^[\x20-\x7e]*$/, 'printable ASCII only')
+          .default('Airlift-'),
+        /** Leave setup to retry known networks after this long without a client; 0 = never. */
+        idleTimeoutSeconds: seconds(0, 86_400, 900),
+        /** How often to look for a known network while in setup. */
+        retryKnownSeconds: seconds(5, 3600, 60),
+        channel: z.number().int().min(1).max(165).default(6),
+        /** Optional WPA2 passphrase for the setup AP (the PAKE protects the session either way). */
+        passphrase: z
+          .string()
+          .regex(/^[\x20-\x7e]{8,63}$/, '8..63 printable ASCII characters')
+          .optional(),
+        /** Delay between answering `wifi.set` and taking the AP down, so the answer reaches the station. */
+        teardownDelayMs: z.number().int().min(0).max(10_000).default(500),
+        /** With AP+STA, how long the AP stays up after success so the station can read the result. */
+        lingerSeconds: seconds(0, 600, 15),
+      })
+      .strict()
+      .default({
+        ssidPrefix: 'Airlift-',
+        idleTimeoutSeconds: 900,
+        retryKnownSeconds: 60,
+        channel: 6,
+        teardownDelayMs: 500,
+        lingerSeconds: 15,
+      }),
+    join: z
+      .object({ timeoutSeconds: seconds(5, 300, 30) })
+      .strict()
+      .default({ timeoutSeconds: 30 }),
+    failsafe: z
+      .object({ defaultSeconds: seconds(30, 3600, 300) })
+      .strict()
+      .default({ defaultSeconds: 300 }),
+    connectivity: z
+      .object({
+        intervalSeconds: seconds(5, 86_400, 60),
+        dns: z.array(z.string().min(1).max(253)).max(8).default([]),
+        ntp: z.array(z.string().min(1).max(253)).max(8).default([]),
+        urls: z
+          .array(z.url({ protocol: /^https?$/ }))
+          .max(8)
+          .default([]),
+        timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+        /** Consecutive failed checks before the policy below applies. */
+        failuresBeforeLoss: z.number().int().min(1).max(100).default(3),
+        /** What loss of connectivity does: reconnect (try known networks), open setup, or nothing. */
+        onLoss: z.enum(['reconnect', 'setup', 'ignore']).default('reconnect'),
+        /** Count a join whose checks all fail as `no_internet` (only when targets are configured). */
+        requireOnJoin: z.boolean().default(false),
+      })
+      .strict()
+      .default({
+        intervalSeconds: 60,
+        dns: [],
+        ntp: [],
+        urls: [],
+        timeoutMs: 5000,
+        failuresBeforeLoss: 3,
+        onLoss: 'reconnect',
+        requireOnJoin: false,
+      }),
+    api: z
+      .object({
+        lanPort: port.default(LAN_API_PORT),
+        apPort: port.default(AP_API_PORT),
+        /** Address the LAN API binds; the AP API binds the AP address. */
+        lanHost: z.string().default('0.0.0.0'),
+        /** Extra Host header values accepted (the device's own names and addresses always are). */
+        extraHosts: z.array(z.string().max(255)).max(16).default([]),
+      })
+      .strict()
+      .default({ lanPort: LAN_API_PORT, apPort: AP_API_PORT, lanHost: '0.0.0.0', extraHosts: [] }),
+    mdns: z
+      .object({
+        mode: z.enum(['auto', 'avahi', 'embedded', 'off']).default('auto'),
+        interfaces: z.array(z.string().min(1).max(15)).optional(),
+        avahiServicesDir: unixPath.default('/etc/avahi/services'),
+      })
+      .strict()
+      .default({ mode: 'auto', avahiServicesDir: '/etc/avahi/services' }),
+    control: z
+      .object({
+        socket: unixPath.default('/run/airlift/agent.sock'),
+        group: z.string().min(1).max(32).default('airlift'),
+      })
+      .strict()
+      .default({ socket: '/run/airlift/agent.sock', group: 'airlift' }),
+    compat: z
+      .object({
+        netconnectd: z
+          .object({ socket: unixPath.nullable().default(null) })
+          .strict()
+          .default({ socket: null }),
+        thingymcconfig: z
+          .object({ port: port.nullable().default(null) })
+          .strict()
+          .default({ port: null }),
+      })
+      .strict()
+      .default({ netconnectd: { socket: null }, thingymcconfig: { port: null } }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+/** The config with every default filled in. */
+export function defaultAgentConfig(overrides: AgentConfigInput = {}): AgentConfig {
+  return agentConfigSchema.parse(overrides);
+}

@@ -1,0 +1,222 @@
+/**
+ * The agent's public HTTP API and its RPC methods (protocol.md "HTTP API"): one zod schema per message,
+ * used by the agent to answer and by the station and portal to read.
+ */
+import { z } from 'zod';
+import { BANDS, NETWORK_SECURITY, scanResultSchema } from './wifi';
+import { CONNECT_FAILURE_REASONS, ERROR_CODES, type ErrorCode } from '../errors';
+
+export const PROTOCOL_VERSION = 1;
+export const API_PREFIX = '/v1';
+export const LAN_API_PORT = 4780;
+export const AP_API_PORT = 80;
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export const DEVICE_STATES = ['booting', 'connecting', 'online', 'setup', 'applying', 'failsafe'] as const;
+export type DeviceState = (typeof DEVICE_STATES)[number];
+export const deviceStateSchema = z.enum(DEVICE_STATES);
+
+export const connectFailureReasonSchema = z.enum(CONNECT_FAILURE_REASONS);
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    retryable: z.boolean(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorResponse = z.infer<typeof errorBodySchema>;
+export function isKnownErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+// ---- GET /v1/info ------------------------------------------------------------------------------
+
+export const capabilitiesSchema = z.object({
+  concurrentApSta: z.boolean(),
+  security: z.array(z.enum(NETWORK_SECURITY)),
+  bands: z.array(z.enum(BANDS)),
+  ethernet: z.boolean(),
+  cellular: z.boolean(),
+});
+export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+export const infoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  model: z.string(),
+  fw: z.string(),
+  agentVersion: z.string(),
+  protocol: z.literal(PROTOCOL_VERSION),
+  state: deviceStateSchema,
+  hostname: z.string(),
+  setupSsid: z.string(),
+  capabilities: capabilitiesSchema,
+});
+export type DeviceInfo = z.infer<typeof infoSchema>;
+
+// ---- GET /v1/status ----------------------------------------------------------------------------
+
+export const attemptResultSchema = z.enum(['ok', 'failed', 'pending']);
+export const lastAttemptSchema = z.object({
+  id: z.string(),
+  result: attemptResultSchema,
+  reason: z.string().optional(),
+  at: z.string(),
+  /** Hex SSID the attempt was for. */
+  ssidHex: z.string().optional(),
+  /** Address obtained on success, so the portal can show where the device went. */
+  ip: z.string().optional(),
+});
+export type LastAttempt = z.infer<typeof lastAttemptSchema>;
+
+export const leaseSchema = z.object({
+  ip: z.string(),
+  subnetmask: z.string(),
+  defaultgw: z.string(),
+  nameservers: z.array(z.string()),
+});
+
+/** App health as apps report it over the control socket (`app.report`), in thingymcconfig's shape. */
+export const APP_STATES = ['ok', 'starting', 'degraded', 'failed', 'unknown'] as const;
+export const appStatusSchema = z.object({
+  name: z.string(),
+  appstate: z.object({ state: z.enum(APP_STATES), code: z.number().int() }),
+  connectivity: z.object({ state: z.enum(APP_STATES), code: z.number().int() }),
+  at: z.string(),
+});
+export type AppStatus = z.infer<typeof appStatusSchema>;
+
+export const statusSchema = z.object({
+  state: deviceStateSchema,
+  /** Which link carries traffic now, by priority Ethernet > Wi-Fi > cellular. */
+  via: z.enum(['ethernet', 'wifi', 'cellular']).nullable(),
+  ssid: z.string().optional(),
+  ssidHex: z.string().optional(),
+  ip: z.string().optional(),
+  hostname: z.string(),
+  pv: z.string(),
+  setupAp: z.object({ up: z.boolean(), ssid: z.string(), address: z.string() }),
+  failsafe: z.object({ attemptId: z.string(), expiresInMs: z.number().int() }).optional(),
+  lastAttempt: lastAttemptSchema.optional(),
+  network: z.object({
+    config_state: z.enum(['configured', 'unconfigured']),
+    supplicant: z.object({ connected: z.boolean() }),
+    dhcp4: z.object({ state: z.enum(['bound', 'none']), lease: leaseSchema.optional() }),
+  }),
+  apps: z.array(appStatusSchema),
+});
+export type DeviceStatus = z.infer<typeof statusSchema>;
+
+// ---- GET /v1/networks --------------------------------------------------------------------------
+
+export const networksResponseSchema = z.object({ networks: z.array(scanResultSchema) });
+export type NetworksResponse = z.infer<typeof networksResponseSchema>;
+
+// ---- GET /v1/events (SSE) ----------------------------------------------------------------------
+
+export const agentEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('state'),
+    state: deviceStateSchema,
+    previous: deviceStateSchema,
+    at: z.string(),
+  }),
+  z.object({ type: z.literal('attempt'), attempt: lastAttemptSchema }),
+  z.object({ type: z.literal('app'), app: appStatusSchema }),
+  z.object({ type: z.literal('networks'), count: z.number().int() }),
+]);
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+
+// ---- POST /v1/rpc methods ----------------------------------------------------------------------
+
+export const NONCE_HEX_RE = /^[0-9a-f]{16,64}$/;
+const nonceSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(NONCE_HEX_RE, 'job nonce: 16..64 hex chars'));
+
+/** Networks in wifi.set are validated by networkInputSchema (shared/protocol/network-input.ts). */
+export const wifiSetParamsShape = {
+  mode: z.enum(['replace', 'add']).default('replace'),
+  nonce: nonceSchema.optional(),
+  commit: z.enum(['auto', 'confirm']).default('confirm'),
+  failsafeSeconds: z.number().int().min(30).max(3600).default(300),
+};
+
+export const wifiSetResultSchema = z.object({
+  attemptId: z.string(),
+  /** Whether the device keeps its setup AP up while trying (AP+STA): then poll /v1/status on the AP. */
+  apStaysUp: z.boolean(),
+  state: deviceStateSchema,
+});
+export type WifiSetResult = z.infer<typeof wifiSetResultSchema>;
+
+export const savedNetworkSchema = z.object({
+  id: z.string(),
+  ssid: z.string(),
+  ssidHex: z.string(),
+  security: z.enum(NETWORK_SECURITY),
+  hidden: z.boolean(),
+  priority: z.number().int(),
+  provisional: z.boolean(),
+  lastConnectedAt: z.string().optional(),
+});
+export type SavedNetworkSummary = z.infer<typeof savedNetworkSchema>;
+export const wifiListResultSchema = z.object({ networks: z.array(savedNetworkSchema) });
+
+export const wifiForgetParamsSchema = z
+  .object({ id: z.string().optional(), ssid: z.string().optional(), ssidHex: z.string().optional() })
+  .strict()
+  .refine((p) => [p.id, p.ssid, p.ssidHex].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of id, ssid, ssidHex',
+  });
+export type WifiForgetParams = z.infer<typeof wifiForgetParamsSchema>;
+
+export const deviceCommitParamsSchema = z.object({ nonce: nonceSchema.optional() }).strict();
+const hasControlChar = (s: string) =>
+  Array.from(s).some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+export const deviceRenameParamsSchema = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(63)
+      .refine((s) => !hasControlChar(s), 'no control characters'),
+  })
+  .strict();
+export const deviceIdentifyParamsSchema = z
+  .object({ seconds: z.number().int().min(1).max(120).default(10) })
+  .strict();
+export const emptyParamsSchema = z.object({}).strict();
+
+export const checkResultSchema = z.object({
+  id: z.enum(['gateway', 'dns', 'ntp', 'url']),
+  target: z.string(),
+  state: z.enum(['ok', 'failed', 'skipped']),
+  latencyMs: z.number().optional(),
+  detail: z.string().optional(),
+});
+export const statusDetailSchema = z.object({
+  status: statusSchema,
+  checks: z.array(checkResultSchema),
+  /** What the device hears of each saved network: link quality as the device sees it. */
+  signals: z.array(z.object({ ssidHex: z.string(), signal: z.number().nullable() })),
+  uptimeSeconds: z.number(),
+});
+export type StatusDetail = z.infer<typeof statusDetailSchema>;
+
+export const RPC_METHODS = [
+  'wifi.set',
+  'wifi.forget',
+  'wifi.list',
+  'device.commit',
+  'device.identify',
+  'device.rename',
+  'ap.stop',
+  'device.reboot',
+  'status.detail',
+] as const;
+export type RpcMethod = (typeof RPC_METHODS)[number];

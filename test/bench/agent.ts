@@ -1,0 +1,160 @@
+/**
+ * Agent figures, measured side by side in one run (medians; this machine is shared and noisy):
+ * idle RSS against a bare Node HTTP server, process start → API ready, bundle size, and the
+ * loopback latency of a SPAKE2+ handshake plus a `wifi.set`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { deriveProverSecrets } from '../../shared/crypto/airlift';
+import { openSession } from '../../shared/session/client';
+
+const ID = 'K7Q2M6XA';
+const SECRET = 'ABCDEFGHIJKLMNOPQRSTUVWXYQ';
+const BARE_SERVER = `require('node:http').createServer((q, s) => s.end('{}')).listen(0, '127.0.0.1', function () { console.log('listening http://127.0.0.1:' + this.address().port); });`;
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  readyMs: number;
+}
+
+/** Spawn, and time until the API answers (first line `listening URL`, then a GET that succeeds). */
+async function startAndTime(args: string[]): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const rl = createInterface({ input: child.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    rl.once('line', (line) =>
+      line.startsWith('listening ') ? resolve(line.slice(10)) : reject(new Error(line)),
+    );
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/v1/info`);
+      await res.arrayBuffer();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+  return { child, url, readyMs: performance.now() - t0 };
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const deviceArgs = [
+  'dist/lab/device.js',
+  '--id',
+  ID,
+  '--secret',
+  SECRET,
+  '--listen',
+  '127.0.0.1:0',
+  '--log-level',
+  'warn',
+];
+
+export interface AgentFigures {
+  bareRssMiB: number;
+  agentRssMiB: number;
+  rssOverBareMiB: number;
+  bareReadyMs: number;
+  agentReadyMs: number;
+  bundleKiB: number;
+  bundleGzipKiB: number;
+  pbkdf2Ms: number;
+  handshakeMs: number;
+  pushMs: number;
+  handshakePlusPushMs: number;
+}
+
+export async function benchAgent(rounds = 5): Promise<AgentFigures> {
+  const bare: number[] = [];
+  const agent: number[] = [];
+  const ready: number[] = [];
+  const bareReady: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await startAndTime(['-e', BARE_SERVER]);
+    const a = await startAndTime(deviceArgs);
+    bareReady.push(b.readyMs);
+    ready.push(a.readyMs);
+    await new Promise((r) => setTimeout(r, 1500)); // let both settle to idle
+    bare.push(await rssMiB(b.child.pid ?? 0));
+    agent.push(await rssMiB(a.child.pid ?? 0));
+    await Promise.all([stop(b.child), stop(a.child)]);
+  }
+
+  // Handshake + push on loopback, PBKDF2 precomputed as the station does off the critical path.
+  const a = await startAndTime(deviceArgs);
+  const info = (await (await fetch(`${a.url}/v1/info`)).json()) as { id: string };
+  let secrets: { w0: Uint8Array; w1: Uint8Array } | undefined;
+  const pbkdf: number[] = [];
+  const handshake: number[] = [];
+  const push: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    const session = await openSession({
+      baseUrl: a.url,
+      deviceId: info.id,
+      deriveSecrets: (salt, iter) => {
+        if (!secrets) {
+          const p0 = performance.now();
+          secrets = deriveProverSecrets(SECRET, ID, salt, iter);
+          pbkdf.push(performance.now() - p0);
+        }
+        return secrets;
+      },
+      fetch: (u, init) => fetch(u, init),
+    });
+    const t1 = performance.now();
+    await session.call('wifi.set', {
+      networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }],
+      mode: 'add',
+      apply: 'later',
+      nonce: '0123456789abcdef',
+    });
+    const t2 = performance.now();
+    if (i > 0) {
+      handshake.push(t1 - t0);
+      push.push(t2 - t1);
+    }
+  }
+  await stop(a.child);
+
+  const bundle = await readFile('dist/agent/airliftd.js');
+  const { size } = await stat('dist/agent/airliftd.js');
+  return {
+    bareRssMiB: median(bare),
+    agentRssMiB: median(agent),
+    rssOverBareMiB: median(agent) - median(bare),
+    bareReadyMs: median(bareReady),
+    agentReadyMs: median(ready),
+    bundleKiB: size / 1024,
+    bundleGzipKiB: gzipSync(bundle).length / 1024,
+    pbkdf2Ms: pbkdf[0] ?? NaN,
+    handshakeMs: median(handshake),
+    pushMs: median(push),
+    handshakePlusPushMs: median(handshake) + median(push),
+  };
+}
