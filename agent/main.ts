@@ -16,6 +16,7 @@ import { selectBackend } from './backends/select-backend';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
 import { startAgent } from './daemon';
 import { startControlSocket } from './control/socket-server';
+import { runDoctor } from './control/doctor';
 import { AGENT_VERSION } from './version';
 
 export const DEFAULT_CONFIG_PATH = '/etc/airlift/agent.json';
@@ -83,6 +84,14 @@ async function main(argv: string[]): Promise<void> {
     agent: running.agent,
     sessions: running.sessions,
     logger,
+    // Running inside the agent: the socket answers by definition.
+    doctor: () =>
+      runDoctor({
+        config: { ok: true, value: config, source: o.config },
+        stateDir: config.stateDir,
+        socketPath: config.control.socket,
+        pingAgent: () => Promise.resolve(true),
+      }),
   });
   logger.info({ listening: running.listening, version: AGENT_VERSION }, 'airliftd ready');
   const stop = (signal: string) => {
