@@ -1,0 +1,61 @@
+/**
+ * The station's radio port: one per Wi-Fi adapter on the technician's machine. Linux (nmcli),
+ * Windows (netsh wlan) and macOS (CoreWLAN helper) implement it in main/wifi/; the lab's sim adapter
+ * implements it over the airspace.
+ */
+import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
+
+export interface AdapterInfo {
+  /** Stable id on this machine: the interface name (wlan0) or the Windows interface GUID. */
+  id: string;
+  /** What a person calls it: "wlan0", "Wi-Fi 2", "en0". */
+  name: string;
+  mac?: string;
+}
+
+export interface CurrentConnection {
+  ssidHex: string;
+  ssid: string;
+  bssid?: string;
+  /** The adapter's IPv4 address on that network, when it has one. */
+  ip?: string;
+  /** An OS-level handle to restore it later (NetworkManager connection UUID, Windows profile name). */
+  profile?: string;
+}
+
+export interface JoinRequest {
+  ssidHex: string;
+  security: NetworkSecurity;
+  passphrase?: string;
+  hidden?: boolean;
+  /** Overall deadline for association and an address. */
+  timeoutMs: number;
+  /** The address the adapter must be able to reach once joined (the device at 10.X.Y.1): checked before success. */
+  expectReachable?: { host: string; port: number };
+}
+
+export type JoinResult =
+  | { ok: true; ip: string; durationMs: number }
+  | {
+      ok: false;
+      reason: 'auth_failed' | 'ssid_not_found' | 'dhcp_timeout' | 'timeout' | 'unreachable' | 'hardware';
+      detail?: string;
+      durationMs: number;
+    };
+
+export interface WifiAdapter {
+  readonly info: AdapterInfo;
+  scan(): Promise<ScanResult[]>;
+  current(): Promise<CurrentConnection | undefined>;
+  /** Join and wait for an address (and reachability of `expectReachable`). Never throws for an ordinary failure. */
+  join(req: JoinRequest): Promise<JoinResult>;
+  /** Disconnect, leaving no temporary profile behind. */
+  leave(): Promise<void>;
+  /** Reconnect to what `current()` returned before the job (the technician's own network). */
+  restore(previous: CurrentConnection | undefined): Promise<void>;
+}
+
+export interface WifiAdapterProvider {
+  /** Adapters present now, by OS name or id. */
+  list(): Promise<WifiAdapter[]>;
+}
