@@ -35,7 +35,7 @@ export interface StartAgentOptions extends AgentDeps {
 
 const LOCAL_NAMES = ['localhost', '127.0.0.1', '::1'];
 
-/** Every name and address the API answers to: its own names, its addresses, and configured extras. */
+/** Names and addresses the API answers to, besides the agent's own current addresses. */
 export function allowedHostsFor(
   agent: Agent,
   config: AgentConfig,
@@ -45,7 +45,6 @@ export function allowedHostsFor(
   const name = agent.hostname();
   hosts.add(name);
   hosts.add(`${name}.local`);
-  for (const a of agent.addresses()) hosts.add(a);
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) hosts.add(a.address.toLowerCase());
   for (const l of listen) if (l.host !== '0.0.0.0' && l.host !== '::') hosts.add(l.host.toLowerCase());
@@ -91,12 +90,15 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   let hosts = allowedHostsFor(agent, opts.config, opts.listen);
   let hostsAt = Date.now();
   const allowedHosts = () => {
-    // Addresses change with the network; recompute at most once a second.
+    // Interface addresses are re-read at most once a second; the agent's own addresses (leases,
+    // the AP address) on every request, so a device answers at a new address the moment it has it.
     if (Date.now() - hostsAt > 1000) {
       hosts = allowedHostsFor(agent, opts.config, opts.listen);
       hostsAt = Date.now();
     }
-    return hosts;
+    const current = new Set(hosts);
+    for (const a of agent.addresses()) current.add(a);
+    return current;
   };
 
   const servers: Server[] = [];

@@ -259,8 +259,12 @@ export class Agent {
     };
   }
 
+  /**
+   * What the device hears. Unforced reads accept a scan up to a minute old: setup mode keeps one
+   * warm, so a station checking link quality does not wait for the radio.
+   */
   async scan(force = false): Promise<ScanResult[]> {
-    const results = await this.actor.scan(force);
+    const results = await this.actor.scan(force, 60_000);
     this.lastScan = results;
     return markKnown(results, this.net.networks);
   }
@@ -525,6 +529,8 @@ export class Agent {
       }),
     );
     await this.refreshStatus();
+    // Warm the scan cache once the AP is up, for a station's link check and the portal's list.
+    if (this.ctx.state === 'setup') this.lastScan = await this.actor.scan(true);
   }
 
   private async apDown(afterAnswer: boolean): Promise<void> {

@@ -34,10 +34,10 @@ export class RadioActor {
     return this.pending;
   }
 
-  /** Scan, reusing a recent result unless `force`: a scan costs the radio seconds. */
-  async scan(force = false): Promise<Awaited<ReturnType<RadioPort['scan']>>> {
+  /** Scan, reusing a result younger than `maxAgeMs` unless `force`: a scan costs the radio seconds. */
+  async scan(force = false, maxAgeMs = this.scanCacheMs): Promise<Awaited<ReturnType<RadioPort['scan']>>> {
     const cached = this.scanCache;
-    if (!force && cached && this.now() - cached.at < this.scanCacheMs) return cached.results;
+    if (!force && cached && this.now() - cached.at < maxAgeMs) return cached.results;
     const results = await this.run((r) => r.scan());
     this.scanCache = { at: this.now(), results };
     return results;

@@ -7,7 +7,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { randomBytes, utf8Encode } from '../encoding';
 import { AirliftError } from '../errors';
-import { computeL, computeW0W1, computeW0W1Async } from './spake2plus';
+import { computeL, computeW0W1, computeW0W1Async, computeW0W1With, type Pbkdf2Sha256 } from './spake2plus';
 
 /** Pins the cipher suite; also the first bytes of every SPAKE2+ Context. */
 export const SUITE = 'AIRLIFT1';
@@ -106,6 +106,17 @@ export function deriveProverSecrets(
   iterations: number,
 ): { w0: Uint8Array; w1: Uint8Array } {
   return computeW0W1(...pbkdfArgs(setupSecret, deviceId, salt, iterations));
+}
+
+/** {@link deriveProverSecrets} with a host-supplied PBKDF2 (the station's native, thread-pool one). */
+export function deriveProverSecretsWith(
+  pbkdf: Pbkdf2Sha256,
+  setupSecret: string,
+  deviceId: string,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<{ w0: Uint8Array; w1: Uint8Array }> {
+  return computeW0W1With(pbkdf, ...pbkdfArgs(setupSecret, deviceId, salt, iterations));
 }
 
 /** {@link deriveProverSecrets} without blocking the event loop for the whole PBKDF2 run. */

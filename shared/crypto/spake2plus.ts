@@ -29,7 +29,8 @@ export const CONFIRM_BYTES = 32;
 const W_HALF_BYTES = 40;
 
 /** RFC 9383 §4, P-256 M (compressed SEC1; seed "1.2.840.10045.3.1.7 point generation seed (M)"). */
-// Fixed bases: precomputed windows (as noble keeps for G) make w0·M and w0·N several times faster.
+// Fixed bases: precomputed windows (as noble keeps for G) make w0·M and w0·N several times faster;
+// built lazily, on first use, so importing this module stays cheap.
 const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f').precompute(
   8,
   false,
@@ -162,6 +163,33 @@ export async function computeW0W1Async(
   return splitW(await pbkdf2Async(sha256, input, salt, { c: iterations, dkLen: 2 * W_HALF_BYTES }));
 }
 
+/**
+ * PBKDF2-HMAC-SHA256 supplied by the host: the station passes Node's native one, which runs on the
+ * thread pool, so many devices' secrets are derived in parallel off the event loop.
+ */
+export type Pbkdf2Sha256 = (
+  input: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  dkLen: number,
+) => Promise<Uint8Array>;
+
+/** {@link computeW0W1} with a host-supplied PBKDF2-HMAC-SHA256 (same result). */
+export async function computeW0W1With(
+  pbkdf: Pbkdf2Sha256,
+  password: Uint8Array,
+  idProver: Uint8Array,
+  idVerifier: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<{ w0: Uint8Array; w1: Uint8Array }> {
+  checkIterations(iterations);
+  const input = pbkdfInput(password, idProver, idVerifier);
+  const out = await pbkdf(input, salt, iterations, 2 * W_HALF_BYTES);
+  if (out.length !== 2 * W_HALF_BYTES) throw new AirliftError('INTERNAL', 'PBKDF2 returned the wrong length');
+  return splitW(out);
+}
+
 /** The registration record's L = w1*P (RFC 9383 §3.2), 65-byte uncompressed SEC1. */
 export function computeL(w1: Uint8Array): Uint8Array {
   return Point.BASE.multiply(scalarFrom(w1, 'w1')).toBytes(false);
@@ -214,15 +242,24 @@ export function verifierSecretPoints(
   };
 }
 
-/** A device has one L for its lifetime: keep its precomputed point so y·L is a fixed-base multiply. */
-let cachedL: { hex: string; point: P256Point } | undefined;
+/**
+ * A device has one L for its lifetime: from its second handshake on, keep L with a precomputed
+ * table so y·L is a fixed-base multiply. A process serving many identities (the lab) alternates Ls,
+ * so the table is built only when the same L comes twice in a row — building one costs more than
+ * the multiply it speeds up.
+ */
+let lastL: { hex: string; point?: P256Point } | undefined;
 
 function decodeRecordL(L: Uint8Array): P256Point {
   const hex = bytesToHex(L);
-  if (cachedL?.hex === hex) return cachedL.point;
+  if (lastL?.hex === hex && lastL.point) return lastL.point;
   try {
-    const point = decodeShare(L, 'L').precompute(8, false);
-    cachedL = { hex, point };
+    const point = decodeShare(L, 'L');
+    if (lastL?.hex === hex) {
+      lastL.point = point.precompute(8, false);
+      return lastL.point;
+    }
+    lastL = { hex };
     return point;
   } catch (err) {
     // L comes from our own store, not the peer: a bad one is a bad record, not a failed login.
