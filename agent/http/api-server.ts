@@ -93,8 +93,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
       [SESSION_HELLO_PATH]: async (req, res) => sendJson(res, 200, sessions.hello(await readJsonBody(req))),
       [SESSION_PAKE1_PATH]: async (req, res) =>
         sendJson(res, 200, await sessions.pake1(await readJsonBody(req))),
-      [SESSION_PAKE2_PATH]: async (req, res) =>
-        sendJson(res, 200, await sessions.pake2(await readJsonBody(req))),
+      [SESSION_PAKE2_PATH]: async (req, res) => sendJson(res, 200, sessions.pake2(await readJsonBody(req))),
       [RPC_PATH]: async (req, res) =>
         sendJson(res, 200, await sessions.rpc(await readJsonBody(req), dispatch)),
     },

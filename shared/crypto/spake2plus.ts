@@ -245,28 +245,25 @@ export function verifierSecretPoints(
 /**
  * A device has one L for its lifetime: from its second handshake on, keep L with a precomputed
  * table so y·L is a fixed-base multiply. A process serving many identities (the lab) alternates Ls,
- * so the table is built only when the same L comes twice in a row — building one costs more than
- * the multiply it speeds up.
+ * so the table is built only when two handshakes in a row use the same L — building one costs more
+ * than the multiply it speeds up. Counted per handshake (createVerifier), not per decode.
  */
-let lastL: { hex: string; point?: P256Point } | undefined;
+let recordL: { hex: string; point: P256Point; handshakes: number } | undefined;
 
-function decodeRecordL(L: Uint8Array): P256Point {
+function decodeRecordL(L: Uint8Array, newHandshake = false): P256Point {
   const hex = bytesToHex(L);
-  if (lastL?.hex === hex && lastL.point) return lastL.point;
-  try {
-    const point = decodeShare(L, 'L');
-    if (lastL?.hex === hex) {
-      lastL.point = point.precompute(8, false);
-      return lastL.point;
+  if (recordL?.hex !== hex) {
+    try {
+      recordL = { hex, point: decodeShare(L, 'L'), handshakes: 0 };
+    } catch (err) {
+      // L comes from our own store, not the peer: a bad one is a bad record, not a failed login.
+      throw new AirliftError('BAD_REQUEST', 'Verifier record L is not a valid P-256 point', undefined, {
+        cause: err,
+      });
     }
-    lastL = { hex };
-    return point;
-  } catch (err) {
-    // L comes from our own store, not the peer: a bad one is a bad record, not a failed login.
-    throw new AirliftError('BAD_REQUEST', 'Verifier record L is not a valid P-256 point', undefined, {
-      cause: err,
-    });
   }
+  if (newHandshake && ++recordL.handshakes === 2) recordL.point = recordL.point.precompute(8, false);
+  return recordL.point;
 }
 
 export interface TranscriptInput {
@@ -415,7 +412,7 @@ export function createVerifier(opts: VerifierOptions): Spake2PlusVerifier {
   const w0 = copy(opts.w0);
   const L = copy(opts.L);
   scalarFrom(w0, 'w0');
-  decodeRecordL(L);
+  decodeRecordL(L, true);
   let y: Uint8Array | undefined = opts.y === undefined ? scalarBytes(randomScalar()) : copy(opts.y);
   let state: 'fresh' | 'responded' | 'done' = 'fresh';
   let pending: { expectedConfirmP: Uint8Array; kShared: Uint8Array } | undefined;

@@ -65,6 +65,11 @@ export interface SecureSession {
    * than one it has seen). Resolves with `result`; an error reply rejects with an AirliftError of its code.
    */
   call(method: string, params?: unknown): Promise<unknown>;
+  /**
+   * Reach the same device at another address (protocol.md: the session works over the setup AP
+   * and over the LAN). Keys and counters are kept; calls queued before the move use the old address.
+   */
+  moveTo(baseUrl: string): void;
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
@@ -217,7 +222,7 @@ export async function openSession(opts: OpenSessionOptions): Promise<SecureSessi
 
 class EncryptedSession implements SecureSession {
   readonly #fetch: FetchLike;
-  readonly #baseUrl: string;
+  #baseUrl: string;
   readonly #sealer: RecordSealer;
   readonly #opener: RecordOpener;
   #queue: Promise<unknown> = Promise.resolve();
@@ -235,6 +240,10 @@ class EncryptedSession implements SecureSession {
     this.#baseUrl = baseUrl;
     this.#sealer = new RecordSealer(s2d, sid);
     this.#opener = new RecordOpener(d2s, sid);
+  }
+
+  moveTo(baseUrl: string): void {
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
   call(method: string, params?: unknown): Promise<unknown> {
