@@ -35,7 +35,7 @@ export interface JoinRequest {
 }
 
 export type JoinResult =
-  | { ok: true; ip: string; durationMs: number }
+  | { ok: true; ip: string; durationMs: number; bssid?: string; signal?: number }
   | {
       ok: false;
       reason: 'auth_failed' | 'ssid_not_found' | 'dhcp_timeout' | 'timeout' | 'unreachable' | 'hardware';

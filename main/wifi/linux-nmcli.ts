@@ -1,0 +1,542 @@
+/**
+ * The station's Wi-Fi on Linux, through NetworkManager's `nmcli` (decision 0001).
+ *
+ * - Adapters: `nmcli -t -e yes -f DEVICE,TYPE,STATE,CONNECTION,CON-UUID device status`, Wi-Fi
+ *   devices NetworkManager manages.
+ * - Scan: `device wifi list ifname X --rescan yes`, which asks NetworkManager for a fresh scan and
+ *   waits for it (the `rescan` + `list` pair in one call, without the race between them); if NM
+ *   refuses a scan right now, the cached list (`--rescan no`) is returned.
+ * - Join: an explicit temporary profile, never `device wifi connect` (which takes the password in
+ *   argv and reuses whatever profile matches):
+ *   1. `connection add save no type wifi ifname X con-name airlift-tmp-<id> ssid <text> ...`, an
+ *      in-memory profile (gone at reboot even if we crash) that never autoconnects. nmcli's `ssid`
+ *      property takes the argument's bytes as they are (`_set_fcn_gobject_ssid`); it has no hex
+ *      form. An SSID that is not valid UTF-8, or holds NUL, cannot travel in a Node argv, so such
+ *      a profile is added over D-Bus instead: `busctl call ... Settings AddConnectionUnsaved` with
+ *      the SSID as a byte array (`ay`).
+ *   2. `nmcli --wait N connection up uuid U ifname X passwd-file <file>`: the secret is in a 0600
+ *      file in a 0700 directory (`802-11-wireless-security.psk:<secret>`), removed at once; nmcli's
+ *      own secret agent answers NetworkManager from it. Never argv, never `modify wifi-sec.psk`.
+ *   3. exit codes and NetworkManager's reason texts become JoinResult reasons
+ *      (`classifyActivationFailure`), then the IPv4 address and `expectReachable` are checked.
+ *   A failed join deletes its profile; `leave` deletes every temporary profile; `restore`
+ *   re-activates the technician's profile by UUID.
+ *
+ * Tested here (no NetworkManager on this machine): every builder's exact argv, the parsers on
+ * recorded output, and the join/leave/restore flows on a fake runner. Not tested: a real nmcli.
+ */
+import { randomUUID } from 'node:crypto';
+import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
+import { AirliftError } from '../../shared/errors';
+import {
+  classifyActivationFailure,
+  DEVICE_STATUS_FIELDS,
+  firstErrorLine,
+  isConnectedState,
+  parseDeviceStatus,
+  parseWifiListDetailed,
+  splitTerse,
+  usableWifiDevices,
+  WIFI_LIST_FIELDS,
+  type NmcliAccessPoint,
+} from '../../shared/parsers/nmcli';
+import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
+import { ssidDisplay } from '../../shared/ssid';
+import type {
+  AdapterInfo,
+  CurrentConnection,
+  JoinRequest,
+  JoinResult,
+  WifiAdapter,
+  WifiAdapterProvider,
+} from '../ports/wifi-adapter';
+import {
+  ipv4Before,
+  macOf,
+  outputOf,
+  reachableBefore,
+  requestSecret,
+  requestSsidHex,
+  resolveDeps,
+  usableIpv4,
+  withSecretFile,
+  type AdapterDeps,
+  type CommandResult,
+  type ResolvedDeps,
+} from './command';
+
+export const NMCLI = 'nmcli';
+export const BUSCTL = 'busctl';
+/** Every profile this adapter creates is named with this prefix (and only those are ever deleted). */
+export const TEMP_PROFILE_PREFIX = 'airlift-tmp-';
+
+const TERSE = ['-t', '-e', 'yes'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Builders (pure; tested exactly)
+
+export function deviceStatusArgs(): string[] {
+  return [...TERSE, '-f', DEVICE_STATUS_FIELDS.join(','), 'device', 'status'];
+}
+
+export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): string[] {
+  return [
+    ...TERSE,
+    '-f',
+    WIFI_LIST_FIELDS.join(','),
+    'device',
+    'wifi',
+    'list',
+    'ifname',
+    ifname,
+    '--rescan',
+    rescan,
+  ];
+}
+
+/** Field set of `connectionListArgs`: TYPE last, it never holds a newline (a NAME can). */
+export const CONNECTION_LIST_FIELDS = ['NAME', 'UUID', 'TYPE'] as const;
+
+export function connectionListArgs(): string[] {
+  return [...TERSE, '-f', CONNECTION_LIST_FIELDS.join(','), 'connection', 'show'];
+}
+
+export interface TempProfileSpec {
+  ifname: string;
+  name: string;
+  /** The SSID as text: only for SSIDs that are valid UTF-8 without NUL (see `ssidTextForNmcli`). */
+  ssid: string;
+  security: NetworkSecurity;
+  hidden: boolean;
+}
+
+function keyMgmt(security: NetworkSecurity): string | undefined {
+  if (security === 'wpa2-psk') return 'wpa-psk';
+  if (security === 'wpa3-sae') return 'sae';
+  return undefined;
+}
+
+/**
+ * `nmcli connection add` for a temporary profile: in memory only (`save no`), bound to the
+ * interface, never autoconnected, IPv4 required (`ipv4.may-fail no`, so a DHCP failure fails the
+ * activation instead of leaving an IPv6-only link). No secret: it is given on activation.
+ */
+export function connectionAddArgs(spec: TempProfileSpec): string[] {
+  const km = keyMgmt(spec.security);
+  return [
+    'connection',
+    'add',
+    'save',
+    'no',
+    'type',
+    'wifi',
+    'ifname',
+    spec.ifname,
+    'con-name',
+    spec.name,
+    'ssid',
+    spec.ssid,
+    'connection.autoconnect',
+    'no',
+    '802-11-wireless.mode',
+    'infrastructure',
+    '802-11-wireless.hidden',
+    spec.hidden ? 'yes' : 'no',
+    'ipv4.method',
+    'auto',
+    'ipv4.may-fail',
+    'no',
+    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
+  ];
+}
+
+/**
+ * The same profile over D-Bus, for SSIDs nmcli cannot take as text: `busctl call` on
+ * NetworkManager's `Settings.AddConnectionUnsaved` (in memory, like `save no`), the SSID as `ay`
+ * in decimal bytes, our own UUID so the profile can be activated and deleted by it.
+ */
+export function busctlAddConnectionArgs(
+  spec: Omit<TempProfileSpec, 'ssid'> & { ssidHex: string; uuid: string },
+): string[] {
+  const bytes = [...fromHex(spec.ssidHex)].map(String);
+  const km = keyMgmt(spec.security);
+  const settings = km === undefined ? 3 : 4;
+  return [
+    '--system',
+    'call',
+    'org.freedesktop.NetworkManager',
+    '/org/freedesktop/NetworkManager/Settings',
+    'org.freedesktop.NetworkManager.Settings',
+    'AddConnectionUnsaved',
+    'a{sa{sv}}',
+    String(settings),
+    'connection',
+    '5',
+    'id',
+    's',
+    spec.name,
+    'uuid',
+    's',
+    spec.uuid,
+    'type',
+    's',
+    '802-11-wireless',
+    'autoconnect',
+    'b',
+    'false',
+    'interface-name',
+    's',
+    spec.ifname,
+    '802-11-wireless',
+    '3',
+    'ssid',
+    'ay',
+    String(bytes.length),
+    ...bytes,
+    'mode',
+    's',
+    'infrastructure',
+    'hidden',
+    'b',
+    spec.hidden ? 'true' : 'false',
+    'ipv4',
+    '2',
+    'method',
+    's',
+    'auto',
+    'may-fail',
+    'b',
+    'false',
+    ...(km === undefined ? [] : ['802-11-wireless-security', '1', 'key-mgmt', 's', km]),
+  ];
+}
+
+/** `nmcli --wait N connection up uuid U ifname X [passwd-file F]`. */
+export function connectionUpArgs(
+  uuid: string,
+  ifname: string,
+  waitSeconds: number,
+  passwdFile?: string,
+): string[] {
+  return [
+    '--wait',
+    String(Math.max(1, Math.ceil(waitSeconds))),
+    'connection',
+    'up',
+    'uuid',
+    uuid,
+    'ifname',
+    ifname,
+    ...(passwdFile === undefined ? [] : ['passwd-file', passwdFile]),
+  ];
+}
+
+export function connectionDeleteArgs(uuid: string): string[] {
+  return ['connection', 'delete', 'uuid', uuid];
+}
+
+export function deviceDisconnectArgs(ifname: string): string[] {
+  return ['device', 'disconnect', ifname];
+}
+
+/**
+ * The SSID as nmcli command-line text, or undefined when it must go over D-Bus: not valid UTF-8,
+ * or containing NUL (a C string would end there). Every other byte, including `:`, `\`, quotes,
+ * newlines and leading or trailing spaces, is passed verbatim: there is no shell, and nmcli
+ * neither strips nor unescapes the `ssid` value.
+ */
+export function ssidTextForNmcli(ssidHex: string): string | undefined {
+  const text = utf8DecodeStrict(fromHex(ssidHex));
+  if (text === undefined || text.includes('\0')) return undefined;
+  return text;
+}
+
+/**
+ * A passwd-file line for the Wi-Fi secret. A secret with no backslash and no leading or trailing
+ * whitespace is written as is, which every nmcli reads the same way. Otherwise `\` becomes `\\`
+ * and edge whitespace becomes octal escapes: nmcli >= 1.26 unescapes and strips unescaped edge
+ * spaces (`nmc_utils_parse_passwd_file`); older nmcli took the rest of the line raw, so such a
+ * secret needs NetworkManager 1.26 or later. CR and LF end a line and are refused.
+ */
+export function passwdFileContent(secret: string): string {
+  if (/[\r\n\0]/.test(secret)) {
+    throw new AirliftError('INVALID_PASSPHRASE', 'The Wi-Fi secret must not contain CR, LF or NUL');
+  }
+  // nmcli strips ASCII whitespace only (g_ascii_isspace): other spaces need no escape.
+  const plain = !secret.includes('\\') && !/^[ \t\v\f]|[ \t\v\f]$/.test(secret);
+  const value = plain
+    ? secret
+    : secret
+        .replace(/\\/g, '\\\\')
+        .replace(/^[ \t\v\f]+/, (ws) => ws.replace(/[ \t\v\f]/g, octal))
+        .replace(/[ \t\v\f]+$/, (ws) => ws.replace(/[ \t\v\f]/g, octal));
+  return `802-11-wireless-security.psk:${value}\n`;
+}
+
+function octal(c: string): string {
+  return `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+}
+
+/** The UUID in nmcli's "Connection 'NAME' (UUID) successfully added." */
+export function parseAddedUuid(stdout: string): string | undefined {
+  const m =
+    /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\) successfully added/.exec(
+      stdout,
+    );
+  return m?.[1]?.toLowerCase();
+}
+
+/** Temporary profiles (`airlift-tmp-*`) in `connection show` output: what a crash may have left. */
+export function staleTemporaryProfiles(connectionShow: string): { name: string; uuid: string }[] {
+  return splitTerse(connectionShow, CONNECTION_LIST_FIELDS.length)
+    .records.filter(([name, uuid]) => name?.startsWith(TEMP_PROFILE_PREFIX) === true && uuid !== undefined)
+    .map(([name, uuid]) => ({ name: name ?? '', uuid: uuid ?? '' }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adapter
+
+export interface NmcliAdapterOptions extends AdapterDeps {
+  nmcli?: string;
+  busctl?: string;
+  /** Time allowed for a scan (NetworkManager's scans take 2..10 s). */
+  scanTimeoutMs?: number;
+}
+
+export class NmcliAdapter implements WifiAdapter {
+  readonly info: AdapterInfo;
+  private readonly deps: ResolvedDeps;
+  private readonly nmcli: string;
+  private readonly busctl: string;
+  private readonly scanTimeoutMs: number;
+  /** UUIDs of the temporary profiles this adapter created and has not deleted yet. */
+  private readonly temporary = new Set<string>();
+
+  constructor(
+    readonly ifname: string,
+    options: NmcliAdapterOptions,
+  ) {
+    this.deps = resolveDeps(options);
+    this.nmcli = options.nmcli ?? NMCLI;
+    this.busctl = options.busctl ?? BUSCTL;
+    this.scanTimeoutMs = options.scanTimeoutMs ?? 30_000;
+    const mac = macOf(this.deps.interfaces(), ifname);
+    this.info = { id: ifname, name: ifname, ...(mac === undefined ? {} : { mac }) };
+  }
+
+  /** Temporary profiles still held (for tests and diagnostics). */
+  get temporaryProfiles(): string[] {
+    return [...this.temporary];
+  }
+
+  private run(args: string[], timeoutMs = 15_000, secrets: string[] = []): Promise<CommandResult> {
+    return this.deps.runner.run(this.nmcli, args, { timeoutMs, redact: secrets });
+  }
+
+  private async accessPoints(rescan: 'yes' | 'no'): Promise<NmcliAccessPoint[] | undefined> {
+    const r = await this.run(wifiListArgs(this.ifname, rescan), this.scanTimeoutMs);
+    if (r.code !== 0) return undefined;
+    return parseWifiListDetailed(r.stdout).accessPoints;
+  }
+
+  async scan(): Promise<ScanResult[]> {
+    const aps = (await this.accessPoints('yes')) ?? (await this.accessPoints('no'));
+    if (aps === undefined) {
+      throw new AirliftError('COMMAND_FAILED', `nmcli could not list Wi-Fi networks on ${this.ifname}`);
+    }
+    return aps.map(({ ssid, ssidHex, bssid, frequency, signal, security, known }) => ({
+      ssid,
+      ssidHex,
+      bssid,
+      frequency,
+      signal,
+      security,
+      known,
+    }));
+  }
+
+  async current(): Promise<CurrentConnection | undefined> {
+    const status = await this.run(deviceStatusArgs());
+    if (status.code !== 0) {
+      throw new AirliftError(
+        'COMMAND_FAILED',
+        `nmcli device status failed: ${firstErrorLine(outputOf(status))}`,
+      );
+    }
+    const dev = parseDeviceStatus(status.stdout).find((d) => d.device === this.ifname);
+    if (!dev || !isConnectedState(dev.state)) return undefined;
+    const ap = (await this.accessPoints('no'))?.find((a) => a.inUse);
+    const ip = usableIpv4(this.deps.interfaces(), this.ifname);
+    // A hidden network's AP may show no SSID: the profile UUID still lets `restore` return to it.
+    const ssidHex = ap?.ssidHex ?? '';
+    return {
+      ssidHex,
+      ssid: ssidHex === '' ? '' : ssidDisplay(ssidHex),
+      ...(ap ? { bssid: ap.bssid } : {}),
+      ...(ip === undefined ? {} : { ip }),
+      ...(dev.connectionUuid === undefined ? {} : { profile: dev.connectionUuid }),
+    };
+  }
+
+  async join(req: JoinRequest): Promise<JoinResult> {
+    const start = this.deps.now();
+    const deadline = start + req.timeoutMs;
+    const ssidHex = requestSsidHex(req);
+    const secret = requestSecret(req);
+    const fail = (reason: Extract<JoinResult, { ok: false }>['reason'], detail?: string): JoinResult => ({
+      ok: false,
+      reason,
+      ...(detail === undefined || detail === '' ? {} : { detail }),
+      durationMs: this.deps.now() - start,
+    });
+
+    await this.dropTemporary();
+    const name = `${TEMP_PROFILE_PREFIX}${this.deps.randomId()}`;
+    const spec = { ifname: this.ifname, name, security: req.security, hidden: req.hidden === true };
+    const ssidText = ssidTextForNmcli(ssidHex);
+    let uuid: string | undefined;
+    if (ssidText !== undefined) {
+      const added = await this.run(connectionAddArgs({ ...spec, ssid: ssidText }));
+      if (added.code !== 0) return fail('hardware', firstErrorLine(outputOf(added)));
+      uuid = parseAddedUuid(added.stdout);
+      if (uuid === undefined) return fail('hardware', 'nmcli did not report the new profile');
+    } else {
+      const wanted = randomUUID();
+      const added = await this.deps.runner.run(
+        this.busctl,
+        busctlAddConnectionArgs({ ...spec, ssidHex, uuid: wanted }),
+        {
+          timeoutMs: 15_000,
+        },
+      );
+      if (added.code !== 0) return fail('hardware', firstErrorLine(outputOf(added)));
+      uuid = wanted;
+    }
+    this.temporary.add(uuid);
+    const profile = uuid;
+
+    const waitSeconds = Math.max(1, (deadline - this.deps.now()) / 1000);
+    const up = (passwd?: string) =>
+      this.run(
+        connectionUpArgs(profile, this.ifname, waitSeconds, passwd),
+        waitSeconds * 1000 + 10_000,
+        secret ? [secret] : [],
+      );
+    const activated =
+      secret === undefined
+        ? await up()
+        : await withSecretFile(this.deps.tmpRoot, 'passwd', passwdFileContent(secret), (file) => up(file));
+    if (activated.code !== 0 || activated.timedOut) {
+      await this.deleteProfile(profile);
+      if (activated.timedOut) return fail('timeout', 'nmcli did not finish in time');
+      const { reason, detail } = classifyActivationFailure(activated.code, outputOf(activated));
+      return fail(reason, detail);
+    }
+
+    const ip = await ipv4Before(this.deps, this.ifname, Math.max(deadline, this.deps.now() + 3_000));
+    if (ip === undefined) {
+      await this.deleteProfile(profile);
+      return fail('dhcp_timeout', `${this.ifname} has no IPv4 address`);
+    }
+    if (req.expectReachable && !(await reachableBefore(this.deps, req.expectReachable, deadline))) {
+      await this.deleteProfile(profile);
+      return fail('unreachable', `${req.expectReachable.host}:${req.expectReachable.port} does not answer`);
+    }
+    // Which access point we got, when NetworkManager's cached list says (best effort).
+    const ap = (await this.accessPoints('no').catch(() => undefined))?.find(
+      (a) => a.inUse && a.ssidHex === ssidHex,
+    );
+    return {
+      ok: true,
+      ip,
+      durationMs: this.deps.now() - start,
+      ...(ap === undefined ? {} : { bssid: ap.bssid, signal: ap.signal }),
+    };
+  }
+
+  private async deleteProfile(uuid: string): Promise<boolean> {
+    const r = await this.run(connectionDeleteArgs(uuid));
+    // Exit 10: already gone (NetworkManager restarted, or someone else removed it).
+    if (r.code === 0 || r.code === 10) {
+      this.temporary.delete(uuid);
+      return true;
+    }
+    return false;
+  }
+
+  private async dropTemporary(): Promise<void> {
+    for (const uuid of [...this.temporary]) await this.deleteProfile(uuid);
+  }
+
+  async leave(): Promise<void> {
+    const had = this.temporary.size > 0;
+    await this.dropTemporary();
+    if (this.temporary.size > 0) {
+      throw new AirliftError('COMMAND_FAILED', `Could not delete temporary profiles on ${this.ifname}`);
+    }
+    // Deleting the active temporary profile already disconnected the device.
+    if (!had) await this.run(deviceDisconnectArgs(this.ifname));
+  }
+
+  async restore(previous: CurrentConnection | undefined): Promise<void> {
+    await this.dropTemporary();
+    if (previous?.profile === undefined) {
+      if (previous === undefined) await this.run(deviceDisconnectArgs(this.ifname));
+      return;
+    }
+    const status = await this.run(deviceStatusArgs());
+    const dev = parseDeviceStatus(status.stdout).find((d) => d.device === this.ifname);
+    if (dev?.connectionUuid === previous.profile && isConnectedState(dev.state)) return;
+    const r = await this.run(connectionUpArgs(previous.profile, this.ifname, 60), 75_000);
+    if (r.code !== 0) {
+      throw new AirliftError(
+        'COMMAND_FAILED',
+        `Could not restore ${previous.ssid || previous.profile}: ${firstErrorLine(outputOf(r))}`,
+      );
+    }
+  }
+}
+
+export class NmcliAdapterProvider implements WifiAdapterProvider {
+  private readonly deps: ResolvedDeps;
+  private readonly adapters = new Map<string, NmcliAdapter>();
+
+  constructor(private readonly options: NmcliAdapterOptions) {
+    this.deps = resolveDeps(options);
+  }
+
+  async list(): Promise<NmcliAdapter[]> {
+    const r = await this.deps.runner.run(this.options.nmcli ?? NMCLI, deviceStatusArgs(), {
+      timeoutMs: 15_000,
+    });
+    if (r.code !== 0) {
+      throw new AirliftError(
+        'BACKEND_UNAVAILABLE',
+        `NetworkManager is not available (${firstErrorLine(outputOf(r)) || `nmcli exit ${String(r.code)}`}). ` +
+          'The station drives Wi-Fi on Linux through NetworkManager: install network-manager and let it manage the Wi-Fi interface.',
+      );
+    }
+    // One adapter object per interface, so its temporary profiles are tracked across calls.
+    return usableWifiDevices(parseDeviceStatus(r.stdout)).map((d) => {
+      let a = this.adapters.get(d.device);
+      if (!a) {
+        a = new NmcliAdapter(d.device, this.options);
+        this.adapters.set(d.device, a);
+      }
+      return a;
+    });
+  }
+
+  /** Delete `airlift-tmp-*` profiles a crashed station left in NetworkManager. Returns how many. */
+  async sweepStaleProfiles(): Promise<number> {
+    const nmcli = this.options.nmcli ?? NMCLI;
+    const r = await this.deps.runner.run(nmcli, connectionListArgs(), { timeoutMs: 15_000 });
+    if (r.code !== 0) return 0;
+    let n = 0;
+    for (const p of staleTemporaryProfiles(r.stdout)) {
+      const d = await this.deps.runner.run(nmcli, connectionDeleteArgs(p.uuid), { timeoutMs: 15_000 });
+      if (d.code === 0) n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,150 @@
+/** The station's command runner and adapter edges, run for real on this machine (Linux). */
+import { existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AirliftError } from '../../../../shared/errors';
+import {
+  childEnv,
+  ExecFileRunner,
+  ipv4Before,
+  macOf,
+  redact,
+  requestSecret,
+  resolveDeps,
+  tcpReachable,
+  usableIpv4,
+  withPrivateDir,
+  withSecretFile,
+  type CommandEvent,
+} from '../../../../main/wifi/command';
+import { ipv4, manualClock, table } from './fakes';
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+describe('ExecFileRunner', () => {
+  it('passes arguments verbatim with no shell, and LC_ALL=C', async () => {
+    const r = await new ExecFileRunner().run('/bin/sh', [
+      '-c',
+      'printf "%s|" "$@"; printf "%s" "$LC_ALL"',
+      'sh',
+      '$HOME',
+      'a b',
+      '`id`',
+      ';ls',
+    ]);
+    expect(r).toMatchObject({ code: 0, stdout: '$HOME|a b|`id`|;ls|C', timedOut: false });
+  });
+
+  it('feeds input on stdin and reports exit codes without rejecting', async () => {
+    expect((await new ExecFileRunner().run('cat', [], { input: 'secret\n' })).stdout).toBe('secret\n');
+    expect((await new ExecFileRunner().run('sh', ['-c', 'echo no >&2; exit 4'])).code).toBe(4);
+  });
+
+  it('times out, killing the process group', async () => {
+    const r = await new ExecFileRunner({ killGraceMs: 100 }).run('sh', ['-c', 'sleep 5 & sleep 5'], {
+      timeoutMs: 100,
+    });
+    expect(r.timedOut).toBe(true);
+    expect(r.code === null || r.code !== 0).toBe(true);
+  });
+
+  it('rejects with COMMAND_FAILED when the command cannot start, and redacts what it reports', async () => {
+    const events: CommandEvent[] = [];
+    const runner = new ExecFileRunner({ onCommand: (e) => events.push(e) });
+    await expect(runner.run('/nonexistent/tool', ['x'], {})).rejects.toMatchObject({
+      code: 'COMMAND_FAILED',
+    });
+    await runner.run('echo', ['pass=hunter22', 'ok'], { redact: ['hunter22'] });
+    expect(events[1]?.args).toEqual(['pass=***', 'ok']);
+    expect(redact('abcabc', ['abc', 'abcabc'])).toBe('***');
+  });
+
+  it('gives POSIX children PATH only, Windows children their whole environment', () => {
+    expect(childEnv({ PATH: '/bin', TOKEN: 't' }, 'linux')).toEqual({ PATH: '/bin', LC_ALL: 'C', LANG: 'C' });
+    expect(childEnv({ Path: 'C:\\W', SystemRoot: 'C:\\Windows' }, 'win32')).toEqual({
+      Path: 'C:\\W',
+      SystemRoot: 'C:\\Windows',
+      LC_ALL: 'C',
+    });
+  });
+});
+
+describe('secret files', () => {
+  it('writes 0600 in a fresh private directory and removes both, also on failure', async () => {
+    let seen = '';
+    await withSecretFile(tmpdir(), 'passwd', 'psk', (path) => {
+      seen = path;
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
+      return Promise.resolve();
+    });
+    expect(existsSync(dirname(seen))).toBe(false);
+    await expect(
+      withSecretFile(tmpdir(), 'passwd', 'psk', (path) => {
+        seen = path;
+        return Promise.reject(new Error('boom'));
+      }),
+    ).rejects.toThrow('boom');
+    expect(existsSync(dirname(seen))).toBe(false);
+    let dir = '';
+    await withPrivateDir(tmpdir(), (d) => {
+      dir = d;
+      return Promise.resolve();
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('addresses and reachability', () => {
+  it('picks a usable IPv4 address and the MAC', () => {
+    const t = table({
+      wlan0: [ipv4('169.254.3.4', 'AA:BB:CC:00:11:22'), ipv4('10.150.7.23', 'AA:BB:CC:00:11:22')],
+    })();
+    expect(usableIpv4(t, 'wlan0')).toBe('10.150.7.23');
+    expect(usableIpv4(t, 'wlan1')).toBeUndefined();
+    expect(macOf(t, 'wlan0')).toBe('aa:bb:cc:00:11:22');
+  });
+
+  it('waits for an address until the deadline', async () => {
+    const clock = manualClock();
+    const deps = resolveDeps({
+      runner: { run: () => Promise.reject(new Error('unused')) },
+      ...clock,
+      interfaces: table({}),
+    });
+    expect(await ipv4Before(deps, 'wlan0', 1000)).toBeUndefined();
+    expect(clock.now()).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('checks TCP reachability for real', async () => {
+    server = createServer((s) => s.end());
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    expect(await tcpReachable('127.0.0.1', port, 2000)).toBe(true);
+    await new Promise<void>((r) => server?.close(() => r()));
+    server = undefined;
+    expect(await tcpReachable('127.0.0.1', port, 2000)).toBe(false);
+  });
+});
+
+describe('requestSecret', () => {
+  it('validates the secret for its security', () => {
+    expect(requestSecret({ ssidHex: '41', security: 'open', timeoutMs: 1 })).toBeUndefined();
+    expect(requestSecret({ ssidHex: '41', security: 'wpa3-sae', passphrase: 'ünïcode', timeoutMs: 1 })).toBe(
+      'ünïcode',
+    );
+    expect(() =>
+      requestSecret({ ssidHex: '41', security: 'wpa2-psk', passphrase: 'ünïcode1', timeoutMs: 1 }),
+    ).toThrow(AirliftError);
+    expect(() =>
+      requestSecret({ ssidHex: '41', security: 'wpa3-sae', passphrase: 'a\nb', timeoutMs: 1 }),
+    ).toThrow(AirliftError);
+  });
+});
