@@ -36,7 +36,9 @@ const count = z.number().int().nonnegative();
 
 /** Job ids name files (`<id>.jsonl`): no separators, no leading dot. */
 export const JOB_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const jobIdSchema = z.string().regex(JOB_ID_RE, 'job id: 1..128 of A-Z a-z 0-9 . _ -, not starting with .');
+export const jobIdSchema = z
+  .string()
+  .regex(JOB_ID_RE, 'job id: 1..128 of A-Z a-z 0-9 . _ -, not starting with .');
 /** Stored ids are canonical (manifests normalise them on the way in): no forgiving transform here. */
 const deviceId = z.string().regex(DEVICE_ID_RE, 'deviceId must be 8 base32 characters (A-Z, 2-7)');
 
