@@ -12,6 +12,7 @@ import { deviceIdSchema, normaliseSetupSecret } from '../shared/identity';
 import { parseOrThrow } from '../shared/validate';
 import { startAgent, type ListenSpec, type RunningAgent } from '../agent/daemon';
 import { FileStore } from '../agent/store/file-store';
+import { MemoryStore } from './memory-store';
 import { systemClock, type ClockPort } from '../agent/ports/clock';
 import { silentLogger, type Logger } from '../agent/log';
 import type { AdvertiserPort } from '../agent/ports/advertiser';
@@ -37,6 +38,8 @@ export interface LabDeviceOptions {
   clock?: ClockPort;
   logger?: Logger;
   advertiser?: AdvertiserPort;
+  /** `memory` for large fleets (each real device has its own disk); default `file`. */
+  store?: 'file' | 'memory';
 }
 
 export interface LabDevice {
@@ -64,7 +67,7 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
   const ownsDir = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), `airlift-lab-${deviceId}-`)));
   const logger = opts.logger ?? silentLogger;
-  const store = new FileStore(stateDir, { logger });
+  const store = opts.store === 'memory' ? new MemoryStore() : new FileStore(stateDir, { logger });
   const snapshot = await store.load();
   if (snapshot.identity?.deviceId !== deviceId) {
     const record = makeVerifierRecord(secret, deviceId, { iterations: opts.iterations ?? 1000 });

@@ -1,0 +1,159 @@
+/**
+ * The station's Wi-Fi adapter over the airspace (the lab side of main/ports/wifi-adapter.ts). A join
+ * takes `joinMs` (association + DHCP), like a laptop's adapter; it remembers networks it joined
+ * with their passphrases, as an OS keeps profiles, so `restore` can go back.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ScanResult } from '../shared/protocol/wifi';
+import type {
+  AdapterInfo,
+  CurrentConnection,
+  JoinRequest,
+  JoinResult,
+  WifiAdapter,
+  WifiAdapterProvider,
+} from '../main/ports/wifi-adapter';
+import { checkCredentials, displaySsid, type Airspace } from './airspace';
+import type { SimNet } from './sim-net';
+
+export interface SimAdapterLatency {
+  scanMs: number;
+  joinMs: number;
+  leaveMs: number;
+}
+
+export const DEFAULT_ADAPTER_LATENCY: SimAdapterLatency = { scanMs: 1500, joinMs: 2500, leaveMs: 100 };
+
+export interface SimWifiAdapterOptions {
+  airspace: Airspace;
+  net: SimNet;
+  id: string;
+  latency?: Partial<SimAdapterLatency>;
+  timeScale?: number;
+}
+
+export class SimWifiAdapter implements WifiAdapter {
+  readonly info: AdapterInfo;
+  readonly observerId: string;
+  private readonly airspace: Airspace;
+  private readonly net: SimNet;
+  private readonly latency: SimAdapterLatency;
+  private readonly timeScale: number;
+  /** Saved profiles: ssidHex → passphrase (undefined for open networks). */
+  private readonly profiles = new Map<string, string | undefined>();
+
+  constructor(o: SimWifiAdapterOptions) {
+    this.airspace = o.airspace;
+    this.net = o.net;
+    this.latency = { ...DEFAULT_ADAPTER_LATENCY, ...o.latency };
+    this.timeScale = o.timeScale ?? 1;
+    this.observerId = `station-${o.id}`;
+    this.info = { id: o.id, name: o.id, mac: `02:aa:00:00:00:${String(o.id.length).padStart(2, '0')}` };
+  }
+
+  private wait(ms: number): Promise<void> {
+    const scaled = ms * this.timeScale;
+    return scaled <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, scaled));
+  }
+
+  /** Remember a network as the OS would (the technician's own Wi-Fi, set up before the job). */
+  saveProfile(ssidHex: string, passphrase?: string): void {
+    this.profiles.set(ssidHex, passphrase);
+  }
+
+  async scan(): Promise<ScanResult[]> {
+    await this.wait(this.latency.scanMs);
+    return this.airspace.scanResultsFor(this.observerId);
+  }
+
+  current(): Promise<CurrentConnection | undefined> {
+    const m = this.airspace.membershipOf(this.observerId);
+    const ap = m ? this.airspace.getAp(m.bssid) : undefined;
+    if (!m || !ap) return Promise.resolve(undefined);
+    return Promise.resolve({
+      ssidHex: ap.ssidHex,
+      ssid: displaySsid(ap.ssidHex),
+      bssid: ap.bssid,
+      ip: m.lease.ip,
+      profile: ap.ssidHex,
+    });
+  }
+
+  async join(req: JoinRequest): Promise<JoinResult> {
+    const start = performance.now();
+    const done = (r: Omit<Extract<JoinResult, { ok: false }>, 'durationMs'>): JoinResult => ({
+      ...r,
+      durationMs: performance.now() - start,
+    });
+    const heard = this.airspace
+      .scanFor(this.observerId)
+      .filter((h) => h.ap.ssidHex === req.ssidHex && (!h.ap.hidden || req.hidden === true))
+      .sort((a, b) => b.signal - a.signal)[0];
+    if (!heard) {
+      await this.wait(Math.min(req.timeoutMs, this.latency.joinMs));
+      return done({ ok: false, reason: 'ssid_not_found' });
+    }
+    const creds = checkCredentials(heard.ap, {
+      security: req.security,
+      ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}),
+    });
+    if (creds !== 'ok') {
+      await this.wait(this.latency.joinMs);
+      return done({ ok: false, reason: creds === 'auth_failed' ? 'auth_failed' : 'hardware', detail: creds });
+    }
+    await this.wait(this.latency.joinMs);
+    let ip: string;
+    try {
+      ip = this.airspace.join(this.observerId, heard.ap.bssid).ip;
+    } catch (err) {
+      const reason =
+        (err as { details?: { reason?: string } }).details?.reason === 'dhcp_timeout'
+          ? 'dhcp_timeout'
+          : 'timeout';
+      return done({ ok: false, reason, detail: (err as Error).message });
+    }
+    this.profiles.set(req.ssidHex, req.passphrase);
+    if (req.expectReachable && !this.net.route(req.expectReachable.host, [this.observerId])) {
+      return done({
+        ok: false,
+        reason: 'unreachable',
+        detail: `${req.expectReachable.host} does not answer`,
+      });
+    }
+    return {
+      ok: true,
+      ip,
+      durationMs: performance.now() - start,
+      bssid: heard.ap.bssid,
+      signal: heard.signal,
+    };
+  }
+
+  async leave(): Promise<void> {
+    await this.wait(this.latency.leaveMs);
+    this.airspace.leave(this.observerId);
+  }
+
+  async restore(previous: CurrentConnection | undefined): Promise<void> {
+    if (!previous) {
+      await this.leave();
+      return;
+    }
+    if (!this.profiles.has(previous.ssidHex)) return;
+    const passphrase = this.profiles.get(previous.ssidHex);
+    const ap = this.airspace.listAps().find((a) => a.ssidHex === previous.ssidHex);
+    await this.join({
+      ssidHex: previous.ssidHex,
+      security: ap?.security === 'open' ? 'open' : ap?.security === 'wpa3-sae' ? 'wpa3-sae' : 'wpa2-psk',
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      timeoutMs: 30_000,
+    });
+  }
+}
+
+export class SimAdapterProvider implements WifiAdapterProvider {
+  constructor(readonly adapters: SimWifiAdapter[]) {}
+  list(): Promise<WifiAdapter[]> {
+    return Promise.resolve([...this.adapters]);
+  }
+}
