@@ -9,6 +9,7 @@ const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url
 const entries = [
   { in: 'agent/main.ts', out: 'dist/agent/airliftd.js' },
   { in: 'agent/cli/airliftctl.ts', out: 'dist/agent/airliftctl.js' },
+  { in: 'main/cli/airlift-bin.ts', out: 'dist/main/airlift.js' },
   { in: 'lab/device-cli.ts', out: 'dist/lab/device.js' },
 ].filter((e) => existsSync(e.in));
 
