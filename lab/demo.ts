@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     `Airlift demo: ${o.devices} devices${faults.length ? ` + ${faults.length} with injected faults` : ''}, ` +
       `${o.adapters} adapter${o.adapters > 1 ? 's' : ''}, ${o.lan ? 'LAN path' : 'setup-AP path'}, radio time ×${o.timeScale}\n`,
   );
+  say('Starting the virtual fleet (real agents on simulated radios)…\n');
   const fleet = await startFleet({
     devices: o.devices,
     adapters: o.adapters,

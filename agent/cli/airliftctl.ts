@@ -382,6 +382,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       out(`Setup secret:  ${formatSetupSecret(result.setupSecret)}`);
       out(`QR payload:    ${result.qr}`);
       out(`Setup Wi-Fi:   ${result.setupSsid}`);
+      out(`Manifest row:  ${result.manifestRow}   (columns deviceId,setupSecret,salt,iter)`);
       out(`Stored:        ${result.identityFile} (verifier only: keep the secret above, it is not stored)`);
       if (result.replaced) out('Replaced the previous identity.');
       if (label !== undefined) out(`\n${label}`);
@@ -612,6 +613,10 @@ export interface ProvisionResult {
   qr: string;
   setupSsid: string;
   iterations: number;
+  /** PBKDF2 salt (hex): not secret, lets the station derive session secrets ahead (decision 0008). */
+  salt: string;
+  /** The row for the factory manifest: `deviceId,setupSecret,salt,iter`. */
+  manifestRow: string;
   identityFile: string;
   replaced: boolean;
 }
@@ -657,6 +662,8 @@ async function provisionIdentity(
     qr: encodeQrPayload({ deviceId, setupSecret }),
     setupSsid: setupSsid(deviceId, ssidPrefix),
     iterations,
+    salt: toHex(record.salt),
+    manifestRow: `${deviceId},${setupSecret},${toHex(record.salt)},${iterations}`,
     identityFile: `${stateDir.replace(/\/+$/, '')}/${STATE_FILES.identity}`,
     replaced: snapshot.identity !== undefined || setAside !== undefined,
   };

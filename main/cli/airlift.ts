@@ -204,7 +204,9 @@ export function buildProgram(env: () => StationEnv, io: CliIo, setExit: (code: n
       const e = env();
       // No usable adapter (none present, no Wi-Fi tool): still browse the network.
       const adapters = await lanes(e, o.adapter).catch((err: unknown) => {
-        io.stderr.write(`warning: no Wi-Fi scan (${err instanceof Error ? err.message : String(err)}); network only\n`);
+        io.stderr.write(
+          `warning: no Wi-Fi scan (${err instanceof Error ? err.message : String(err)}); network only\n`,
+        );
         return [];
       });
       const browser = e.browser();
@@ -534,7 +536,13 @@ export async function main(argv: string[], io: CliIo, env: () => StationEnv): Pr
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (err instanceof AirliftError) {
       io.stderr.write(`error ${err.code}: ${err.message}\n`);
-      const environment: readonly string[] = ['BACKEND_UNAVAILABLE', 'COMMAND_FAILED', 'NOT_FOUND', 'UNREACHABLE', 'TIMEOUT'];
+      const environment: readonly string[] = [
+        'BACKEND_UNAVAILABLE',
+        'COMMAND_FAILED',
+        'NOT_FOUND',
+        'UNREACHABLE',
+        'TIMEOUT',
+      ];
       return environment.includes(err.code) ? EXIT.ENVIRONMENT : EXIT.USAGE;
     }
     io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

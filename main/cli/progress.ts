@@ -79,13 +79,14 @@ export class JobProgress {
         if (o.result === 'verified') this.verified++;
         else this.failed++;
         for (const [lane, v] of this.lanes) if (v.deviceId === o.deviceId) this.lanes.delete(lane);
-        if (this.mode === 'plain') {
-          this.out.write(
-            o.result === 'verified'
-              ? `  ✓ ${o.deviceId} ${safe(o.name ?? '')} verified at ${o.ip ?? '?'}\n`
-              : `  ✗ ${o.deviceId} ${safe(o.name ?? '')} failed: ${o.reason ?? 'unknown'}${o.detail ? ` (${safe(o.detail)})` : ''}\n`,
-          );
+        if (this.mode === 'tty') {
+          // Finished devices scroll above the live block.
+          this.clearBlock();
+          this.out.write(this.resultLine(o));
+          this.draw(true);
+          return;
         }
+        this.out.write(this.resultLine(o));
         break;
       }
       case 'phase':
@@ -103,9 +104,43 @@ export class JobProgress {
     if (this.mode === 'tty') this.draw(event.type === 'job-finished');
   }
 
+  private resultLine(o: {
+    result?: string;
+    deviceId: string;
+    name?: string;
+    ip?: string;
+    reason?: string;
+    detail?: string;
+  }): string {
+    return o.result === 'verified'
+      ? `  ✓ ${o.deviceId} ${safe(o.name ?? '')} verified at ${o.ip ?? '?'}\n`
+      : `  ✗ ${o.deviceId} ${safe(o.name ?? '')} failed: ${o.reason ?? 'unknown'}${o.detail ? ` (${safe(o.detail)})` : ''}\n`;
+  }
+
+  private clearBlock(): void {
+    if (this.drawnLines === 0) return;
+    let text = `\x1b[${this.drawnLines}F`;
+    for (let i = 0; i < this.drawnLines; i++) text += '\x1b[2K\n';
+    this.out.write(`${text}\x1b[${this.drawnLines}F`);
+    this.drawnLines = 0;
+  }
+
+  private trailing?: NodeJS.Timeout;
+
   private draw(force: boolean): void {
     const now = Date.now();
-    if (!force && now - this.lastDraw < 80) return;
+    if (!force && now - this.lastDraw < 80) {
+      // Throttled: make sure the latest state is drawn shortly, not lost.
+      this.trailing ??= setTimeout(() => {
+        this.trailing = undefined;
+        this.draw(true);
+      }, 80);
+      return;
+    }
+    if (this.trailing) {
+      clearTimeout(this.trailing);
+      this.trailing = undefined;
+    }
     this.lastDraw = now;
     const done = this.verified + this.failed;
     const secs = Math.round((now - this.startedAt) / 1000);

@@ -1,3 +1,4 @@
+import { parseManifest } from '../../../shared/manifest';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,11 @@ describe('airliftctl provision-identity', () => {
     });
     expect(toHex(again.w0)).toBe(stored.w0);
     expect(toHex(again.L)).toBe(stored.L);
+    // The manifest row the factory keeps carries the salt hint the station precomputes with.
+    const row = (JSON.parse(first.stdout) as { manifestRow: string }).manifestRow;
+    const entry = parseManifest(`deviceId,setupSecret,salt,iter\n${row}\n`).entries[0];
+    expect(entry).toMatchObject({ deviceId: made.deviceId, setupSecret: made.setupSecret });
+    expect(entry?.extra).toEqual({ salt: stored.salt, iter: '1000' });
 
     const refused = await ctl(['provision-identity', '--state-dir', stateDir, '--iterations', '1000']);
     expect(refused.code).toBe(EXIT.FAILED);

@@ -22,10 +22,17 @@ async function rig(o: FleetOptions): Promise<Rig> {
   cleanups.push(() => fleet.close());
   const dir = await mkdtemp(join(tmpdir(), 'airlift-cli-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const csv = ['deviceId,setupSecret,name,salt,iter', ...fleet.manifest.map((m) => `${m.deviceId},${m.setupSecret},${m.name ?? ''},${m.salt},${m.iter}`)];
+  const csv = [
+    'deviceId,setupSecret,name,salt,iter',
+    ...fleet.manifest.map((m) => `${m.deviceId},${m.setupSecret},${m.name ?? ''},${m.salt},${m.iter}`),
+  ];
   await writeFile(join(dir, 'manifest.csv'), `${csv.join('\n')}\n`);
   await writeFile(join(dir, 'pass.txt'), `${LABNET.passphrase}\n`, { mode: 0o600 });
-  const env = (): StationEnv => ({ adapters: fleet.provider, browser: () => fleet.browser(), fetch: fleet.stationFetch });
+  const env = (): StationEnv => ({
+    adapters: fleet.provider,
+    browser: () => fleet.browser(),
+    fetch: fleet.stationFetch,
+  });
   return {
     fleet,
     dir,
@@ -43,7 +50,17 @@ async function rig(o: FleetOptions): Promise<Rig> {
   };
 }
 
-const provisionArgs = (dir: string) => ['provision', '--ssid', 'LabNet', '--passphrase-file', join(dir, 'pass.txt'), '--manifest', join(dir, 'manifest.csv'), '--verify-timeout', '5'];
+const provisionArgs = (dir: string) => [
+  'provision',
+  '--ssid',
+  'LabNet',
+  '--passphrase-file',
+  join(dir, 'pass.txt'),
+  '--manifest',
+  join(dir, 'manifest.csv'),
+  '--verify-timeout',
+  '5',
+];
 
 function jobIdOf(text: string): string {
   const m = /Job (\d{8}-\d{6}-[0-9a-f]{4})/.exec(text) ?? /"jobId":"(\d{8}-\d{6}-[0-9a-f]{4})"/.exec(text);
@@ -62,12 +79,18 @@ describe('airlift CLI', () => {
     const id = jobIdOf(p.out);
 
     const jobs = await r.run(['jobs', '--json']);
-    expect(JSON.parse(jobs.out).jobs[0]).toMatchObject({ id });
+    expect((JSON.parse(jobs.out) as { jobs: { id: string }[] }).jobs[0]).toMatchObject({ id });
 
     const json = await r.run(['report', id, '--json']);
-    const report = JSON.parse(json.out) as { summary: { total: number; verified: number; failed: number }; devices: { id: string; result: string; ip: string; timings: object }[] };
+    const report = JSON.parse(json.out) as {
+      summary: { total: number; verified: number; failed: number };
+      devices: { id: string; result: string; ip: string; timings: object }[];
+    };
     expect(report.summary).toMatchObject({ total: 3, verified: 3, failed: 0 });
-    for (const d of report.devices) expect(d).toMatchObject({ result: 'verified', ip: expect.stringMatching(/^192\.168\.50\./) });
+    for (const d of report.devices) {
+      expect(d.result).toBe('verified');
+      expect(d.ip).toMatch(/^192\.168\.50\./);
+    }
 
     const out = join(r.dir, 'report.csv');
     expect((await r.run(['report', id, '--csv', '--out', out])).code).toBe(EXIT.OK);
@@ -84,15 +107,27 @@ describe('airlift CLI', () => {
     const r = await rig({ devices: 2, adapters: 1, faults: ['out_of_range'] });
     const p = await r.run([...provisionArgs(r.dir), '--json']);
     expect(p.code).toBe(EXIT.FAILED);
-    const events = p.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = p.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events[0]?.type).toBe('job-started');
     expect(events.at(-1)?.type).toBe('job-finished');
     const id = jobIdOf(p.out);
     const bad = r.fleet.devices.find((d) => d.fault)?.entry.deviceId ?? '';
     r.fleet.airspace.clearSignal(bad);
-    const retry = await r.run(['retry', id, '--reason', 'target_not_seen', '--passphrase-file', join(r.dir, 'pass.txt')]);
+    const retry = await r.run([
+      'retry',
+      id,
+      '--reason',
+      'target_not_seen',
+      '--passphrase-file',
+      join(r.dir, 'pass.txt'),
+    ]);
     expect(retry.code, retry.err).toBe(EXIT.OK);
-    const report = JSON.parse((await r.run(['report', id, '--json'])).out) as { summary: { verified: number; failed: number } };
+    const report = JSON.parse((await r.run(['report', id, '--json'])).out) as {
+      summary: { verified: number; failed: number };
+    };
     expect(report.summary).toMatchObject({ verified: 3, failed: 0 });
   });
 
@@ -105,9 +140,25 @@ describe('airlift CLI', () => {
     expect(noSecret.code).toBe(EXIT.USAGE);
     expect(noSecret.err).toContain('AAAAAAAA');
     await writeFile(join(r.dir, 'short.txt'), 'short\n');
-    const shortPass = await r.run(['provision', '--ssid', 'LabNet', '--passphrase-file', join(r.dir, 'short.txt'), '--manifest', join(r.dir, 'manifest.csv')]);
+    const shortPass = await r.run([
+      'provision',
+      '--ssid',
+      'LabNet',
+      '--passphrase-file',
+      join(r.dir, 'short.txt'),
+      '--manifest',
+      join(r.dir, 'manifest.csv'),
+    ]);
     expect(shortPass.err).toContain('INVALID_PASSPHRASE');
-    const badQr = await r.run(['provision', '--ssid', 'LabNet', '--passphrase-file', join(r.dir, 'pass.txt'), '--qr', 'AIRLIFT2:nope']);
+    const badQr = await r.run([
+      'provision',
+      '--ssid',
+      'LabNet',
+      '--passphrase-file',
+      join(r.dir, 'pass.txt'),
+      '--qr',
+      'AIRLIFT2:nope',
+    ]);
     expect(badQr.err).toContain('INVALID_QR');
     const unknownAdapter = await r.run([...provisionArgs(r.dir), '--adapter', 'wlan9']);
     expect(unknownAdapter.code).toBe(EXIT.ENVIRONMENT);
