@@ -80,7 +80,7 @@ export class SimNet {
 /** Keep-alive, like a browser or undici: a new TCP connection per call is not what stations do. */
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 
-function forward(
+export function forward(
   to: { host: string; port: number },
   u: URL,
   init: { method: string; headers: Record<string, string>; body?: string },
@@ -126,7 +126,8 @@ interface Published {
   ad: Advertisement;
 }
 
-type BusListener = () => void;
+/** `deviceId` when one device's record changed; undefined when who-hears-whom may have changed. */
+type BusListener = (deviceId?: string) => void;
 
 /**
  * What the devices advertise, and on which network each one is: a service is visible to observers
@@ -138,7 +139,9 @@ export class SimMdnsBus {
   private readonly unhook: (() => void)[];
 
   constructor(private readonly net: SimNet) {
-    const changed = () => this.changed();
+    // A device moving changes only its own record; a station adapter moving changes what it hears.
+    const changed = ({ observerId }: { observerId: string }) =>
+      this.changed(this.published.has(observerId) ? observerId : undefined);
     this.unhook = [net.airspace.on('joined', changed), net.airspace.on('left', changed)];
   }
 
@@ -148,27 +151,29 @@ export class SimMdnsBus {
 
   publish(deviceId: string, ad: Advertisement): void {
     this.published.set(deviceId, { deviceId, ad });
-    this.changed();
+    this.changed(deviceId);
   }
 
   withdraw(deviceId: string): void {
-    if (this.published.delete(deviceId)) this.changed();
+    if (this.published.delete(deviceId)) this.changed(deviceId);
   }
 
   updateTxt(deviceId: string, txt: Record<string, string>): void {
     const p = this.published.get(deviceId);
     if (!p) return;
     p.ad = { ...p.ad, txt: { ...txt } };
-    this.changed();
+    this.changed(deviceId);
   }
 
   /** Services an observer set can hear now. */
-  visibleTo(observers: readonly string[], now: number): DiscoveredService[] {
+  visibleTo(observers: readonly string[], now: number, deviceId?: string): DiscoveredService[] {
     const nets = new Set(
       observers.map((o) => this.net.airspace.membershipOf(o)?.bssid).filter((b) => b !== undefined),
     );
     const out: DiscoveredService[] = [];
-    for (const p of this.published.values()) {
+    const one = deviceId === undefined ? undefined : this.published.get(deviceId);
+    const which = deviceId === undefined ? [...this.published.values()] : one ? [one] : [];
+    for (const p of which) {
       const m = this.net.airspace.membershipOf(p.deviceId);
       if (!m || !nets.has(m.bssid)) continue;
       out.push({
@@ -194,8 +199,8 @@ export class SimMdnsBus {
     this.listeners.clear();
   }
 
-  private changed(): void {
-    for (const l of [...this.listeners]) l();
+  private changed(deviceId?: string): void {
+    for (const l of [...this.listeners]) l(deviceId);
   }
 }
 
@@ -232,7 +237,7 @@ export class SimBrowser implements ServiceBrowser {
   ) {}
 
   start(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe(() => this.sync());
+    this.unsubscribe = this.bus.subscribe((deviceId) => this.sync(deviceId));
     this.sync();
     return Promise.resolve();
   }
@@ -256,8 +261,9 @@ export class SimBrowser implements ServiceBrowser {
     return Promise.resolve();
   }
 
-  private sync(): void {
-    const seen = new Map(this.bus.visibleTo(this.observers(), this.now()).map((s) => [s.fqdn, s]));
+  /** Reconcile with the bus: everything, or only one device's record. */
+  private sync(deviceId?: string): void {
+    const seen = new Map(this.bus.visibleTo(this.observers(), this.now(), deviceId).map((s) => [s.fqdn, s]));
     for (const [fqdn, svc] of seen) {
       const old = this.known.get(fqdn);
       this.known.set(fqdn, svc);
@@ -272,7 +278,10 @@ export class SimBrowser implements ServiceBrowser {
       if (old.host !== svc.host) changed.push('host');
       if (changed.length > 0) this.emit({ type: 'update', service: svc, changed });
     }
-    for (const fqdn of [...this.known.keys()]) {
+    const scope = [...this.known.keys()].filter(
+      (f) => deviceId === undefined || this.known.get(f)?.txt['id'] === deviceId,
+    );
+    for (const fqdn of scope) {
       if (!seen.has(fqdn)) {
         this.known.delete(fqdn);
         this.emit({ type: 'down', fqdn });

@@ -4,18 +4,10 @@
  * part of these records: they live only in memory and are supplied again on resume.
  */
 import type { NetworkSecurity } from '../../shared/protocol/wifi';
+import { JOB_DEVICE_STEPS } from '../../shared/protocol/job';
 
-export const DEVICE_STEPS = [
-  'queued',
-  'joining',
-  'session',
-  'linkCheck',
-  'pushing',
-  'pushed',
-  'awaiting',
-  'verified',
-  'failed',
-] as const;
+/** The per-device steps, defined once with their schema in shared/protocol/job.ts. */
+export const DEVICE_STEPS = JOB_DEVICE_STEPS;
 export type DeviceStep = (typeof DEVICE_STEPS)[number];
 
 /** Why a device failed: the agent's own reasons (protocol.md) or the station's. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { DEVICE_ID_RE } from '../identity';
 import { networkSecuritySchema } from './wifi';
 
-/** Mirrors DEVICE_STEPS in main/engine/types.ts (shared/ cannot import main/). */
+/** The steps every device walks in a job (main/engine/types.ts re-exports them as DEVICE_STEPS). */
 export const JOB_DEVICE_STEPS = [
   'queued',
   'joining',

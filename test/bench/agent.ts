@@ -4,7 +4,9 @@
  * loopback latency of a SPAKE2+ handshake plus a `wifi.set`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -63,7 +65,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-const deviceArgs = [
+const deviceArgs = (stateDir: string) => [
   'dist/lab/device.js',
   '--id',
   ID,
@@ -73,11 +75,15 @@ const deviceArgs = [
   '127.0.0.1:0',
   '--log-level',
   'warn',
+  '--state-dir',
+  stateDir,
 ];
 
 export interface AgentFigures {
   bareRssMiB: number;
   agentRssMiB: number;
+  /** With `--max-semi-space-size=2`, the young-generation cap a memory-constrained service runs with. */
+  agentTunedRssMiB: number;
   rssOverBareMiB: number;
   bareReadyMs: number;
   agentReadyMs: number;
@@ -90,23 +96,30 @@ export interface AgentFigures {
 }
 
 export async function benchAgent(rounds = 5): Promise<AgentFigures> {
+  // A device's identity is made once, at the factory (airliftctl provision-identity), and it boots
+  // with it. Provision once here, then measure boots with the stored identity.
+  const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-'));
+  await stop((await startAndTime(deviceArgs(stateDir))).child);
   const bare: number[] = [];
   const agent: number[] = [];
+  const tuned: number[] = [];
   const ready: number[] = [];
   const bareReady: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const b = await startAndTime(['-e', BARE_SERVER]);
-    const a = await startAndTime(deviceArgs);
+    const a = await startAndTime(deviceArgs(stateDir));
+    const t = await startAndTime(['--max-semi-space-size=2', ...deviceArgs(stateDir)]);
     bareReady.push(b.readyMs);
     ready.push(a.readyMs);
     await new Promise((r) => setTimeout(r, 1500)); // let both settle to idle
     bare.push(await rssMiB(b.child.pid ?? 0));
     agent.push(await rssMiB(a.child.pid ?? 0));
-    await Promise.all([stop(b.child), stop(a.child)]);
+    tuned.push(await rssMiB(t.child.pid ?? 0));
+    await Promise.all([stop(b.child), stop(a.child), stop(t.child)]);
   }
 
   // Handshake + push on loopback, PBKDF2 precomputed as the station does off the critical path.
-  const a = await startAndTime(deviceArgs);
+  const a = await startAndTime(deviceArgs(stateDir));
   const info = (await (await fetch(`${a.url}/v1/info`)).json()) as { id: string };
   let secrets: { w0: Uint8Array; w1: Uint8Array } | undefined;
   const pbkdf: number[] = [];
@@ -142,11 +155,13 @@ export async function benchAgent(rounds = 5): Promise<AgentFigures> {
   }
   await stop(a.child);
 
+  await rm(stateDir, { recursive: true, force: true });
   const bundle = await readFile('dist/agent/airliftd.js');
   const { size } = await stat('dist/agent/airliftd.js');
   return {
     bareRssMiB: median(bare),
     agentRssMiB: median(agent),
+    agentTunedRssMiB: median(tuned),
     rssOverBareMiB: median(agent) - median(bare),
     bareReadyMs: median(bareReady),
     agentReadyMs: median(ready),
