@@ -299,6 +299,9 @@ export class Agent {
     if (req.networks.length === 0) throw new AirliftError('BAD_REQUEST', 'No networks given');
     if (this.ctx.state === 'applying')
       throw new AirliftError('BUSY', 'Already applying networks; wait for the result');
+    // Refuse before storing anything: a change the machine will not apply must not replace the list.
+    if (this.ctx.state === 'booting')
+      throw new AirliftError('BUSY', 'The device is starting; try again in a moment');
     const now = new Date(this.deps.clock.now()).toISOString();
     const merged = mergeNetworks(this.net.networks, req.networks, req.mode, () => toHex(randomBytes(4)), now);
     if (merged.length > MAX_SAVED_NETWORKS) {
@@ -334,7 +337,7 @@ export class Agent {
       id: attemptId,
       result: 'pending',
       at: now,
-      ...(merged[0] ? { ssidHex: req.networks[0]?.ssidHex ?? '' } : {}),
+      ...(req.networks[0] ? { ssidHex: req.networks[0].ssidHex } : {}),
     });
     const r = this.dispatch({
       type: 'apply',
