@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { MdnsBrowser } from '../discovery/mdns-browser';
 import { wifiAdapterProvider } from '../wifi/select';
+import { NmcliAdapterProvider } from '../wifi/linux-nmcli';
+import type { WifiAdapterProvider } from '../ports/wifi-adapter';
 import { main, type CliIo, type StationEnv } from './airlift';
 
 function readStdin(): Promise<string> {
@@ -35,8 +37,23 @@ const io: CliIo = {
   ...(process.stdin.isTTY ? { prompt: promptHidden } : {}),
 };
 
+/** The OS provider, sweeping temporary profiles a crashed run left behind before first use. */
+function adapters(): WifiAdapterProvider {
+  const base = wifiAdapterProvider();
+  let swept = false;
+  return {
+    async list() {
+      if (!swept && base instanceof NmcliAdapterProvider) {
+        swept = true;
+        await base.sweepStaleProfiles().catch(() => 0);
+      }
+      return base.list();
+    },
+  };
+}
+
 const env = (): StationEnv => ({
-  adapters: wifiAdapterProvider(),
+  adapters: adapters(),
   browser: () => new MdnsBrowser({ onWarning: (m) => process.stderr.write(`mdns: ${m}\n`) }),
   fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(15_000) }),
 });

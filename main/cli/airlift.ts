@@ -211,7 +211,16 @@ export function buildProgram(env: () => StationEnv, io: CliIo, setExit: (code: n
       });
       const browser = e.browser();
       await browser.start();
-      const scans = await Promise.all(adapters.map((a) => a.scan().catch(() => [])));
+      const scans = await Promise.all(
+        adapters.map((a) =>
+          a.scan().catch((err: unknown) => {
+            io.stderr.write(
+              `warning: ${a.info.name} could not scan: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            return [];
+          }),
+        ),
+      );
       await new Promise((r) => setTimeout(r, o.seconds * 1000));
       const devices = new Map<
         string,

@@ -394,14 +394,25 @@ export class JobRunner {
   /** Devices that did not come back: find their setup AP again and read why. */
   private async rescue(lane: WifiAdapter, ids: string[]): Promise<void> {
     const prefix = this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX;
-    const scan = await lane.scan().catch(() => []);
+    // A scan that fails (no Location consent on Windows, a busy radio) is reported with its own
+    // message on every device it leaves unexplained: that text is the technician's fix-it.
+    let scanError: string | undefined;
+    const scan = await lane.scan().catch((err: unknown) => {
+      scanError = asAirlift(err).message;
+      return [];
+    });
     for (const id of ids) {
       const o = this.get(id);
       const ssid = setupSsid(id, prefix);
       if (!scan.some((s) => s.ssid === ssid)) {
         await this.fail(
           id,
-          new DeviceFailure('not_rediscovered', 'neither on the target network nor in setup mode'),
+          new DeviceFailure(
+            'not_rediscovered',
+            scanError === undefined
+              ? 'neither on the target network nor in setup mode'
+              : `not on the target network, and the scan for its setup AP failed: ${scanError}`,
+          ),
         );
         continue;
       }

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex, utf8Encode } from '../../../shared/encoding';
+import { AirliftError } from '../../../shared/errors';
 import { JobAborted, JobRunner, type RunnerDeps } from '../../../main/engine/job-runner';
 import { DeviceSecrets } from '../../../main/engine/secrets';
 import { newJobSpec } from '../../../main/engine/job-spec';
@@ -129,6 +130,18 @@ describe('AP path', () => {
     // Found out on the AP: no waiting for it on the target network.
     expect(o.get(bad)?.timings.awaiting).toBeUndefined();
     expect(outcomes.filter((x) => x.result === 'verified')).toHaveLength(2);
+  });
+
+  it('tells why a device could not be looked for again when the scan itself fails', async () => {
+    const f = await fleet({ devices: 1, adapters: 1, faults: ['wrong_password'] });
+    const lane = f.adapters[0];
+    if (!lane) throw new Error('no adapter');
+    lane.scan = () =>
+      Promise.reject(new AirliftError('BACKEND_UNAVAILABLE', 'Wi-Fi scanning needs Location permission'));
+    const { outcomes } = await runner(f, specFor(f)).run();
+    const bad = outcomes.find((o) => o.result === 'failed');
+    expect(bad).toMatchObject({ reason: 'not_rediscovered' });
+    expect(bad?.detail).toContain('Location permission');
   });
 
   it('fails a device with the wrong setup secret as auth_failed_setup', async () => {
