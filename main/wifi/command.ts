@@ -20,7 +20,7 @@ import { AirliftError } from '../../shared/errors';
 import { passphraseSchema, saePasswordSchema } from '../../shared/passphrase';
 import { ssidHexSchema } from '../../shared/ssid';
 import { parseOrThrow } from '../../shared/validate';
-import type { JoinRequest } from '../ports/wifi-adapter';
+import type { JoinRequest, JoinResult } from '../ports/wifi-adapter';
 
 export interface CommandOptions {
   timeoutMs?: number;
@@ -383,4 +383,17 @@ export function requestSecret(req: JoinRequest): string | undefined {
 /** The request's SSID as lowercase hex of 1..32 bytes; throws INVALID_SSID. */
 export function requestSsidHex(req: JoinRequest): string {
   return parseOrThrow(ssidHexSchema, req.ssidHex, 'ssidHex');
+}
+
+/** A failed join, timed from `start`: every adapter reports failures the same way. */
+export function joinFailure(
+  now: () => number,
+  start: number,
+): (reason: Extract<JoinResult, { ok: false }>['reason'], detail?: string) => JoinResult {
+  return (reason, detail) => ({
+    ok: false,
+    reason,
+    ...(detail === undefined || detail === '' ? {} : { detail }),
+    durationMs: now() - start,
+  });
 }

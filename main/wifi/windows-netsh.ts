@@ -59,6 +59,7 @@ import {
   type AdapterDeps,
   type CommandResult,
   type ResolvedDeps,
+  joinFailure,
 } from './command';
 
 export const NETSH = 'netsh';
@@ -522,12 +523,7 @@ export class NetshAdapter implements WifiAdapter {
     const deadline = start + req.timeoutMs;
     const ssidHex = requestSsidHex(req);
     const secret = requestSecret(req);
-    const fail = (reason: Extract<JoinResult, { ok: false }>['reason'], detail?: string): JoinResult => ({
-      ok: false,
-      reason,
-      ...(detail === undefined || detail === '' ? {} : { detail }),
-      durationMs: this.deps.now() - start,
-    });
+    const fail = joinFailure(this.deps.now, start);
 
     await this.dropTemporary();
     const profile = `${TEMP_PROFILE_PREFIX}${this.deps.randomId()}`;
