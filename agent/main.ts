@@ -16,7 +16,9 @@ import { selectBackend } from './backends/select-backend';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
 import { startAgent } from './daemon';
 import { startControlSocket } from './control/socket-server';
-import { runDoctor } from './control/doctor';
+import { CORE_CHECKS, runDoctor } from './control/doctor';
+import { systemChecks } from './control/system-checks';
+import { systemdNotifier } from './system/systemd';
 import { AGENT_VERSION } from './version';
 
 export const DEFAULT_CONFIG_PATH = '/etc/airlift/agent.json';
@@ -86,16 +88,24 @@ async function main(argv: string[]): Promise<void> {
     logger,
     // Running inside the agent: the socket answers by definition.
     doctor: () =>
-      runDoctor({
-        config: { ok: true, value: config, source: o.config },
-        stateDir: config.stateDir,
-        socketPath: config.control.socket,
-        pingAgent: () => Promise.resolve(true),
-      }),
+      runDoctor(
+        {
+          config: { ok: true, value: config, source: o.config },
+          stateDir: config.stateDir,
+          socketPath: config.control.socket,
+          pingAgent: () => Promise.resolve(true),
+        },
+        [...CORE_CHECKS, ...systemChecks({ runner })],
+      ),
   });
   logger.info({ listening: running.listening, version: AGENT_VERSION }, 'airliftd ready');
+  // Type=notify: ready once the API and the control socket answer; then keep the watchdog fed.
+  const systemd = systemdNotifier(runner);
+  await systemd.ready(`state ${running.agent.state}`);
+  systemd.startWatchdog();
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
+    systemd.stop();
     Promise.all([control.close(), running.close()]).then(
       () => process.exit(0),
       () => process.exit(1),

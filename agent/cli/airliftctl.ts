@@ -35,7 +35,9 @@ import { ssidDisplay } from '../../shared/ssid';
 import { FileStore, STATE_FILES } from '../store/file-store';
 import { errnoCode } from '../store/atomic-file';
 import { AgentNotRunningError, ControlClient, type ControlClientOptions } from '../control/socket-server';
-import { runDoctor, type DoctorDeps } from '../control/doctor';
+import { CORE_CHECKS, runDoctor, type DoctorDeps } from '../control/doctor';
+import { systemChecks } from '../control/system-checks';
+import { ExecRunner } from '../system/exec-runner';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, NOT_RUNNING: 3 } as const;
 export const DEFAULT_CONFIG_PATH = '/etc/airlift/agent.json';
@@ -336,7 +338,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       if (!(err instanceof AgentNotRunningError) && !agentCannot) throw err;
     }
     const stateDir = config.ok ? config.value.stateDir : defaultAgentConfig().stateDir;
-    return runDoctor({ config, stateDir, socketPath: socket });
+    return runDoctor({ config, stateDir, socketPath: socket }, [
+      ...CORE_CHECKS,
+      ...systemChecks({ runner: new ExecRunner() }),
+    ]);
   };
 
   program
