@@ -13,6 +13,7 @@ import { ExecRunner } from './system/exec-runner';
 import { SystemConnectivity } from './system/connectivity';
 import { systemClock } from './ports/clock';
 import { selectBackend } from './backends/select-backend';
+import { registerNetworkManager } from './backends/networkmanager';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
 import { startAgent } from './daemon';
 import { startControlSocket } from './control/socket-server';
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<void> {
   const runner = new ExecRunner({
     onCommand: (c) => logger.debug({ cmd: c.file, args: c.args, code: c.code, ms: c.durationMs }, 'command'),
   });
+  registerNetworkManager();
   const radio = await selectBackend(config, runner);
   const advertiser =
     config.mdns.mode === 'off'

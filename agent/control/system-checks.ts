@@ -7,6 +7,7 @@ import { access, constants } from 'node:fs/promises';
 import type { AgentConfig } from '../../shared/agent-config';
 import type { CommandRunner } from '../ports/command-runner';
 import { findExecutable } from '../backends/select-backend';
+import { parseIwCombinations } from '../../shared/parsers/iw';
 import type { DoctorCheckFn, DoctorDeps, DoctorOutcome } from './doctor';
 
 export interface SystemCheckDeps {
@@ -30,19 +31,9 @@ export function iwSupportsAp(iwList: string): boolean {
   return m?.[1]?.split('\n').some((l) => /^\s+\*\s+AP$/.test(l)) ?? false;
 }
 
-/** A valid interface combination lets one AP and one managed interface run together. */
+/** A valid interface combination lets an AP and a managed interface run together. */
 export function iwSupportsApSta(iwList: string): boolean {
-  const block =
-    /valid interface combinations:\n((?:\s+\*.*\n(?:\s+.*\n)*?)+?)(?=\n\S|\s*Device supports|\s*HT Capability|$)/.exec(
-      iwList,
-    )?.[1] ?? '';
-  return block.split(/\n\s+\*/).some((combo) => {
-    const groups = [...combo.matchAll(/#\{\s*([^}]*)\}\s*<=\s*(\d+)/g)];
-    const total = Number(/total\s*<=\s*(\d+)/.exec(combo)?.[1] ?? 0);
-    const hasAp = groups.some((g) => /\bAP\b/.test(g[1] ?? ''));
-    const hasManaged = groups.some((g) => /\bmanaged\b/.test(g[1] ?? ''));
-    return hasAp && hasManaged && total >= 2;
-  });
+  return parseIwCombinations(iwList).concurrentApSta;
 }
 
 export function systemChecks(s: SystemCheckDeps): DoctorCheckFn[] {

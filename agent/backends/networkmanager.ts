@@ -1,0 +1,610 @@
+/**
+ * The agent's radio through NetworkManager (`backend: networkmanager`).
+ *
+ * - Every command goes through the CommandRunner: argument arrays, a timeout each, LC_ALL=C.
+ *   nmcli runs in terse mode (`-t -e yes`) and is read with the escape-aware parsers of
+ *   `shared/parsers/nmcli.ts`; SSIDs are compared by bytes (`SSID-HEX`), never by display text.
+ * - Exit codes drive control flow; nmcli's text is only translated into a failure reason
+ *   (`classifyActivationFailure`) or carried as detail.
+ * - Join: an explicit profile `airlift-net-<ssidHex>` (older profiles of that name, i.e. the same
+ *   SSID bytes, are deleted first), `connection add` then `nmcli --wait N connection up uuid U
+ *   passwd-file F`. The secret is only in a 0600 file inside a 0700 directory, removed at once;
+ *   NetworkManager stores it in the (root-only) profile so autoconnect works after a reboot.
+ *   A failed join deletes its profile. A `hardware`-class failure gets `rfkill unblock wifi` and
+ *   one retry.
+ * - Setup AP: an in-memory profile `airlift-setup-ap` (`802-11-wireless.mode ap`,
+ *   `ipv4.method shared`, `ipv4.addresses 10.X.Y.1/24`, band and channel from the config, open
+ *   or WPA2-PSK/CCMP). With AP+STA (from `iw list`), the AP runs on a virtual `__ap` interface so
+ *   the station interface stays free; otherwise joining takes the AP down first (unless asked
+ *   to keep it, which needs AP+STA).
+ * - Status: Wi-Fi, Ethernet and cellular (`gsm`/`cdma` devices, present when ModemManager runs)
+ *   from `device status`, addresses from `device show X`.
+ *
+ * Not done here: SSIDs that are not valid UTF-8 (or hold NUL) cannot travel in argv, so joining
+ * or announcing one fails with `hardware` and a clear detail (the station's adapter uses a D-Bus
+ * call for those). NetworkManager's shared mode chooses its own DHCP range in the /24.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
+import { AirliftError } from '../../shared/errors';
+import type { AgentConfig } from '../../shared/agent-config';
+import { parseIwBands, parseIwCombinations, parseIwStationCount } from '../../shared/parsers/iw';
+import {
+  classifyActivationFailure,
+  DEVICE_STATUS_FIELDS,
+  firstErrorLine,
+  isConnectedState,
+  NMCLI_EXIT,
+  parseDeviceStatus,
+  parseWifiListDetailed,
+  WIFI_LIST_FIELDS,
+  type NmcliAccessPoint,
+  type NmcliDevice,
+} from '../../shared/parsers/nmcli';
+import {
+  CONNECTION_LIST_FIELDS,
+  parseAddedUuid,
+  parseConnectionList,
+  parseDeviceShowIp4,
+  passwdFileLine,
+} from '../../shared/parsers/nmcli-agent';
+import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
+import type { CommandResult, CommandRunner } from '../ports/command-runner';
+import type {
+  JoinOutcome,
+  JoinTarget,
+  Lease,
+  LinkState,
+  RadioCapabilities,
+  RadioPort,
+  RadioStatus,
+  SetupApConfig,
+} from '../ports/radio';
+import { registerBackend } from './select-backend';
+
+export const NETWORK_PROFILE_PREFIX = 'airlift-net-';
+export const AP_PROFILE_NAME = 'airlift-setup-ap';
+export const DEFAULT_PRIORITY = 50;
+const TERSE = ['-t', '-e', 'yes'] as const;
+const SHORT_MS = 15_000;
+
+// ---------------------------------------------------------------------------------------------
+// Builders (pure, tested exactly)
+
+export function deviceStatusArgs(): string[] {
+  return [...TERSE, '-f', DEVICE_STATUS_FIELDS.join(','), 'device', 'status'];
+}
+
+export function wifiListArgs(ifname: string, rescan: 'yes' | 'no'): string[] {
+  return [
+    ...TERSE,
+    '-f',
+    WIFI_LIST_FIELDS.join(','),
+    'device',
+    'wifi',
+    'list',
+    'ifname',
+    ifname,
+    '--rescan',
+    rescan,
+  ];
+}
+
+export function connectionListArgs(): string[] {
+  return [...TERSE, '-f', CONNECTION_LIST_FIELDS.join(','), 'connection', 'show'];
+}
+
+export function deviceShowIp4Args(ifname: string): string[] {
+  return ['-t', '-f', 'IP4.ADDRESS,IP4.GATEWAY,IP4.DNS', 'device', 'show', ifname];
+}
+
+/** The profile name for a network: the SSID bytes in hex, so "same SSID" is an exact name match. */
+export function networkProfileName(ssidHex: string): string {
+  return `${NETWORK_PROFILE_PREFIX}${ssidHex.toLowerCase()}`;
+}
+
+function keyMgmt(security: NetworkSecurity): string | undefined {
+  if (security === 'wpa2-psk') return 'wpa-psk';
+  if (security === 'wpa3-sae') return 'sae';
+  return undefined;
+}
+
+export interface NetworkProfileSpec {
+  ifname: string;
+  ssidHex: string;
+  /** The SSID as text (valid UTF-8 without NUL, see `ssidArgText`). */
+  ssid: string;
+  security: NetworkSecurity;
+  hidden: boolean;
+  priority: number;
+}
+
+/** `nmcli connection add` for a network: saved, autoconnecting at `priority`, IPv4 required, no secret. */
+export function networkAddArgs(spec: NetworkProfileSpec): string[] {
+  const km = keyMgmt(spec.security);
+  return [
+    'connection',
+    'add',
+    'type',
+    'wifi',
+    'ifname',
+    spec.ifname,
+    'con-name',
+    networkProfileName(spec.ssidHex),
+    'ssid',
+    spec.ssid,
+    'connection.autoconnect',
+    'yes',
+    'connection.autoconnect-priority',
+    String(spec.priority),
+    '802-11-wireless.mode',
+    'infrastructure',
+    '802-11-wireless.hidden',
+    spec.hidden ? 'yes' : 'no',
+    'ipv4.method',
+    'auto',
+    'ipv4.may-fail',
+    'no',
+    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
+  ];
+}
+
+/** NetworkManager's `802-11-wireless.band` for a channel: `bg` up to 14, `a` above. */
+export function bandForChannel(channel: number): 'bg' | 'a' {
+  return channel <= 14 ? 'bg' : 'a';
+}
+
+/** `nmcli connection add` for the setup AP: in memory, never autoconnected, shared /24, open or WPA2. */
+export function apAddArgs(ifname: string, config: SetupApConfig): string[] {
+  return [
+    'connection',
+    'add',
+    'save',
+    'no',
+    'type',
+    'wifi',
+    'ifname',
+    ifname,
+    'con-name',
+    AP_PROFILE_NAME,
+    'ssid',
+    config.ssid,
+    'connection.autoconnect',
+    'no',
+    '802-11-wireless.mode',
+    'ap',
+    '802-11-wireless.band',
+    bandForChannel(config.channel),
+    '802-11-wireless.channel',
+    String(config.channel),
+    'ipv4.method',
+    'shared',
+    'ipv4.addresses',
+    `${config.address}/${String(config.prefixLength)}`,
+    'ipv6.method',
+    'disabled',
+    ...(config.passphrase === undefined
+      ? []
+      : [
+          '802-11-wireless-security.key-mgmt',
+          'wpa-psk',
+          '802-11-wireless-security.proto',
+          'rsn',
+          '802-11-wireless-security.pairwise',
+          'ccmp',
+          '802-11-wireless-security.group',
+          'ccmp',
+        ]),
+  ];
+}
+
+/** `nmcli --wait N connection up uuid U ifname X [passwd-file F]`. */
+export function connectionUpArgs(
+  uuid: string,
+  ifname: string,
+  waitSeconds: number,
+  passwdFile?: string,
+): string[] {
+  return [
+    '--wait',
+    String(Math.max(1, Math.ceil(waitSeconds))),
+    'connection',
+    'up',
+    'uuid',
+    uuid,
+    'ifname',
+    ifname,
+    ...(passwdFile === undefined ? [] : ['passwd-file', passwdFile]),
+  ];
+}
+
+export function connectionDeleteArgs(uuid: string): string[] {
+  return ['connection', 'delete', 'uuid', uuid];
+}
+
+export function deviceDisconnectArgs(ifname: string): string[] {
+  return ['device', 'disconnect', ifname];
+}
+
+export function rfkillUnblockArgs(): string[] {
+  return ['unblock', 'wifi'];
+}
+
+export function iwListArgs(): string[] {
+  return ['list'];
+}
+
+export function iwAddApInterfaceArgs(ifname: string, apIfname: string): string[] {
+  return ['dev', ifname, 'interface', 'add', apIfname, 'type', '__ap'];
+}
+
+export function iwStationDumpArgs(ifname: string): string[] {
+  return ['dev', ifname, 'station', 'dump'];
+}
+
+/** The SSID as argv text, or undefined when argv cannot carry it (not UTF-8, or holds NUL). */
+export function ssidArgText(ssidHex: string): string | undefined {
+  const text = utf8DecodeStrict(fromHex(ssidHex.toLowerCase()));
+  if (text === undefined || text === '' || text.includes('\0')) return undefined;
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+
+export interface NetworkManagerOptions {
+  runner: CommandRunner;
+  /** The Wi-Fi station interface (`interfaces.wifi`). */
+  ifname: string;
+  /** Ethernet interface to report; default: the first ethernet device NetworkManager lists. */
+  ethernet?: string;
+  /** Modem device to report; default: the first `gsm`/`cdma` device. */
+  cellular?: string;
+  /** Virtual AP interface used when the radio can do AP+STA. Default `uap0`. */
+  apIfname?: string;
+  /** `connection.autoconnect-priority` of joined networks unless the join says otherwise. */
+  priority?: number;
+  nmcli?: string;
+  iw?: string;
+  rfkill?: string;
+  /** Where the private passwd-file directories are made. Default the OS temp dir. */
+  tmpRoot?: string;
+  now?: () => number;
+}
+
+export interface NetworkManagerJoinOptions {
+  timeoutMs: number;
+  keepAp: boolean;
+  /** `connection.autoconnect-priority` for this network (higher is preferred). */
+  priority?: number;
+}
+
+async function withPasswdFile<T>(
+  tmpRoot: string,
+  content: string,
+  fn: (path: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(joinPath(tmpRoot, 'airlift-nm-'));
+  try {
+    const path = joinPath(dir, 'passwd');
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+    return await fn(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function outputOf(r: CommandResult): string {
+  return r.stderr === '' ? r.stdout : `${r.stdout}\n${r.stderr}`;
+}
+
+const fail = (reason: Extract<JoinOutcome, { ok: false }>['reason'], detail: string): JoinOutcome => ({
+  ok: false,
+  reason,
+  detail,
+});
+
+export class NetworkManagerRadio implements RadioPort {
+  private readonly runner: CommandRunner;
+  private readonly ifname: string;
+  private readonly apIfname: string;
+  private readonly nmcli: string;
+  private readonly iw: string;
+  private readonly rfkill: string;
+  private readonly tmpRoot: string;
+  private readonly priority: number;
+  private readonly now: () => number;
+  private caps: RadioCapabilities | undefined;
+  /** The setup AP while it is up: its profile, interface and config. */
+  private ap: { uuid: string; ifname: string; config: SetupApConfig } | undefined;
+
+  constructor(private readonly options: NetworkManagerOptions) {
+    this.runner = options.runner;
+    this.ifname = options.ifname;
+    this.apIfname = options.apIfname ?? 'uap0';
+    this.nmcli = options.nmcli ?? 'nmcli';
+    this.iw = options.iw ?? 'iw';
+    this.rfkill = options.rfkill ?? 'rfkill';
+    this.tmpRoot = options.tmpRoot ?? tmpdir();
+    this.priority = options.priority ?? DEFAULT_PRIORITY;
+    this.now = options.now ?? Date.now;
+  }
+
+  private nm(args: string[], timeoutMs = SHORT_MS, redact: string[] = []): Promise<CommandResult> {
+    return this.runner.run(this.nmcli, args, { timeoutMs, redact });
+  }
+
+  private async devices(): Promise<NmcliDevice[]> {
+    const r = await this.nm(deviceStatusArgs());
+    if (r.code !== 0) {
+      throw new AirliftError(
+        r.code === NMCLI_EXIT.NM_NOT_RUNNING ? 'BACKEND_UNAVAILABLE' : 'COMMAND_FAILED',
+        `nmcli device status failed: ${firstErrorLine(outputOf(r)) || `exit ${String(r.code)}`}`,
+      );
+    }
+    return parseDeviceStatus(r.stdout);
+  }
+
+  async capabilities(): Promise<RadioCapabilities> {
+    if (this.caps) return this.caps;
+    const devices = await this.devices();
+    const iw = await this.runner.run(this.iw, iwListArgs(), { timeoutMs: SHORT_MS });
+    const text = iw.code === 0 ? iw.stdout : '';
+    const bands = parseIwBands(text);
+    this.caps = {
+      concurrentApSta: parseIwCombinations(text).concurrentApSta,
+      security: ['open', 'wpa2-psk', 'wpa3-sae'],
+      bands: bands.length > 0 ? bands : ['2.4GHz'],
+      ethernet: devices.some((d) => d.type === 'ethernet'),
+      cellular: devices.some((d) => d.type === 'gsm' || d.type === 'cdma'),
+    };
+    return this.caps;
+  }
+
+  private async accessPoints(rescan: 'yes' | 'no'): Promise<NmcliAccessPoint[] | undefined> {
+    const r = await this.nm(wifiListArgs(this.ifname, rescan), 30_000);
+    if (r.code !== 0 || r.timedOut) return undefined;
+    return parseWifiListDetailed(r.stdout).accessPoints;
+  }
+
+  async scan(): Promise<ScanResult[]> {
+    const aps = (await this.accessPoints('yes')) ?? (await this.accessPoints('no'));
+    if (aps === undefined)
+      throw new AirliftError('COMMAND_FAILED', `nmcli could not list Wi-Fi networks on ${this.ifname}`);
+    return aps.map(({ ssid, ssidHex, bssid, frequency, signal, security, known }) => ({
+      ssid,
+      ssidHex,
+      bssid,
+      frequency,
+      signal,
+      security,
+      known,
+    }));
+  }
+
+  private async lease(ifname: string): Promise<Lease | undefined> {
+    const r = await this.nm(deviceShowIp4Args(ifname));
+    return r.code === 0 ? parseDeviceShowIp4(r.stdout) : undefined;
+  }
+
+  private async deleteProfile(uuid: string): Promise<boolean> {
+    const r = await this.nm(connectionDeleteArgs(uuid));
+    return r.code === 0 || r.code === NMCLI_EXIT.NOT_FOUND;
+  }
+
+  /** Delete every profile named `name` (stale copies from earlier joins or a crash). */
+  private async deleteProfilesNamed(name: string): Promise<number> {
+    const r = await this.nm(connectionListArgs());
+    if (r.code !== 0) return 0;
+    let n = 0;
+    for (const p of parseConnectionList(r.stdout)) {
+      if (p.name === name && (await this.deleteProfile(p.uuid))) n++;
+    }
+    return n;
+  }
+
+  async join(target: JoinTarget, options: NetworkManagerJoinOptions): Promise<JoinOutcome> {
+    const deadline = this.now() + options.timeoutMs;
+    const ssidHex = target.ssidHex.toLowerCase();
+    const ssid = ssidArgText(ssidHex);
+    if (ssid === undefined) {
+      return fail('hardware', 'This SSID is not valid UTF-8 (or holds NUL) and cannot be given to nmcli');
+    }
+    const secret = target.security === 'open' ? undefined : (target.psk ?? target.passphrase);
+    if (target.security !== 'open' && (secret === undefined || secret === '')) {
+      return fail('auth_failed', 'No passphrase for a secured network');
+    }
+    let line: string | undefined;
+    try {
+      line = secret === undefined ? undefined : passwdFileLine(secret);
+    } catch (err) {
+      return fail('auth_failed', err instanceof Error ? err.message : 'invalid secret');
+    }
+
+    const caps = await this.capabilities();
+    if (this.ap && !(options.keepAp && caps.concurrentApSta && this.ap.ifname !== this.ifname))
+      await this.stopAp();
+
+    await this.deleteProfilesNamed(networkProfileName(ssidHex));
+    const added = await this.nm(
+      networkAddArgs({
+        ifname: this.ifname,
+        ssidHex,
+        ssid,
+        security: target.security,
+        hidden: target.hidden,
+        priority: options.priority ?? this.priority,
+      }),
+    );
+    const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
+    if (uuid === undefined) {
+      return fail('hardware', firstErrorLine(outputOf(added)) || 'nmcli did not report the new profile');
+    }
+
+    const activate = async (): Promise<CommandResult> => {
+      const waitSeconds = Math.max(1, (deadline - this.now()) / 1000);
+      const up = (file?: string) =>
+        this.nm(
+          connectionUpArgs(uuid, this.ifname, waitSeconds, file),
+          Math.ceil(waitSeconds) * 1000 + 10_000,
+          secret ? [secret] : [],
+        );
+      return line === undefined ? up() : withPasswdFile(this.tmpRoot, line, up);
+    };
+
+    let result = await activate();
+    let failure = result.code === 0 ? undefined : this.classify(result);
+    if (failure?.reason === 'hardware' && !result.timedOut) {
+      // A driver hiccup or a soft block: unblock the radio and try once more.
+      await this.runner.run(this.rfkill, rfkillUnblockArgs(), { timeoutMs: 5_000 });
+      result = await activate();
+      failure = result.code === 0 ? undefined : this.classify(result);
+    }
+    if (failure) {
+      await this.deleteProfile(uuid);
+      return fail(failure.reason, failure.detail);
+    }
+
+    const lease = await this.lease(this.ifname);
+    if (lease === undefined) {
+      await this.deleteProfile(uuid);
+      return fail('dhcp_timeout', `${this.ifname} has no IPv4 address`);
+    }
+    const ap = (await this.accessPoints('no'))?.find((a) => a.inUse && a.ssidHex === ssidHex);
+    return { ok: true, lease, ...(ap ? { bssid: ap.bssid, signal: ap.signal } : {}) };
+  }
+
+  private classify(r: CommandResult): {
+    reason: Extract<JoinOutcome, { ok: false }>['reason'];
+    detail: string;
+  } {
+    if (r.timedOut) return { reason: 'timeout', detail: 'nmcli did not finish in time' };
+    return classifyActivationFailure(r.code, outputOf(r));
+  }
+
+  async leave(): Promise<void> {
+    const dev = (await this.devices()).find((d) => d.device === this.ifname);
+    if (!dev || !isConnectedState(dev.state) || dev.connectionUuid === this.ap?.uuid) return;
+    const r = await this.nm(deviceDisconnectArgs(this.ifname));
+    if (r.code !== 0 && r.code !== NMCLI_EXIT.DEV_DISCONNECT) {
+      throw new AirliftError(
+        'COMMAND_FAILED',
+        `Could not disconnect ${this.ifname}: ${firstErrorLine(outputOf(r))}`,
+      );
+    }
+  }
+
+  async startAp(config: SetupApConfig): Promise<void> {
+    if (/[\0\r\n]/.test(config.ssid) || config.ssid === '') {
+      throw new AirliftError(
+        'INVALID_SSID',
+        'The setup AP SSID must be non-empty text without NUL, CR or LF',
+      );
+    }
+    const line = config.passphrase === undefined ? undefined : passwdFileLine(config.passphrase);
+    if (this.ap) await this.stopAp();
+    await this.deleteProfilesNamed(AP_PROFILE_NAME);
+    const caps = await this.capabilities();
+    let ifname = this.ifname;
+    if (caps.concurrentApSta) {
+      const present = (await this.devices()).some((d) => d.device === this.apIfname);
+      const made = present
+        ? undefined
+        : await this.runner.run(this.iw, iwAddApInterfaceArgs(this.ifname, this.apIfname), {
+            timeoutMs: SHORT_MS,
+          });
+      if (present || made?.code === 0) ifname = this.apIfname;
+    }
+    const added = await this.nm(apAddArgs(ifname, config));
+    const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
+    if (uuid === undefined) {
+      throw new AirliftError(
+        'COMMAND_FAILED',
+        `Could not create the setup AP: ${firstErrorLine(outputOf(added))}`,
+      );
+    }
+    const up = (file?: string) =>
+      this.nm(connectionUpArgs(uuid, ifname, 30, file), 40_000, config.passphrase ? [config.passphrase] : []);
+    const activate = () => (line === undefined ? up() : withPasswdFile(this.tmpRoot, line, up));
+    let r = await activate();
+    if (r.code !== 0 && !r.timedOut && classifyActivationFailure(r.code, outputOf(r)).reason === 'hardware') {
+      await this.runner.run(this.rfkill, rfkillUnblockArgs(), { timeoutMs: 5_000 });
+      r = await activate();
+    }
+    if (r.code !== 0) {
+      await this.deleteProfile(uuid);
+      throw new AirliftError(
+        r.timedOut ? 'TIMEOUT' : 'COMMAND_FAILED',
+        `Could not start the setup AP: ${firstErrorLine(outputOf(r)) || `exit ${String(r.code)}`}`,
+      );
+    }
+    this.ap = { uuid, ifname, config };
+  }
+
+  async stopAp(): Promise<void> {
+    const ap = this.ap;
+    this.ap = undefined;
+    if (ap && (await this.deleteProfile(ap.uuid))) return;
+    await this.deleteProfilesNamed(AP_PROFILE_NAME);
+  }
+
+  async status(): Promise<RadioStatus> {
+    const devices = await this.devices();
+    const link = async (dev: NmcliDevice | undefined): Promise<LinkState> => {
+      if (!dev || !isConnectedState(dev.state)) return { up: false };
+      const lease = await this.lease(dev.device);
+      return lease ? { up: true, lease } : { up: true };
+    };
+    const wifiDev = devices.find((d) => d.device === this.ifname);
+    const apOnWifi = wifiDev?.connection === AP_PROFILE_NAME;
+    const wifi: RadioStatus['wifi'] = apOnWifi ? { up: false } : await link(wifiDev);
+    if (wifi.up) {
+      const ap = (await this.accessPoints('no'))?.find((a) => a.inUse);
+      if (ap) Object.assign(wifi, { ssidHex: ap.ssidHex, bssid: ap.bssid, signal: ap.signal });
+    }
+    const eth = devices.find((d) =>
+      this.options.ethernet ? d.device === this.options.ethernet : d.type === 'ethernet',
+    );
+    const cell = devices.find((d) =>
+      this.options.cellular ? d.device === this.options.cellular : d.type === 'gsm' || d.type === 'cdma',
+    );
+    const apDev = devices.find((d) => d.connection === AP_PROFILE_NAME && isConnectedState(d.state));
+    let clients = 0;
+    if (apDev) {
+      const dump = await this.runner.run(this.iw, iwStationDumpArgs(apDev.device), { timeoutMs: 5_000 });
+      if (dump.code === 0) clients = parseIwStationCount(dump.stdout);
+    }
+    return {
+      wifi,
+      ethernet: await link(eth),
+      cellular: await link(cell),
+      ap: apDev
+        ? {
+            up: true,
+            clients,
+            ...(this.ap ? { ssid: this.ap.config.ssid, address: this.ap.config.address } : {}),
+          }
+        : { up: false, clients: 0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    // Nothing held: every command is a short-lived process.
+  }
+}
+
+/** Registers `backend: networkmanager` with the backend selector. */
+export function registerNetworkManager(): void {
+  registerBackend('networkmanager', (config: AgentConfig, runner: CommandRunner) =>
+    Promise.resolve(
+      new NetworkManagerRadio({
+        runner,
+        ifname: config.interfaces.wifi,
+        ...(config.interfaces.ethernet === undefined ? {} : { ethernet: config.interfaces.ethernet }),
+        ...(config.interfaces.cellular === undefined ? {} : { cellular: config.interfaces.cellular }),
+      }),
+    ),
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * Pure helpers for the agent's NetworkManager backend, on top of `./nmcli` (terse splitting,
+ * scans, device status, failure classes): the connection list, `device show` IPv4 facts as a
+ * Lease, the UUID nmcli prints on `connection add`, and the passwd-file line for a secret.
+ */
+import { AirliftError } from '../errors';
+import { splitTerse } from './nmcli';
+
+/** `nmcli -t -e yes -f NAME,UUID,TYPE connection show`: TYPE last, it never holds a newline (a NAME can). */
+export const CONNECTION_LIST_FIELDS = ['NAME', 'UUID', 'TYPE'] as const;
+
+export interface NmcliProfile {
+  name: string;
+  uuid: string;
+  type: string;
+}
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export function parseConnectionList(text: string): NmcliProfile[] {
+  const out: NmcliProfile[] = [];
+  for (const [name, uuid, type] of splitTerse(text, CONNECTION_LIST_FIELDS.length).records) {
+    if (name === undefined || uuid === undefined || type === undefined || !UUID_RE.test(uuid)) continue;
+    out.push({ name, uuid: uuid.toLowerCase(), type });
+  }
+  return out;
+}
+
+/** The UUID in nmcli's "Connection 'NAME' (UUID) successfully added." */
+export function parseAddedUuid(stdout: string): string | undefined {
+  const m =
+    /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\) successfully added/.exec(
+      stdout,
+    );
+  return m?.[1]?.toLowerCase();
+}
+
+/** `/24` → `255.255.255.0`. */
+export function prefixToNetmask(prefix: number): string {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new RangeError('prefix must be 0..32');
+  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => String((bits >>> s) & 0xff)).join('.');
+}
+
+const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+export interface Ipv4Facts {
+  ip: string;
+  subnetmask: string;
+  defaultgw: string;
+  nameservers: string[];
+}
+
+/**
+ * `nmcli -t -f IP4.ADDRESS,IP4.GATEWAY,IP4.DNS device show X`: multiline terse output, one
+ * `NAME[n]:value` per line (these values are addresses, so the unescaped multiline form is safe).
+ * The first address is the lease; an empty or `--` gateway is `''`. Undefined without an address.
+ */
+export function parseDeviceShowIp4(text: string): Ipv4Facts | undefined {
+  let ip: string | undefined;
+  let prefix = 0;
+  let gateway = '';
+  const dns: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const sep = raw.indexOf(':');
+    if (sep < 0) continue;
+    const key = raw.slice(0, sep).replace(/\[\d+\]$/, '');
+    const value = raw.slice(sep + 1).trim();
+    if (key === 'IP4.ADDRESS' && ip === undefined) {
+      const m = /^([\d.]+)\/(\d{1,2})$/.exec(value);
+      if (m?.[1] !== undefined && IPV4_RE.test(m[1]) && Number(m[2]) <= 32) {
+        ip = m[1];
+        prefix = Number(m[2]);
+      }
+    } else if (key === 'IP4.GATEWAY' && IPV4_RE.test(value)) {
+      gateway = value;
+    } else if (key === 'IP4.DNS' && IPV4_RE.test(value)) {
+      dns.push(value);
+    }
+  }
+  if (ip === undefined) return undefined;
+  return { ip, subnetmask: prefixToNetmask(prefix), defaultgw: gateway, nameservers: dns };
+}
+
+/**
+ * The passwd-file line nmcli reads for a Wi-Fi secret (`connection up ... passwd-file F`). A
+ * plain secret is written as is; a backslash becomes `\\` and edge whitespace becomes octal
+ * escapes (nmcli >= 1.26 unescapes them and strips unescaped edge spaces). CR, LF and NUL would
+ * end the line and are refused.
+ */
+export function passwdFileLine(secret: string): string {
+  if (/[\r\n\0]/.test(secret)) {
+    throw new AirliftError('INVALID_PASSPHRASE', 'The Wi-Fi secret must not contain CR, LF or NUL');
+  }
+  const octal = (c: string) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+  const plain = !secret.includes('\\') && !/^[ \t\v\f]|[ \t\v\f]$/.test(secret);
+  const value = plain
+    ? secret
+    : secret
+        .replace(/\\/g, '\\\\')
+        .replace(/^[ \t\v\f]+/, (ws) => ws.replace(/[ \t\v\f]/g, octal))
+        .replace(/[ \t\v\f]+$/, (ws) => ws.replace(/[ \t\v\f]/g, octal));
+  return `802-11-wireless-security.psk:${value}\n`;
+}

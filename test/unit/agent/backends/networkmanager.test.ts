@@ -1,0 +1,597 @@
+/**
+ * The NetworkManager radio backend: pure builders (exact argv), the agent-side nmcli parsers on
+ * recorded-format output (test/fixtures/nmcli-agent/), and join / AP / status flows on a fake
+ * CommandRunner that answers with those recordings. No NetworkManager runs here.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AP_PROFILE_NAME,
+  apAddArgs,
+  bandForChannel,
+  connectionUpArgs,
+  deviceShowIp4Args,
+  deviceStatusArgs,
+  networkAddArgs,
+  networkProfileName,
+  NetworkManagerRadio,
+  registerNetworkManager,
+  ssidArgText,
+  wifiListArgs,
+} from '../../../../agent/backends/networkmanager';
+import { selectBackend } from '../../../../agent/backends/select-backend';
+import type { CommandOptions, CommandResult, CommandRunner } from '../../../../agent/ports/command-runner';
+import type { SetupApConfig } from '../../../../agent/ports/radio';
+import { agentConfigSchema } from '../../../../shared/agent-config';
+import { parseWifiList } from '../../../../shared/parsers/nmcli';
+import {
+  parseAddedUuid,
+  parseConnectionList,
+  parseDeviceShowIp4,
+  passwdFileLine,
+  prefixToNetmask,
+} from '../../../../shared/parsers/nmcli-agent';
+
+const fx = (name: string) =>
+  readFileSync(new URL(`../../../fixtures/nmcli-agent/${name}`, import.meta.url), 'utf8');
+const iwFx = (name: string) => readFileSync(new URL(`../../../fixtures/iw/${name}`, import.meta.url), 'utf8');
+
+const HOME_HEX = '486f6d65'; // "Home"
+const NEW_UUID = '2c9e4b1a-7d3f-4e8a-b5c6-0d1e2f3a4b5c';
+const AP_UUID = '0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b';
+const SECRET = 'pa:ss "w\\rd" $(x)';
+
+const wifiListInUse = [
+  '*:AA\\:BB\\:CC\\:DD\\:EE\\:00:Home:486F6D65:Infra:6:2437 MHz:90:WPA2',
+  ' :AA\\:BB\\:CC\\:DD\\:EE\\:01:Other:4F74686572:Infra:11:2462 MHz:40:WPA2',
+  '',
+].join('\n');
+
+interface Call {
+  file: string;
+  args: string[];
+  options: CommandOptions | undefined;
+  passwd?: { content: string; mode: number };
+}
+
+type Reply = Partial<CommandResult>;
+
+/** Answers nmcli/iw/rfkill from the recordings; `up` replies are consumed in order. */
+class FakeRunner implements CommandRunner {
+  readonly calls: Call[] = [];
+  upReplies: Reply[] = [{ stdout: fx('connection-up-ok.txt') }];
+  deviceStatus = fx('device-status-disconnected.txt');
+  wlanShow = fx('device-show-wlan0.txt');
+  iwList = iwFx('list-no-combinations.txt');
+  addReply: Reply = { stdout: fx('connection-add.txt') };
+
+  run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult> {
+    const call: Call = { file, args: [...args], options };
+    const i = args.indexOf('passwd-file');
+    if (i >= 0) {
+      const path = args[i + 1] ?? '';
+      call.passwd = { content: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 };
+    }
+    this.calls.push(call);
+    return Promise.resolve({
+      code: 0,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+      durationMs: 1,
+      ...this.reply(file, args),
+    });
+  }
+
+  private reply(file: string, args: readonly string[]): Reply {
+    const a = args.join(' ');
+    if (file === 'iw' && a === 'list') return { stdout: this.iwList };
+    if (file === 'iw' && a.endsWith('station dump')) return { stdout: iwFx('station-dump.txt') };
+    if (file !== 'nmcli') return {};
+    if (a.endsWith('device status')) return { stdout: this.deviceStatus };
+    if (a.endsWith('connection show')) return { stdout: fx('connection-show.txt') };
+    if (a.includes('device wifi list')) return { stdout: wifiListInUse };
+    if (a.startsWith('connection add'))
+      return a.includes(AP_PROFILE_NAME) ? { stdout: fx('connection-add-ap.txt') } : this.addReply;
+    if (a.includes('connection up')) return this.upReplies.shift() ?? { stdout: fx('connection-up-ok.txt') };
+    if (a.startsWith('connection delete')) return { stdout: fx('connection-delete.txt') };
+    if (a.endsWith('device show wlan0')) return { stdout: this.wlanShow };
+    if (a.endsWith('device show eth0')) return { stdout: fx('device-show-eth0.txt') };
+    if (a.endsWith('device show cdc-wdm0')) return { stdout: fx('device-show-gsm.txt') };
+    return {};
+  }
+
+  argsOf(pred: (c: Call) => boolean): string[][] {
+    return this.calls.filter(pred).map((c) => c.args);
+  }
+}
+
+const isUp = (c: Call) => c.args.includes('up');
+const isDelete = (c: Call) => c.args[0] === 'connection' && c.args[1] === 'delete';
+
+let tmpRoot: string;
+beforeEach(() => {
+  tmpRoot = mkdtempSync(join(tmpdir(), 'nm-test-'));
+});
+afterEach(() => {
+  rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+function radio(
+  runner: FakeRunner,
+  extra: Partial<ConstructorParameters<typeof NetworkManagerRadio>[0]> = {},
+) {
+  let t = 0;
+  return new NetworkManagerRadio({ runner, ifname: 'wlan0', tmpRoot, now: () => (t += 10), ...extra });
+}
+
+function expectNoSecretInArgv(runner: FakeRunner, ...secrets: string[]) {
+  for (const c of runner.calls) {
+    for (const s of secrets) expect(c.args.join('\u0000')).not.toContain(s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('parsers (shared/parsers/nmcli-agent.ts)', () => {
+  it('connection list: escapes, a name holding a newline, exact names', () => {
+    const list = parseConnectionList(fx('connection-show.txt'));
+    expect(list.map((p) => p.name)).toEqual([
+      'airlift-net-486f6d65',
+      'airlift-net-486f6d65',
+      'airlift-net-486f6d6532',
+      'Home',
+      'x\nairlift-net-486f6d65',
+      'a:b\\c "d"',
+      'airlift-setup-ap',
+      'Wired connection 1',
+    ]);
+    expect(list[7]).toEqual({
+      name: 'Wired connection 1',
+      uuid: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924',
+      type: '802-3-ethernet',
+    });
+  });
+
+  it('device show → lease (first address, mask, gateway, DNS)', () => {
+    expect(parseDeviceShowIp4(fx('device-show-wlan0.txt'))).toEqual({
+      ip: '192.168.1.57',
+      subnetmask: '255.255.255.0',
+      defaultgw: '192.168.1.1',
+      nameservers: ['192.168.1.1', '9.9.9.9'],
+    });
+    expect(parseDeviceShowIp4(fx('device-show-eth0.txt'))).toEqual({
+      ip: '10.20.0.14',
+      subnetmask: '255.255.0.0',
+      defaultgw: '10.20.0.1',
+      nameservers: ['10.20.0.2'],
+    });
+    expect(parseDeviceShowIp4(fx('device-show-no-ip.txt'))).toBeUndefined();
+    expect(parseDeviceShowIp4('IP4.ADDRESS[1]:10.1.2.3/24\nIP4.GATEWAY:--\n')?.defaultgw).toBe('');
+  });
+
+  it('netmasks, added UUIDs, passwd-file lines', () => {
+    expect([0, 8, 24, 30, 32].map(prefixToNetmask)).toEqual([
+      '0.0.0.0',
+      '255.0.0.0',
+      '255.255.255.0',
+      '255.255.255.252',
+      '255.255.255.255',
+    ]);
+    expect(parseAddedUuid(fx('connection-add.txt'))).toBe(NEW_UUID);
+    expect(parseAddedUuid('Error: nope')).toBeUndefined();
+    expect(passwdFileLine('plain pass')).toBe('802-11-wireless-security.psk:plain pass\n');
+    expect(passwdFileLine(' a\\b ')).toBe('802-11-wireless-security.psk:\\040a\\\\b\\040\n');
+    expect(() => passwdFileLine('a\nb')).toThrow(/CR, LF or NUL/);
+  });
+
+  it('hostile scan: SSID-HEX gives the exact bytes (colons, backslashes, quotes, LF, non-UTF-8)', () => {
+    const expected = JSON.parse(fx('wifi-list-hostile.expected.json')) as string[];
+    const scan = parseWifiList(fx('wifi-list-hostile.txt'));
+    expect(scan.map((s) => s.ssidHex)).toEqual(expected);
+    expect(scan[1]?.ssid).toBe('a:b:c');
+    expect(scan[4]?.ssid).toBe('line1\\x0aline2'); // display text escapes control bytes
+  });
+});
+
+describe('builders', () => {
+  it('status, scan and device show argv', () => {
+    expect(deviceStatusArgs()).toEqual([
+      '-t',
+      '-e',
+      'yes',
+      '-f',
+      'DEVICE,TYPE,STATE,CONNECTION,CON-UUID',
+      'device',
+      'status',
+    ]);
+    expect(wifiListArgs('wlan0', 'yes')).toEqual([
+      '-t',
+      '-e',
+      'yes',
+      '-f',
+      'IN-USE,BSSID,SSID,SSID-HEX,MODE,CHAN,FREQ,SIGNAL,SECURITY',
+      'device',
+      'wifi',
+      'list',
+      'ifname',
+      'wlan0',
+      '--rescan',
+      'yes',
+    ]);
+    expect(deviceShowIp4Args('eth0')).toEqual([
+      '-t',
+      '-f',
+      'IP4.ADDRESS,IP4.GATEWAY,IP4.DNS',
+      'device',
+      'show',
+      'eth0',
+    ]);
+  });
+
+  it('network profile: name by SSID bytes, priority, key management, no secret', () => {
+    expect(networkProfileName('C0FFEE')).toBe('airlift-net-c0ffee');
+    expect(
+      networkAddArgs({
+        ifname: 'wlan0',
+        ssidHex: '613a62',
+        ssid: 'a:b',
+        security: 'wpa2-psk',
+        hidden: true,
+        priority: 70,
+      }),
+    ).toEqual([
+      'connection',
+      'add',
+      'type',
+      'wifi',
+      'ifname',
+      'wlan0',
+      'con-name',
+      'airlift-net-613a62',
+      'ssid',
+      'a:b',
+      'connection.autoconnect',
+      'yes',
+      'connection.autoconnect-priority',
+      '70',
+      '802-11-wireless.mode',
+      'infrastructure',
+      '802-11-wireless.hidden',
+      'yes',
+      'ipv4.method',
+      'auto',
+      'ipv4.may-fail',
+      'no',
+      '802-11-wireless-security.key-mgmt',
+      'wpa-psk',
+    ]);
+    const open = networkAddArgs({
+      ifname: 'wlan0',
+      ssidHex: '61',
+      ssid: 'a',
+      security: 'open',
+      hidden: false,
+      priority: 1,
+    });
+    expect(open).not.toContain('802-11-wireless-security.key-mgmt');
+    expect(
+      networkAddArgs({
+        ifname: 'w',
+        ssidHex: '61',
+        ssid: 'a',
+        security: 'wpa3-sae',
+        hidden: false,
+        priority: 1,
+      }).slice(-1),
+    ).toEqual(['sae']);
+  });
+
+  it('setup AP profile: mode ap, shared /24, band from channel, open or WPA2', () => {
+    const config: SetupApConfig = {
+      ssid: 'Airlift-K7Q2',
+      address: '10.161.42.1',
+      prefixLength: 24,
+      dhcpRange: { start: '10.161.42.10', end: '10.161.42.250' },
+      channel: 6,
+    };
+    expect(apAddArgs('wlan0', config)).toEqual([
+      'connection',
+      'add',
+      'save',
+      'no',
+      'type',
+      'wifi',
+      'ifname',
+      'wlan0',
+      'con-name',
+      'airlift-setup-ap',
+      'ssid',
+      'Airlift-K7Q2',
+      'connection.autoconnect',
+      'no',
+      '802-11-wireless.mode',
+      'ap',
+      '802-11-wireless.band',
+      'bg',
+      '802-11-wireless.channel',
+      '6',
+      'ipv4.method',
+      'shared',
+      'ipv4.addresses',
+      '10.161.42.1/24',
+      'ipv6.method',
+      'disabled',
+    ]);
+    const wpa = apAddArgs('uap0', { ...config, channel: 36, passphrase: 'setup-secret' });
+    expect(wpa.slice(16, 20)).toEqual(['802-11-wireless.band', 'a', '802-11-wireless.channel', '36']);
+    expect(wpa.slice(-8)).toEqual([
+      '802-11-wireless-security.key-mgmt',
+      'wpa-psk',
+      '802-11-wireless-security.proto',
+      'rsn',
+      '802-11-wireless-security.pairwise',
+      'ccmp',
+      '802-11-wireless-security.group',
+      'ccmp',
+    ]);
+    expect(wpa).not.toContain('setup-secret');
+    expect([1, 14, 36, 165].map(bandForChannel)).toEqual(['bg', 'bg', 'a', 'a']);
+  });
+
+  it('connection up and SSID text', () => {
+    expect(connectionUpArgs('u', 'wlan0', 29.2, '/tmp/x/passwd')).toEqual([
+      '--wait',
+      '30',
+      'connection',
+      'up',
+      'uuid',
+      'u',
+      'ifname',
+      'wlan0',
+      'passwd-file',
+      '/tmp/x/passwd',
+    ]);
+    expect(ssidArgText('613a5c0a22')).toBe('a:\\\n"');
+    expect(ssidArgText('ff3a')).toBeUndefined();
+    expect(ssidArgText('610062')).toBeUndefined();
+  });
+});
+
+describe('NetworkManagerRadio flows (fake runner)', () => {
+  const target = { ssidHex: HOME_HEX, security: 'wpa2-psk' as const, passphrase: SECRET, hidden: false };
+
+  it('join success: stale profiles for the same SSID deleted, secret only in a 0600 file', async () => {
+    const runner = new FakeRunner();
+    const outcome = await radio(runner).join(target, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toEqual({
+      ok: true,
+      lease: {
+        ip: '192.168.1.57',
+        subnetmask: '255.255.255.0',
+        defaultgw: '192.168.1.1',
+        nameservers: ['192.168.1.1', '9.9.9.9'],
+      },
+      bssid: 'aa:bb:cc:dd:ee:00',
+      signal: -46,
+    });
+    // Only the two exact-name profiles, not the look-alikes (longer hex, name with a newline).
+    expect(runner.argsOf(isDelete)).toEqual([
+      ['connection', 'delete', 'uuid', '11111111-1111-4111-8111-111111111111'],
+      ['connection', 'delete', 'uuid', '22222222-2222-4222-8222-222222222222'],
+    ]);
+    const up = runner.calls.find(isUp);
+    expect(up?.args.slice(2, 8)).toEqual(['connection', 'up', 'uuid', NEW_UUID, 'ifname', 'wlan0']);
+    expect(up?.passwd).toEqual({ content: passwdFileLine(SECRET), mode: 0o600 });
+    expect(up?.options?.redact).toEqual([SECRET]);
+    expect(up?.options?.timeoutMs).toBeGreaterThan(30_000);
+    expectNoSecretInArgv(runner, SECRET);
+    for (const c of runner.calls) expect(c.options?.timeoutMs).toBeGreaterThan(0);
+    // The passwd file is gone afterwards.
+    const file = up?.args[up.args.indexOf('passwd-file') + 1] ?? '';
+    expect(() => statSync(file)).toThrow();
+  });
+
+  it.each([
+    ['connection-up-wrong-secret.stderr.txt', 4, 'auth_failed'],
+    ['connection-up-not-found.stderr.txt', 4, 'ssid_not_found'],
+    ['connection-up-dhcp.stderr.txt', 4, 'dhcp_timeout'],
+    ['connection-up-timeout.stderr.txt', 3, 'timeout'],
+  ] as const)('%s → %s, profile deleted, no retry', async (file, code, reason) => {
+    const runner = new FakeRunner();
+    runner.upReplies = [{ code, stderr: fx(file) }];
+    const outcome = await radio(runner).join(target, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toMatchObject({ ok: false, reason });
+    expect(runner.argsOf(isUp)).toHaveLength(1);
+    expect(runner.argsOf(isDelete).at(-1)).toEqual(['connection', 'delete', 'uuid', NEW_UUID]);
+    expect(runner.calls.some((c) => c.file === 'rfkill')).toBe(false);
+    expectNoSecretInArgv(runner, SECRET);
+  });
+
+  it('activated without an address → dhcp_timeout', async () => {
+    const runner = new FakeRunner();
+    runner.wlanShow = fx('device-show-no-ip.txt');
+    const outcome = await radio(runner).join(target, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toMatchObject({ ok: false, reason: 'dhcp_timeout' });
+    expect(runner.argsOf(isDelete).at(-1)).toEqual(['connection', 'delete', 'uuid', NEW_UUID]);
+  });
+
+  it('hardware-class failure: rfkill unblock wifi and one retry', async () => {
+    const runner = new FakeRunner();
+    runner.upReplies = [
+      { code: 4, stderr: fx('connection-up-hardware.stderr.txt') },
+      { stdout: fx('connection-up-ok.txt') },
+    ];
+    const outcome = await radio(runner).join(target, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome.ok).toBe(true);
+    expect(runner.argsOf((c) => c.file === 'rfkill')).toEqual([['unblock', 'wifi']]);
+    expect(runner.argsOf(isUp)).toHaveLength(2);
+
+    const again = new FakeRunner();
+    again.upReplies = [
+      { code: 4, stderr: fx('connection-up-hardware.stderr.txt') },
+      { code: 4, stderr: fx('connection-up-hardware.stderr.txt') },
+    ];
+    expect(await radio(again).join(target, { timeoutMs: 30_000, keepAp: false })).toMatchObject({
+      ok: false,
+      reason: 'hardware',
+      detail: 'Error: Connection activation failed: The device could not be readied for configuration',
+    });
+    expect(again.argsOf(isUp)).toHaveLength(2);
+  });
+
+  it('open network: no passwd-file; non-UTF-8 SSID refused before any command', async () => {
+    const runner = new FakeRunner();
+    await radio(runner).join(
+      { ssidHex: HOME_HEX, security: 'open', hidden: true },
+      { timeoutMs: 5000, keepAp: false },
+    );
+    expect(runner.calls.find(isUp)?.args).not.toContain('passwd-file');
+
+    const none = new FakeRunner();
+    expect(
+      await radio(none).join({ ...target, ssidHex: 'ff3a5c' }, { timeoutMs: 5000, keepAp: false }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'hardware',
+    });
+    expect(none.calls).toHaveLength(0);
+  });
+
+  it('priority from the join or the backend default', async () => {
+    const runner = new FakeRunner();
+    await radio(runner, { priority: 20 }).join(target, { timeoutMs: 5000, keepAp: false, priority: 90 });
+    await radio(runner, { priority: 20 }).join(target, { timeoutMs: 5000, keepAp: false });
+    const prio = runner
+      .argsOf((c) => c.args[1] === 'add')
+      .map((a) => a[a.indexOf('connection.autoconnect-priority') + 1]);
+    expect(prio).toEqual(['90', '20']);
+  });
+
+  const apConfig: SetupApConfig = {
+    ssid: 'Airlift-K7Q2',
+    address: '10.161.42.1',
+    prefixLength: 24,
+    dhcpRange: { start: '10.161.42.10', end: '10.161.42.250' },
+    channel: 6,
+    passphrase: 'ap-secret-123',
+  };
+
+  it('AP up and down without AP+STA; joining takes the AP down first', async () => {
+    const runner = new FakeRunner();
+    const r = radio(runner);
+    await r.startAp(apConfig);
+    expect(runner.argsOf(isDelete)).toEqual([['connection', 'delete', 'uuid', AP_UUID]]); // stale AP profile
+    const add = runner.argsOf((c) => c.args[1] === 'add')[0] ?? [];
+    expect(add).toEqual(apAddArgs('wlan0', apConfig));
+    const up = runner.calls.find(isUp);
+    expect(up?.args.slice(2)).toEqual([
+      'connection',
+      'up',
+      'uuid',
+      AP_UUID,
+      'ifname',
+      'wlan0',
+      'passwd-file',
+      up?.args.at(-1),
+    ]);
+    expect(up?.passwd?.content).toBe('802-11-wireless-security.psk:ap-secret-123\n');
+
+    runner.deviceStatus = fx('device-status-ap-only.txt');
+    const status = await r.status();
+    expect(status.ap).toEqual({ up: true, clients: 2, ssid: 'Airlift-K7Q2', address: '10.161.42.1' });
+    expect(status.wifi).toEqual({ up: false });
+
+    runner.calls.length = 0;
+    await r.join(target, { timeoutMs: 5000, keepAp: true }); // no AP+STA: keepAp cannot hold
+    expect(runner.argsOf(isDelete)[0]).toEqual(['connection', 'delete', 'uuid', AP_UUID]);
+
+    runner.calls.length = 0;
+    await r.startAp({ ...apConfig, passphrase: undefined });
+    await r.stopAp();
+    expect(runner.calls.find(isUp)?.args).not.toContain('passwd-file');
+    expect(runner.argsOf(isDelete).at(-1)).toEqual(['connection', 'delete', 'uuid', AP_UUID]);
+    expectNoSecretInArgv(runner, 'ap-secret-123', SECRET);
+  });
+
+  it('with AP+STA the AP runs on a virtual interface and stays up while joining', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    const r = radio(runner);
+    expect(await r.capabilities()).toEqual({
+      concurrentApSta: true,
+      security: ['open', 'wpa2-psk', 'wpa3-sae'],
+      bands: ['2.4GHz', '5GHz'],
+      ethernet: true,
+      cellular: false,
+    });
+    await r.startAp(apConfig);
+    expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev')).toEqual([
+      ['dev', 'wlan0', 'interface', 'add', 'uap0', 'type', '__ap'],
+    ]);
+    expect(runner.argsOf((c) => c.args[1] === 'add')[0]?.slice(6, 8)).toEqual(['ifname', 'uap0']);
+    runner.calls.length = 0;
+    await r.join(target, { timeoutMs: 5000, keepAp: true });
+    expect(runner.argsOf(isDelete)).not.toContainEqual(['connection', 'delete', 'uuid', AP_UUID]);
+  });
+
+  it('status: Wi-Fi, Ethernet and cellular with leases; AP on its own interface', async () => {
+    const runner = new FakeRunner();
+    runner.deviceStatus = fx('device-status.txt');
+    const status = await radio(runner).status();
+    expect(status.wifi).toEqual({
+      up: true,
+      lease: {
+        ip: '192.168.1.57',
+        subnetmask: '255.255.255.0',
+        defaultgw: '192.168.1.1',
+        nameservers: ['192.168.1.1', '9.9.9.9'],
+      },
+      ssidHex: HOME_HEX,
+      bssid: 'aa:bb:cc:dd:ee:00',
+      signal: -46,
+    });
+    expect(status.ethernet).toEqual({
+      up: true,
+      lease: {
+        ip: '10.20.0.14',
+        subnetmask: '255.255.0.0',
+        defaultgw: '10.20.0.1',
+        nameservers: ['10.20.0.2'],
+      },
+    });
+    expect(status.cellular.lease?.ip).toBe('100.72.14.9');
+    expect(status.ap).toEqual({ up: true, clients: 2 });
+    expect(await radio(runner).capabilities()).toMatchObject({
+      ethernet: true,
+      cellular: true,
+      concurrentApSta: false,
+    });
+  });
+
+  it('scan rescans, falls back to the cached list; leave disconnects only a station link', async () => {
+    const runner = new FakeRunner();
+    const scan = await radio(runner).scan();
+    expect(scan.map((s) => s.ssidHex)).toEqual([HOME_HEX, '4f74686572']);
+    expect(runner.calls[0]?.args.at(-1)).toBe('yes');
+
+    runner.deviceStatus = fx('device-status.txt');
+    runner.calls.length = 0;
+    await radio(runner).leave();
+    expect(runner.argsOf((c) => c.args[1] === 'disconnect')).toEqual([['device', 'disconnect', 'wlan0']]);
+    runner.deviceStatus = fx('device-status-disconnected.txt');
+    runner.calls.length = 0;
+    await radio(runner).leave();
+    expect(runner.argsOf((c) => c.args[1] === 'disconnect')).toEqual([]);
+  });
+
+  it('registerNetworkManager makes `backend: networkmanager` selectable', async () => {
+    registerNetworkManager();
+    const config = agentConfigSchema.parse({ backend: 'networkmanager' });
+    const port = await selectBackend(config, new FakeRunner());
+    expect(port).toBeInstanceOf(NetworkManagerRadio);
+  });
+});
