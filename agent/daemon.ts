@@ -31,6 +31,8 @@ export interface StartAgentOptions extends AgentDeps {
   listen: ListenSpec[];
   /** Also serve on the setup AP's own address while the AP is up (port 80 on a device). */
   apListen?: { port: number };
+  /** Other servers that live on the setup AP's address only (the thingymcconfig surface). */
+  apServers?: { port: number; make: (agent: Agent) => Server }[];
 }
 
 const LOCAL_NAMES = ['localhost', '127.0.0.1', '::1'];
@@ -115,16 +117,26 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     throw err;
   }
 
-  const apListener = opts.apListen
-    ? new ApListener(
-        agent,
-        opts.apListen.port,
-        () => createApiServer({ agent, sessions, logger: opts.logger, allowedHosts }),
-        opts.logger,
-      )
-    : undefined;
-  const unsubscribe = apListener ? agent.events.subscribe(() => apListener.sync()) : () => undefined;
-  apListener?.sync();
+  const apListeners = [
+    ...(opts.apListen
+      ? [
+          new ApListener(
+            agent,
+            opts.apListen.port,
+            () => createApiServer({ agent, sessions, logger: opts.logger, allowedHosts }),
+            opts.logger,
+          ),
+        ]
+      : []),
+    ...(opts.apServers ?? []).map((s) => new ApListener(agent, s.port, () => s.make(agent), opts.logger)),
+  ];
+  const unsubscribe =
+    apListeners.length > 0
+      ? agent.events.subscribe(() => {
+          for (const l of apListeners) l.sync();
+        })
+      : () => undefined;
+  for (const l of apListeners) l.sync();
 
   return {
     agent,
@@ -132,7 +144,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     listening,
     async close() {
       unsubscribe();
-      await apListener?.close();
+      await Promise.all(apListeners.map((l) => l.close()));
       for (const s of servers) {
         s.closeAllConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));

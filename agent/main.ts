@@ -14,6 +14,8 @@ import { SystemConnectivity } from './system/connectivity';
 import { systemClock } from './ports/clock';
 import { selectBackend } from './backends/select-backend';
 import { registerNetworkManager } from './backends/networkmanager';
+import { startNetconnectdSocket } from './compat/netconnectd';
+import { createThingymcconfigServer } from './compat/thingymcconfig';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
 import { startAgent } from './daemon';
 import { startControlSocket } from './control/socket-server';
@@ -80,6 +82,21 @@ async function main(argv: string[]): Promise<void> {
     agentVersion: AGENT_VERSION,
     listen: [{ host: config.api.lanHost, port: config.api.lanPort }],
     apListen: { port: config.api.apPort },
+    // thingymcconfig's plaintext API lives on the setup AP only, and only when enabled.
+    apServers:
+      config.compat.thingymcconfig.port === null
+        ? []
+        : [
+            {
+              port: config.compat.thingymcconfig.port,
+              make: (agent) =>
+                createThingymcconfigServer({
+                  agent,
+                  logger,
+                  failsafeSeconds: config.failsafe.defaultSeconds,
+                }),
+            },
+          ],
     ...(advertiser ? { advertiser } : {}),
   });
   const control = await startControlSocket({
@@ -100,6 +117,14 @@ async function main(argv: string[]): Promise<void> {
         [...CORE_CHECKS, ...systemChecks({ runner })],
       ),
   });
+  const netconnectd = config.compat.netconnectd.socket
+    ? await startNetconnectdSocket({
+        path: config.compat.netconnectd.socket,
+        agent: running.agent,
+        logger,
+        interfaces: config.interfaces,
+      })
+    : undefined;
   logger.info({ listening: running.listening, version: AGENT_VERSION }, 'airliftd ready');
   // Type=notify: ready once the API and the control socket answer; then keep the watchdog fed.
   const systemd = systemdNotifier(runner);
@@ -108,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
     systemd.stop();
-    Promise.all([control.close(), running.close()]).then(
+    Promise.all([control.close(), netconnectd?.close(), running.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

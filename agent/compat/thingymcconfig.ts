@@ -1,0 +1,159 @@
+/**
+ * thingymcconfig compatibility: its plain HTTP API on port 1338, for apps and phone apps written
+ * for it. `GET /scan`, `POST /config` (`application/json`, `{ ssid, psk }`), `GET /status`; any
+ * other request is 400 with an empty body, as the original answered. Plaintext by nature: the
+ * caller binds it to the setup AP address only, and only when `compat.thingymcconfig.port` is set.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AirliftError } from '../../shared/errors';
+import { THINGYMCCONFIG_MAX_BODY_BYTES, thingymcconfigConfigSchema } from '../../shared/protocol/compat';
+import type { DeviceStatus } from '../../shared/protocol/api';
+import type { Agent } from '../core/agent';
+import type { Logger } from '../log';
+
+export const THINGYMCCONFIG_PORT = 1338;
+
+type CompatAgent = Pick<Agent, 'status' | 'scan' | 'setWifi' | 'state'>;
+
+export interface ThingymcconfigOptions {
+  agent: CompatAgent;
+  logger: Logger;
+  /** Fail-safe of a change made here; with `commit: auto` it only matters if the join is slow. */
+  failsafeSeconds?: number;
+}
+
+/** `/status` in thingymcconfig's words: config_state, supplicant, dhcp4 (its client's states), apps. */
+export function thingyStatus(s: DeviceStatus, applying: boolean): unknown {
+  const inProgress = applying || s.lastAttempt?.result === 'pending';
+  const lease = s.network.dhcp4.lease;
+  return {
+    network: {
+      config_state: inProgress ? 'inprogress' : s.network.config_state,
+      supplicant: { connected: s.network.supplicant.connected },
+      dhcp4: lease
+        ? { state: 'configured', lease }
+        : { state: inProgress || s.network.supplicant.connected ? 'discovering' : 'idle' },
+    },
+    apps: s.apps.map((a) => ({
+      name: a.name,
+      appstate: { state: a.appstate.state, code: a.appstate.code },
+      connectivity: { state: a.connectivity.state, code: a.connectivity.code },
+    })),
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+function invalid(res: ServerResponse): void {
+  if (res.headersSent) return;
+  res.writeHead(400, { 'Content-Length': 0 });
+  res.end();
+}
+
+function readBody(req: IncomingMessage, cap: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (Number.isFinite(declared) && declared > cap) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > cap) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(size > cap ? undefined : Buffer.concat(chunks)));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  return value?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server {
+  const { agent, logger } = opts;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    // A page on another site must not drive this from a browser on the setup network.
+    if (req.headers['sec-fetch-site'] === 'cross-site') return invalid(res);
+
+    if (req.method === 'GET' && path === '/status') {
+      return sendJson(res, 200, thingyStatus(agent.status(), agent.state === 'applying'));
+    }
+    if (req.method === 'GET' && path === '/scan') {
+      const results = await agent.scan(false);
+      return sendJson(res, 200, {
+        scanresults: results.map((r) => ({
+          bssid: r.bssid.toLowerCase(),
+          frequency: r.frequency,
+          rssi: Math.round(r.signal),
+          ssid: r.ssid,
+        })),
+      });
+    }
+    if (req.method === 'POST' && path === '/config') {
+      if (!isJsonContentType(req.headers['content-type'])) return invalid(res);
+      const body = await readBody(req, THINGYMCCONFIG_MAX_BODY_BYTES);
+      if (!body || body.length === 0) return invalid(res);
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        return invalid(res);
+      }
+      const parsed = thingymcconfigConfigSchema.safeParse(json);
+      if (!parsed.success) return invalid(res);
+      try {
+        await agent.setWifi({
+          networks: [parsed.data],
+          mode: 'replace',
+          commit: 'auto',
+          failsafeSeconds: opts.failsafeSeconds ?? 300,
+          apply: 'now',
+        });
+        return sendJson(res, 200, { configuring: true });
+      } catch (err) {
+        // The original answered `configuring: false` when a configuration was already under way.
+        if (err instanceof AirliftError && err.code === 'BUSY')
+          return sendJson(res, 200, { configuring: false });
+        throw err;
+      }
+    }
+    req.resume();
+    return invalid(res);
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.warn({ err }, 'thingymcconfig request failed');
+      if (!res.headersSent) {
+        res.writeHead(err instanceof AirliftError && err.code !== 'INTERNAL' ? 400 : 500, {
+          'Content-Length': 0,
+        });
+        res.end();
+      }
+    });
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.maxHeadersCount = 32;
+  return server;
+}
