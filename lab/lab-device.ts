@@ -12,6 +12,8 @@ import { deviceIdSchema, normaliseSetupSecret } from '../shared/identity';
 import { parseOrThrow } from '../shared/validate';
 import { startAgent, type ListenSpec, type RunningAgent } from '../agent/daemon';
 import { FileStore } from '../agent/store/file-store';
+import { startNetconnectdSocket } from '../agent/compat/netconnectd';
+import { createThingymcconfigServer } from '../agent/compat/thingymcconfig';
 import { MemoryStore } from './memory-store';
 import { systemClock, type ClockPort } from '../agent/ports/clock';
 import { silentLogger, type Logger } from '../agent/log';
@@ -98,6 +100,19 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
     listen: [opts.listen ?? { host: '127.0.0.1', port: 0 }],
     ...(opts.advertiser ? { advertiser: opts.advertiser } : {}),
   });
+  // The compatibility surfaces, when the config switches them on: netconnectd's socket as
+  // configured, thingymcconfig on loopback (a lab device has no setup AP interface to bind).
+  const netconnectd = config.compat.netconnectd.socket
+    ? await startNetconnectdSocket({ path: config.compat.netconnectd.socket, agent: running.agent, logger })
+    : undefined;
+  const thingy =
+    config.compat.thingymcconfig.port === null
+      ? undefined
+      : createThingymcconfigServer({ agent: running.agent, logger });
+  if (thingy)
+    await new Promise<void>((resolve) =>
+      thingy.listen(config.compat.thingymcconfig.port ?? 0, '127.0.0.1', resolve),
+    );
   const where = running.listening[0] ?? { host: '127.0.0.1', port: 0 };
   return {
     running,
@@ -107,6 +122,8 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
     stateDir,
     url: `http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}`,
     async close() {
+      await netconnectd?.close();
+      if (thingy) await new Promise<void>((resolve) => thingy.close(() => resolve()));
       await running.close();
       if (ownsDir) await rm(stateDir, { recursive: true, force: true });
     },
