@@ -14,6 +14,7 @@ import { SystemConnectivity } from './system/connectivity';
 import { systemClock } from './ports/clock';
 import { selectBackend } from './backends/select-backend';
 import { registerNetworkManager } from './backends/networkmanager';
+import { registerWpaSupplicant } from './backends/wpa/wpa-radio';
 import { startNetconnectdSocket } from './compat/netconnectd';
 import { createThingymcconfigServer } from './compat/thingymcconfig';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
     onCommand: (c) => logger.debug({ cmd: c.file, args: c.args, code: c.code, ms: c.durationMs }, 'command'),
   });
   registerNetworkManager();
+  registerWpaSupplicant();
   const radio = await selectBackend(config, runner);
   const advertiser =
     config.mdns.mode === 'off'

@@ -1,0 +1,247 @@
+/**
+ * Pure parsers for what the wpa_supplicant backend reads back: `wpa_cli scan_results`,
+ * `wpa_cli status`, control-interface event lines, and the DHCP clients' output (udhcpc, dhcpcd),
+ * plus the few `ip` lines used to complete a lease. All take text (LC_ALL=C) and never throw on
+ * odd input: an unreadable line is skipped.
+ */
+import type { ConnectFailureReason } from '../../../shared/errors';
+import { toHex } from '../../../shared/encoding';
+import { ssidDisplay } from '../../../shared/ssid';
+import type { ScanResult, ScanSecurity } from '../../../shared/protocol/wifi';
+
+/**
+ * The bytes of an SSID as wpa_cli prints it (hostapd's `printf_encode`): printable ASCII as is,
+ * `\"` `\\` `\e` `\n` `\r` `\t`, and every other byte as `\xNN`. Also accepts octal `\NNN`
+ * (`printf_decode` does). Returns lowercase hex.
+ */
+export function decodeWpaCliSsid(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] ?? '';
+    if (ch !== '\\') {
+      // Raw characters outside ASCII cannot come from printf_encode; keep their UTF-8 bytes.
+      for (const b of new TextEncoder().encode(ch)) bytes.push(b);
+      continue;
+    }
+    const next = text[i + 1];
+    const simple: Record<string, number> = { '"': 0x22, '\\': 0x5c, e: 0x1b, n: 0x0a, r: 0x0d, t: 0x09 };
+    if (next !== undefined && next in simple) {
+      bytes.push(simple[next] ?? 0);
+      i++;
+    } else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 2, i + 4))) {
+      bytes.push(parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else if (next !== undefined && /^[0-7]{1,3}/.test(text.slice(i + 1))) {
+      const oct = /^[0-7]{1,3}/.exec(text.slice(i + 1))?.[0] ?? '0';
+      bytes.push(parseInt(oct, 8) & 0xff);
+      i += oct.length;
+    } else {
+      bytes.push(0x5c); // a lone backslash: keep it
+    }
+  }
+  return toHex(Uint8Array.from(bytes));
+}
+
+/** Security from a scan entry's flags, e.g. `[WPA2-PSK-CCMP][ESS]`, `[WPA2-PSK+SAE-CCMP]`, `[RSN-SAE-CCMP]`. */
+export function securityFromFlags(flags: string): ScanSecurity {
+  const f = flags.toUpperCase();
+  if (/EAP|802\.1X/.test(f)) return 'enterprise';
+  const sae = /SAE/.test(f);
+  const psk = /PSK/.test(f);
+  if (sae && psk) return 'wpa2-wpa3';
+  if (sae) return 'wpa3-sae';
+  if (psk) return 'wpa2-psk';
+  if (/OWE/.test(f)) return 'owe';
+  if (/WEP/.test(f)) return 'wep';
+  return 'open';
+}
+
+const BSSID_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/**
+ * `wpa_cli scan_results`: a header, then `bssid \t frequency \t signal \t flags \t ssid` per BSS.
+ * Hidden networks (empty SSID) are left out; `known` is false (the agent fills it in).
+ */
+export function parseScanResults(text: string): ScanResult[] {
+  const out: ScanResult[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    const fields = line.split('\t');
+    if (fields.length < 4) continue;
+    const [bssid = '', freq = '', level = '', flags = ''] = fields;
+    if (!BSSID_RE.test(bssid)) continue;
+    const frequency = Number(freq);
+    const signal = Number(level);
+    if (!Number.isInteger(frequency) || !Number.isFinite(signal)) continue;
+    // The SSID is the rest of the line: an escaped SSID holds no tab, but keep any anyway.
+    const ssidHex = decodeWpaCliSsid(fields.slice(4).join('\t'));
+    if (ssidHex === '' || /^(00)+$/.test(ssidHex)) continue;
+    out.push({
+      ssid: ssidDisplay(ssidHex),
+      ssidHex,
+      bssid: bssid.toLowerCase(),
+      frequency,
+      signal,
+      security: securityFromFlags(flags),
+      known: false,
+    });
+  }
+  return out;
+}
+
+export interface WpaStatus {
+  wpaState: string;
+  bssid?: string;
+  ssidHex?: string;
+  id?: number;
+  frequency?: number;
+  keyMgmt?: string;
+  ipAddress?: string;
+  /** Every key as printed, for diagnostics. */
+  fields: Record<string, string>;
+}
+
+/** `wpa_cli status`: `key=value` lines. A missing `wpa_state` reads as `UNKNOWN`. */
+export function parseStatus(text: string): WpaStatus {
+  const fields: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    fields[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  const status: WpaStatus = { wpaState: fields.wpa_state ?? 'UNKNOWN', fields };
+  if (fields.bssid !== undefined && BSSID_RE.test(fields.bssid)) status.bssid = fields.bssid.toLowerCase();
+  if (fields.ssid !== undefined && fields.ssid !== '') status.ssidHex = decodeWpaCliSsid(fields.ssid);
+  if (fields.id !== undefined && /^\d+$/.test(fields.id)) status.id = Number(fields.id);
+  if (fields.freq !== undefined && /^\d+$/.test(fields.freq)) status.frequency = Number(fields.freq);
+  if (fields.key_mgmt !== undefined) status.keyMgmt = fields.key_mgmt;
+  if (fields.ip_address !== undefined) status.ipAddress = fields.ip_address;
+  return status;
+}
+
+export type WpaEvent =
+  | { kind: 'connected'; bssid?: string; id?: number }
+  | { kind: 'disconnected'; bssid?: string; reason?: number }
+  | { kind: 'failure'; reason: ConnectFailureReason; detail: string }
+  | { kind: 'scan_results' }
+  | { kind: 'other'; name: string };
+
+/**
+ * One control-interface event line as `wpa_cli` prints it in interactive mode
+ * (`<3>CTRL-EVENT-...`, possibly after a `\r` or a `> ` prompt), or undefined for anything else.
+ */
+export function parseEventLine(line: string): WpaEvent | undefined {
+  const m = /(?:^|[\r>\s])<(\d)>([A-Z0-9-]+)(.*)$/.exec(line.replace(/\r?\n$/, ''));
+  if (!m) return undefined;
+  const name = m[2] ?? '';
+  const rest = (m[3] ?? '').trim();
+  const kv = (key: string): string | undefined =>
+    new RegExp(`(?:^|\\s|\\[)${key}=([^\\s\\]]*)`).exec(rest)?.[1];
+  switch (name) {
+    case 'CTRL-EVENT-CONNECTED': {
+      const bssid = /Connection to ([0-9a-fA-F:]{17})/.exec(rest)?.[1]?.toLowerCase();
+      const id = kv('id');
+      return {
+        kind: 'connected',
+        ...(bssid === undefined ? {} : { bssid }),
+        ...(id !== undefined && /^\d+$/.test(id) ? { id: Number(id) } : {}),
+      };
+    }
+    case 'CTRL-EVENT-DISCONNECTED': {
+      const bssid = kv('bssid');
+      const reason = kv('reason');
+      return {
+        kind: 'disconnected',
+        ...(bssid === undefined ? {} : { bssid: bssid.toLowerCase() }),
+        ...(reason !== undefined && /^\d+$/.test(reason) ? { reason: Number(reason) } : {}),
+      };
+    }
+    case 'CTRL-EVENT-SSID-TEMP-DISABLED': {
+      const reason = kv('reason') ?? '';
+      if (reason === 'WRONG_KEY' || reason === 'AUTH_FAILED') {
+        return { kind: 'failure', reason: 'auth_failed', detail: `temp-disabled: ${reason}` };
+      }
+      return { kind: 'failure', reason: 'assoc_rejected', detail: `temp-disabled: ${reason || 'unknown'}` };
+    }
+    case 'CTRL-EVENT-NETWORK-NOT-FOUND':
+      return { kind: 'failure', reason: 'ssid_not_found', detail: 'network not found in scan' };
+    case 'CTRL-EVENT-ASSOC-REJECT': {
+      const code = kv('status_code');
+      return {
+        kind: 'failure',
+        reason: 'assoc_rejected',
+        detail: `association rejected (status ${code ?? '?'})`,
+      };
+    }
+    case 'CTRL-EVENT-AUTH-REJECT': {
+      const code = kv('status_code');
+      return {
+        kind: 'failure',
+        reason: 'auth_failed',
+        detail: `authentication rejected (status ${code ?? '?'})`,
+      };
+    }
+    case 'CTRL-EVENT-SCAN-RESULTS':
+      return { kind: 'scan_results' };
+    default:
+      return { kind: 'other', name };
+  }
+}
+
+/** What a DHCP client printed about the lease it got. */
+export interface DhcpOutput {
+  ip?: string;
+  server?: string;
+  router?: string;
+  leaseSeconds?: number;
+}
+
+const IP = '(\\d{1,3}(?:\\.\\d{1,3}){3})';
+
+/**
+ * `udhcpc -n -q` output: `lease of 192.168.1.50 obtained from 192.168.1.1, lease time 86400`
+ * (BusyBox 1.30+), or `Lease of 192.168.1.50 obtained, lease time 86400` (older). Undefined when no lease.
+ */
+export function parseUdhcpcOutput(text: string): DhcpOutput | undefined {
+  const m = new RegExp(`[Ll]ease of ${IP} obtained(?: from ${IP})?, lease time (\\d+)`).exec(text);
+  if (!m) return undefined;
+  return {
+    ip: m[1] ?? '',
+    ...(m[2] === undefined ? {} : { server: m[2] }),
+    leaseSeconds: Number(m[3]),
+  };
+}
+
+/** `dhcpcd -1` output: `wlan0: leased 192.168.1.50 for 86400 seconds`, `adding default route via …`. */
+export function parseDhcpcdOutput(text: string): DhcpOutput | undefined {
+  const m = new RegExp(`(?:leased|rebinding lease of) ${IP} for (\\d+) seconds`).exec(text);
+  if (!m) return undefined;
+  const router = new RegExp(`adding default route via ${IP}`).exec(text)?.[1];
+  return { ip: m[1] ?? '', leaseSeconds: Number(m[2]), ...(router === undefined ? {} : { router }) };
+}
+
+/** The first IPv4 address and prefix in `ip -o -4 addr show dev X`. */
+export function parseIpAddr(text: string): { ip: string; prefixLength: number } | undefined {
+  const m = new RegExp(`\\binet ${IP}/(\\d{1,2})\\b`).exec(text);
+  return m ? { ip: m[1] ?? '', prefixLength: Number(m[2]) } : undefined;
+}
+
+/** The gateway in `ip -4 route show default dev X` (`default via 192.168.1.1 ...`). */
+export function parseDefaultRoute(text: string): string | undefined {
+  return new RegExp(`^default via ${IP}`, 'm').exec(text)?.[1];
+}
+
+/** `nameserver` lines of a resolv.conf (IPv4 and IPv6). */
+export function parseResolvConf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*nameserver\s+([0-9a-fA-F.:]+)\s*$/gm)) out.push(m[1] ?? '');
+  return out;
+}
+
+/** Whether a command's output points at the radio itself (rfkill, a missing or down device). */
+export function looksLikeHardwareFailure(text: string): boolean {
+  return /rfkill|RF-kill|Operation not possible|No such device|Network is down|Could not set interface|nl80211: Could not configure driver mode|Failed to initialize driver|Failed to connect to non-global ctrl_ifname|No such file or directory/i.test(
+    text,
+  );
+}
