@@ -10,6 +10,7 @@ import type { AgentConfig } from '../shared/agent-config';
 import { Agent, type AgentDeps } from './core/agent';
 import { createApiServer } from './http/api-server';
 import { SessionManager } from './session/session-manager';
+import { portalRoutes } from './portal/serve';
 import type { Logger } from './log';
 
 export interface ListenSpec {
@@ -31,6 +32,11 @@ export interface StartAgentOptions extends AgentDeps {
   listen: ListenSpec[];
   /** Also serve on the setup AP's own address while the AP is up (port 80 on a device). */
   apListen?: { port: number };
+  /**
+   * The captive portal (page and OS probes). Always on the setup AP's listener; also on the main
+   * listeners with `onListen` (the lab, whose one loopback listener plays the AP's part).
+   */
+  portal?: { pageDir?: string; onListen?: boolean };
   /** Other servers that live on the setup AP's address only (the thingymcconfig surface). */
   apServers?: { port: number; make: (agent: Agent) => Server }[];
 }
@@ -103,11 +109,26 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     return current;
   };
 
+  const portal = () =>
+    portalRoutes({
+      agent,
+      apAddress: () => agent.status().setupAp.address,
+      allowedHosts,
+      logger: opts.logger,
+      ...(opts.portal?.pageDir !== undefined ? { pageDir: opts.portal.pageDir } : {}),
+    });
+
   const servers: Server[] = [];
   const listening: ListenSpec[] = [];
   try {
     for (const spec of opts.listen) {
-      const server = createApiServer({ agent, sessions, logger: opts.logger, allowedHosts });
+      const server = createApiServer({
+        agent,
+        sessions,
+        logger: opts.logger,
+        allowedHosts,
+        ...(opts.portal?.onListen ? { extraRoutes: portal() } : {}),
+      });
       servers.push(server);
       listening.push(await listen(server, spec));
     }
@@ -123,7 +144,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
           new ApListener(
             agent,
             opts.apListen.port,
-            () => createApiServer({ agent, sessions, logger: opts.logger, allowedHosts }),
+            () =>
+              createApiServer({ agent, sessions, logger: opts.logger, allowedHosts, extraRoutes: portal() }),
             opts.logger,
           ),
         ]

@@ -3,7 +3,10 @@
  * starts one real agent with a sim radio, in setup mode, for exploration with curl. The first line
  * printed is `listening http://HOST:PORT`.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildPortalPage } from '../agent/portal/build-page.mjs';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { AirliftError } from '../shared/errors';
@@ -46,6 +49,9 @@ async function main(): Promise<void> {
   }>();
   const config = o.config ? (JSON.parse(await readFile(o.config, 'utf8')) as object) : {};
   const logger = createLogger({ level: o.logLevel as 'info', destination: pino.destination(2) });
+  // The captive portal's page, built for this run, so a browser at the listen address sees it.
+  const pageDir = await mkdtemp(join(tmpdir(), 'airlift-portal-'));
+  await buildPortalPage({ outdir: pageDir });
   const device = await startLabDevice({
     deviceId: o.id,
     setupSecret: o.secret,
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
     logger,
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     faults: { concurrentApSta: o.apSta === true },
+    portalPageDir: pageDir,
   });
   process.stdout.write(`listening ${device.url}\n`);
   process.stdout.write(

@@ -40,6 +40,8 @@ export interface LabDeviceOptions {
   clock?: ClockPort;
   logger?: Logger;
   advertiser?: AdvertiserPort;
+  /** Serve the captive portal on the listener from this built page directory. */
+  portalPageDir?: string;
   /** `memory` for large fleets (each real device has its own disk); default `file`. */
   store?: 'file' | 'memory';
 }
@@ -98,6 +100,7 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
     logger,
     agentVersion: LAB_AGENT_VERSION,
     listen: [opts.listen ?? { host: '127.0.0.1', port: 0 }],
+    ...(opts.portalPageDir !== undefined ? { portal: { onListen: true, pageDir: opts.portalPageDir } } : {}),
     ...(opts.advertiser ? { advertiser: opts.advertiser } : {}),
   });
   // The compatibility surfaces, when the config switches them on: netconnectd's socket as

@@ -34,3 +34,8 @@ for (const e of entries) {
   const { size } = await stat(e.out);
   console.log(`${e.out}  ${(size / 1024).toFixed(0)} KiB`);
 }
+
+// The captive portal's page (served by the agent from dist/portal, next to its bundle).
+const { buildPortalPage } = await import('../agent/portal/build-page.mjs');
+await buildPortalPage({ outdir: 'dist/portal' });
+console.log('dist/portal/');

@@ -30,6 +30,8 @@ try {
   put('dist/agent/airliftd.js', 'usr/lib/airlift/airliftd.js', 0o644);
   put('dist/agent/airliftctl.js', 'usr/lib/airlift/airliftctl.js', 0o644);
   put('packaging/deb/airliftctl', 'usr/bin/airliftctl', 0o755);
+  put('dist/portal/index.html', 'usr/lib/airlift/portal/index.html', 0o644);
+  put('dist/portal/app.js', 'usr/lib/airlift/portal/app.js', 0o644);
   // Third-party licences of what the bundles contain (esbuild collects them).
   for (const f of ['airliftd.js.LEGAL.txt', 'airliftctl.js.LEGAL.txt']) {
     if (existsSync(join('dist/agent', f)))
