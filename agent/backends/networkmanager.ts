@@ -24,7 +24,7 @@
  * or announcing one fails with `hardware` and a clear detail (the station's adapter uses a D-Bus
  * call for those). NetworkManager's shared mode chooses its own DHCP range in the /24.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
@@ -63,6 +63,10 @@ import type {
   SetupApConfig,
 } from '../ports/radio';
 import { registerBackend } from './select-backend';
+import { writeFileAtomic } from '../store/atomic-file';
+
+/** Our file in NetworkManager's dnsmasq-shared.d: every name answers with the setup AP. */
+export const CAPTIVE_DNS_FILE = 'airlift-captive-portal.conf';
 
 export const NETWORK_PROFILE_PREFIX = 'airlift-net-';
 export const AP_PROFILE_NAME = 'airlift-setup-ap';
@@ -271,6 +275,11 @@ export interface NetworkManagerOptions {
   rfkill?: string;
   /** Where the private passwd-file directories are made. Default the OS temp dir. */
   tmpRoot?: string;
+  /**
+   * NetworkManager's extra configuration for the dnsmasq of shared connections. The setup AP adds a
+   * file here so every name resolves to the AP (phones' captive-portal probes reach the portal).
+   */
+  dnsmasqSharedDir?: string;
   now?: () => number;
 }
 
@@ -314,6 +323,7 @@ export class NetworkManagerRadio implements RadioPort {
   private readonly iw: string;
   private readonly rfkill: string;
   private readonly tmpRoot: string;
+  private readonly dnsmasqSharedDir: string;
   private readonly priority: number;
   private readonly now: () => number;
   private caps: RadioCapabilities | undefined;
@@ -328,6 +338,7 @@ export class NetworkManagerRadio implements RadioPort {
     this.iw = options.iw ?? 'iw';
     this.rfkill = options.rfkill ?? 'rfkill';
     this.tmpRoot = options.tmpRoot ?? tmpdir();
+    this.dnsmasqSharedDir = options.dnsmasqSharedDir ?? '/etc/NetworkManager/dnsmasq-shared.d';
     this.priority = options.priority ?? DEFAULT_PRIORITY;
     this.now = options.now ?? Date.now;
   }
@@ -517,6 +528,7 @@ export class NetworkManagerRadio implements RadioPort {
           });
       if (present || made?.code === 0) ifname = this.apIfname;
     }
+    await this.captiveDns(config.address);
     const added = await this.nm(apAddArgs(ifname, config));
     const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
     if (uuid === undefined) {
@@ -543,7 +555,27 @@ export class NetworkManagerRadio implements RadioPort {
     this.ap = { uuid, ifname, config };
   }
 
+  /**
+   * Point every DNS name at the AP for the shared connection's dnsmasq. Best effort: a read-only
+   * /etc only loses the phones' automatic portal pop-up, the portal stays reachable by address.
+   */
+  private async captiveDns(address: string): Promise<void> {
+    if (!/^\d{1,3}(?:\.\d{1,3}){3}$/.test(address)) return;
+    // NetworkManager creates this directory; if it is absent, this NetworkManager does not read it.
+    if (
+      !(await stat(this.dnsmasqSharedDir).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ))
+    )
+      return;
+    await writeFileAtomic(joinPath(this.dnsmasqSharedDir, CAPTIVE_DNS_FILE), `address=/#/${address}\n`, {
+      mode: 0o644,
+    }).catch(() => undefined);
+  }
+
   async stopAp(): Promise<void> {
+    await rm(joinPath(this.dnsmasqSharedDir, CAPTIVE_DNS_FILE), { force: true }).catch(() => undefined);
     const ap = this.ap;
     this.ap = undefined;
     if (ap && (await this.deleteProfile(ap.uuid))) return;

@@ -4,11 +4,13 @@
  * CommandRunner that answers with those recordings. No NetworkManager runs here.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AP_PROFILE_NAME,
+  CAPTIVE_DNS_FILE,
   apAddArgs,
   bandForChannel,
   connectionUpArgs,
@@ -125,7 +127,14 @@ function radio(
   extra: Partial<ConstructorParameters<typeof NetworkManagerRadio>[0]> = {},
 ) {
   let t = 0;
-  return new NetworkManagerRadio({ runner, ifname: 'wlan0', tmpRoot, now: () => (t += 10), ...extra });
+  return new NetworkManagerRadio({
+    runner,
+    ifname: 'wlan0',
+    tmpRoot,
+    dnsmasqSharedDir: join(tmpRoot, 'dnsmasq-shared.d'),
+    now: () => (t += 10),
+    ...extra,
+  });
 }
 
 function expectNoSecretInArgv(runner: FakeRunner, ...secrets: string[]) {
@@ -479,6 +488,17 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     channel: 6,
     passphrase: 'ap-secret-123',
   };
+
+  it('points every DNS name at the setup AP while it is up (captive portal), and only then', async () => {
+    const runner = new FakeRunner();
+    const dir = join(tmpRoot, 'dnsmasq-shared.d');
+    await mkdir(dir, { recursive: true });
+    const r = radio(runner);
+    await r.startAp(apConfig);
+    expect(await readFile(join(dir, CAPTIVE_DNS_FILE), 'utf8')).toBe('address=/#/10.161.42.1\n');
+    await r.stopAp();
+    await expect(readFile(join(dir, CAPTIVE_DNS_FILE), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 
   it('AP up and down without AP+STA; joining takes the AP down first', async () => {
     const runner = new FakeRunner();
