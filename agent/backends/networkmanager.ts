@@ -33,7 +33,6 @@ import type { AgentConfig } from '../../shared/agent-config';
 import { parseIwBands, parseIwCombinations, parseIwStationCount } from '../../shared/parsers/iw';
 import {
   classifyActivationFailure,
-  DEVICE_STATUS_FIELDS,
   firstErrorLine,
   isConnectedState,
   NMCLI_EXIT,
@@ -44,12 +43,17 @@ import {
   type NmcliDevice,
 } from '../../shared/parsers/nmcli';
 import {
-  CONNECTION_LIST_FIELDS,
+  connectionDeleteArgs,
+  connectionListArgs,
+  connectionUpArgs,
+  deviceDisconnectArgs,
+  deviceStatusArgs,
   parseAddedUuid,
   parseConnectionList,
   parseDeviceShowIp4,
   passwdFileLine,
-} from '../../shared/parsers/nmcli-agent';
+  TERSE,
+} from '../../shared/parsers/nmcli-connections';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../ports/command-runner';
 import type {
@@ -65,21 +69,19 @@ import type {
 import { registerBackend } from './select-backend';
 import { writeFileAtomic } from '../store/atomic-file';
 
+// The shared builders, under this module's names as well.
+export { connectionDeleteArgs, connectionListArgs, connectionUpArgs, deviceDisconnectArgs, deviceStatusArgs };
+
 /** Our file in NetworkManager's dnsmasq-shared.d: every name answers with the setup AP. */
 export const CAPTIVE_DNS_FILE = 'airlift-captive-portal.conf';
 
 export const NETWORK_PROFILE_PREFIX = 'airlift-net-';
 export const AP_PROFILE_NAME = 'airlift-setup-ap';
 export const DEFAULT_PRIORITY = 50;
-const TERSE = ['-t', '-e', 'yes'] as const;
 const SHORT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
 // Builders (pure, tested exactly)
-
-export function deviceStatusArgs(): string[] {
-  return [...TERSE, '-f', DEVICE_STATUS_FIELDS.join(','), 'device', 'status'];
-}
 
 export function wifiListArgs(ifname: string, rescan: 'yes' | 'no'): string[] {
   return [
@@ -94,10 +96,6 @@ export function wifiListArgs(ifname: string, rescan: 'yes' | 'no'): string[] {
     '--rescan',
     rescan,
   ];
-}
-
-export function connectionListArgs(): string[] {
-  return [...TERSE, '-f', CONNECTION_LIST_FIELDS.join(','), 'connection', 'show'];
 }
 
 export function deviceShowIp4Args(ifname: string): string[] {
@@ -202,34 +200,6 @@ export function apAddArgs(ifname: string, config: SetupApConfig): string[] {
           'ccmp',
         ]),
   ];
-}
-
-/** `nmcli --wait N connection up uuid U ifname X [passwd-file F]`. */
-export function connectionUpArgs(
-  uuid: string,
-  ifname: string,
-  waitSeconds: number,
-  passwdFile?: string,
-): string[] {
-  return [
-    '--wait',
-    String(Math.max(1, Math.ceil(waitSeconds))),
-    'connection',
-    'up',
-    'uuid',
-    uuid,
-    'ifname',
-    ifname,
-    ...(passwdFile === undefined ? [] : ['passwd-file', passwdFile]),
-  ];
-}
-
-export function connectionDeleteArgs(uuid: string): string[] {
-  return ['connection', 'delete', 'uuid', uuid];
-}
-
-export function deviceDisconnectArgs(ifname: string): string[] {
-  return ['device', 'disconnect', ifname];
 }
 
 export function rfkillUnblockArgs(): string[] {

@@ -30,7 +30,6 @@ import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
 import { AirliftError } from '../../shared/errors';
 import {
   classifyActivationFailure,
-  DEVICE_STATUS_FIELDS,
   firstErrorLine,
   isConnectedState,
   parseDeviceStatus,
@@ -65,20 +64,31 @@ import {
   type ResolvedDeps,
   joinFailure,
 } from './command';
+import {
+  CONNECTION_LIST_FIELDS,
+  TERSE,
+  connectionDeleteArgs,
+  connectionListArgs,
+  connectionUpArgs,
+  deviceDisconnectArgs,
+  deviceStatusArgs,
+  parseAddedUuid,
+  passwdFileLine,
+} from '../../shared/parsers/nmcli-connections';
+
+// The shared builders, under this module's names as well.
+export { connectionDeleteArgs, connectionListArgs, connectionUpArgs, deviceDisconnectArgs, deviceStatusArgs };
+export { parseAddedUuid };
+/** The passwd-file line nmcli reads a secret from (shared with the agent's backend). */
+export const passwdFileContent = passwdFileLine;
 
 export const NMCLI = 'nmcli';
 export const BUSCTL = 'busctl';
 /** Every profile this adapter creates is named with this prefix (and only those are ever deleted). */
 export const TEMP_PROFILE_PREFIX = 'airlift-tmp-';
 
-const TERSE = ['-t', '-e', 'yes'] as const;
-
 // ---------------------------------------------------------------------------------------------
 // Builders (pure; tested exactly)
-
-export function deviceStatusArgs(): string[] {
-  return [...TERSE, '-f', DEVICE_STATUS_FIELDS.join(','), 'device', 'status'];
-}
 
 export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): string[] {
   return [
@@ -96,11 +106,6 @@ export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): str
 }
 
 /** Field set of `connectionListArgs`: TYPE last, it never holds a newline (a NAME can). */
-export const CONNECTION_LIST_FIELDS = ['NAME', 'UUID', 'TYPE'] as const;
-
-export function connectionListArgs(): string[] {
-  return [...TERSE, '-f', CONNECTION_LIST_FIELDS.join(','), 'connection', 'show'];
-}
 
 export interface TempProfileSpec {
   ifname: string;
@@ -212,34 +217,6 @@ export function busctlAddConnectionArgs(
   ];
 }
 
-/** `nmcli --wait N connection up uuid U ifname X [passwd-file F]`. */
-export function connectionUpArgs(
-  uuid: string,
-  ifname: string,
-  waitSeconds: number,
-  passwdFile?: string,
-): string[] {
-  return [
-    '--wait',
-    String(Math.max(1, Math.ceil(waitSeconds))),
-    'connection',
-    'up',
-    'uuid',
-    uuid,
-    'ifname',
-    ifname,
-    ...(passwdFile === undefined ? [] : ['passwd-file', passwdFile]),
-  ];
-}
-
-export function connectionDeleteArgs(uuid: string): string[] {
-  return ['connection', 'delete', 'uuid', uuid];
-}
-
-export function deviceDisconnectArgs(ifname: string): string[] {
-  return ['device', 'disconnect', ifname];
-}
-
 /**
  * The SSID as nmcli command-line text, or undefined when it must go over D-Bus: not valid UTF-8,
  * or containing NUL (a C string would end there). Every other byte, including `:`, `\`, quotes,
@@ -250,41 +227,6 @@ export function ssidTextForNmcli(ssidHex: string): string | undefined {
   const text = utf8DecodeStrict(fromHex(ssidHex));
   if (text === undefined || text.includes('\0')) return undefined;
   return text;
-}
-
-/**
- * A passwd-file line for the Wi-Fi secret. A secret with no backslash and no leading or trailing
- * whitespace is written as is, which every nmcli reads the same way. Otherwise `\` becomes `\\`
- * and edge whitespace becomes octal escapes: nmcli >= 1.26 unescapes and strips unescaped edge
- * spaces (`nmc_utils_parse_passwd_file`); older nmcli took the rest of the line raw, so such a
- * secret needs NetworkManager 1.26 or later. CR and LF end a line and are refused.
- */
-export function passwdFileContent(secret: string): string {
-  if (/[\r\n\0]/.test(secret)) {
-    throw new AirliftError('INVALID_PASSPHRASE', 'The Wi-Fi secret must not contain CR, LF or NUL');
-  }
-  // nmcli strips ASCII whitespace only (g_ascii_isspace): other spaces need no escape.
-  const plain = !secret.includes('\\') && !/^[ \t\v\f]|[ \t\v\f]$/.test(secret);
-  const value = plain
-    ? secret
-    : secret
-        .replace(/\\/g, '\\\\')
-        .replace(/^[ \t\v\f]+/, (ws) => ws.replace(/[ \t\v\f]/g, octal))
-        .replace(/[ \t\v\f]+$/, (ws) => ws.replace(/[ \t\v\f]/g, octal));
-  return `802-11-wireless-security.psk:${value}\n`;
-}
-
-function octal(c: string): string {
-  return `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
-}
-
-/** The UUID in nmcli's "Connection 'NAME' (UUID) successfully added." */
-export function parseAddedUuid(stdout: string): string | undefined {
-  const m =
-    /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\) successfully added/.exec(
-      stdout,
-    );
-  return m?.[1]?.toLowerCase();
 }
 
 /** Temporary profiles (`airlift-tmp-*`) in `connection show` output: what a crash may have left. */

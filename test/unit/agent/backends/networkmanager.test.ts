@@ -34,7 +34,7 @@ import {
   parseDeviceShowIp4,
   passwdFileLine,
   prefixToNetmask,
-} from '../../../../shared/parsers/nmcli-agent';
+} from '../../../../shared/parsers/nmcli-connections';
 
 const fx = (name: string) =>
   readFileSync(new URL(`../../../fixtures/nmcli-agent/${name}`, import.meta.url), 'utf8');
@@ -145,7 +145,7 @@ function expectNoSecretInArgv(runner: FakeRunner, ...secrets: string[]) {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('parsers (shared/parsers/nmcli-agent.ts)', () => {
+describe('parsers (shared/parsers/nmcli-connections.ts)', () => {
   it('connection list: escapes, a name holding a newline, exact names', () => {
     const list = parseConnectionList(fx('connection-show.txt'));
     expect(list.map((p) => p.name)).toEqual([

@@ -4,7 +4,7 @@
  * Lease, the UUID nmcli prints on `connection add`, and the passwd-file line for a secret.
  */
 import { AirliftError } from '../errors';
-import { splitTerse } from './nmcli';
+import { DEVICE_STATUS_FIELDS, splitTerse } from './nmcli';
 
 /** `nmcli -t -e yes -f NAME,UUID,TYPE connection show`: TYPE last, it never holds a newline (a NAME can). */
 export const CONNECTION_LIST_FIELDS = ['NAME', 'UUID', 'TYPE'] as const;
@@ -101,4 +101,45 @@ export function passwdFileLine(secret: string): string {
         .replace(/^[ \t\v\f]+/, (ws) => ws.replace(/[ \t\v\f]/g, octal))
         .replace(/[ \t\v\f]+$/, (ws) => ws.replace(/[ \t\v\f]/g, octal));
   return `802-11-wireless-security.psk:${value}\n`;
+}
+
+// ---- command builders: the argument arrays both the agent's backend and the station's adapter run
+
+/** Terse output with nmcli's escaping of `:` and `\\`, read by `splitTerse`. */
+export const TERSE = ['-t', '-e', 'yes'] as const;
+
+export function deviceStatusArgs(): string[] {
+  return [...TERSE, '-f', DEVICE_STATUS_FIELDS.join(','), 'device', 'status'];
+}
+
+export function connectionListArgs(): string[] {
+  return [...TERSE, '-f', CONNECTION_LIST_FIELDS.join(','), 'connection', 'show'];
+}
+
+/** `nmcli --wait N connection up uuid U ifname X [passwd-file F]`. */
+export function connectionUpArgs(
+  uuid: string,
+  ifname: string,
+  waitSeconds: number,
+  passwdFile?: string,
+): string[] {
+  return [
+    '--wait',
+    String(Math.max(1, Math.ceil(waitSeconds))),
+    'connection',
+    'up',
+    'uuid',
+    uuid,
+    'ifname',
+    ifname,
+    ...(passwdFile === undefined ? [] : ['passwd-file', passwdFile]),
+  ];
+}
+
+export function connectionDeleteArgs(uuid: string): string[] {
+  return ['connection', 'delete', 'uuid', uuid];
+}
+
+export function deviceDisconnectArgs(ifname: string): string[] {
+  return ['device', 'disconnect', ifname];
 }
