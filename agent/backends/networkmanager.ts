@@ -38,7 +38,6 @@ import {
   NMCLI_EXIT,
   parseDeviceStatus,
   parseWifiListDetailed,
-  WIFI_LIST_FIELDS,
   type NmcliAccessPoint,
   type NmcliDevice,
 } from '../../shared/parsers/nmcli';
@@ -48,11 +47,11 @@ import {
   connectionUpArgs,
   deviceDisconnectArgs,
   deviceStatusArgs,
+  wifiListArgs,
   parseAddedUuid,
   parseConnectionList,
   parseDeviceShowIp4,
   passwdFileLine,
-  TERSE,
 } from '../../shared/parsers/nmcli-connections';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../ports/command-runner';
@@ -70,7 +69,14 @@ import { registerBackend } from './select-backend';
 import { writeFileAtomic } from '../store/atomic-file';
 
 // The shared builders, under this module's names as well.
-export { connectionDeleteArgs, connectionListArgs, connectionUpArgs, deviceDisconnectArgs, deviceStatusArgs };
+export {
+  connectionDeleteArgs,
+  connectionListArgs,
+  connectionUpArgs,
+  deviceDisconnectArgs,
+  deviceStatusArgs,
+  wifiListArgs,
+};
 
 /** Our file in NetworkManager's dnsmasq-shared.d: every name answers with the setup AP. */
 export const CAPTIVE_DNS_FILE = 'airlift-captive-portal.conf';
@@ -82,21 +88,6 @@ const SHORT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
 // Builders (pure, tested exactly)
-
-export function wifiListArgs(ifname: string, rescan: 'yes' | 'no'): string[] {
-  return [
-    ...TERSE,
-    '-f',
-    WIFI_LIST_FIELDS.join(','),
-    'device',
-    'wifi',
-    'list',
-    'ifname',
-    ifname,
-    '--rescan',
-    rescan,
-  ];
-}
 
 export function deviceShowIp4Args(ifname: string): string[] {
   return ['-t', '-f', 'IP4.ADDRESS,IP4.GATEWAY,IP4.DNS', 'device', 'show', ifname];

@@ -36,7 +36,6 @@ import {
   parseWifiListDetailed,
   splitTerse,
   usableWifiDevices,
-  WIFI_LIST_FIELDS,
   type NmcliAccessPoint,
 } from '../../shared/parsers/nmcli';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
@@ -66,18 +65,25 @@ import {
 } from './command';
 import {
   CONNECTION_LIST_FIELDS,
-  TERSE,
   connectionDeleteArgs,
   connectionListArgs,
   connectionUpArgs,
   deviceDisconnectArgs,
   deviceStatusArgs,
+  wifiListArgs,
   parseAddedUuid,
   passwdFileLine,
 } from '../../shared/parsers/nmcli-connections';
 
 // The shared builders, under this module's names as well.
-export { connectionDeleteArgs, connectionListArgs, connectionUpArgs, deviceDisconnectArgs, deviceStatusArgs };
+export {
+  connectionDeleteArgs,
+  connectionListArgs,
+  connectionUpArgs,
+  deviceDisconnectArgs,
+  deviceStatusArgs,
+  wifiListArgs,
+};
 export { parseAddedUuid };
 /** The passwd-file line nmcli reads a secret from (shared with the agent's backend). */
 export const passwdFileContent = passwdFileLine;
@@ -89,21 +95,6 @@ export const TEMP_PROFILE_PREFIX = 'airlift-tmp-';
 
 // ---------------------------------------------------------------------------------------------
 // Builders (pure; tested exactly)
-
-export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): string[] {
-  return [
-    ...TERSE,
-    '-f',
-    WIFI_LIST_FIELDS.join(','),
-    'device',
-    'wifi',
-    'list',
-    'ifname',
-    ifname,
-    '--rescan',
-    rescan,
-  ];
-}
 
 /** Field set of `connectionListArgs`: TYPE last, it never holds a newline (a NAME can). */
 

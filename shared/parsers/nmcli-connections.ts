@@ -4,7 +4,7 @@
  * Lease, the UUID nmcli prints on `connection add`, and the passwd-file line for a secret.
  */
 import { AirliftError } from '../errors';
-import { DEVICE_STATUS_FIELDS, splitTerse } from './nmcli';
+import { DEVICE_STATUS_FIELDS, WIFI_LIST_FIELDS, splitTerse } from './nmcli';
 
 /** `nmcli -t -e yes -f NAME,UUID,TYPE connection show`: TYPE last, it never holds a newline (a NAME can). */
 export const CONNECTION_LIST_FIELDS = ['NAME', 'UUID', 'TYPE'] as const;
@@ -142,4 +142,20 @@ export function connectionDeleteArgs(uuid: string): string[] {
 
 export function deviceDisconnectArgs(ifname: string): string[] {
   return ['device', 'disconnect', ifname];
+}
+
+/** The access points one interface hears; `--rescan yes` asks for a fresh scan first. */
+export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): string[] {
+  return [
+    ...TERSE,
+    '-f',
+    WIFI_LIST_FIELDS.join(','),
+    'device',
+    'wifi',
+    'list',
+    'ifname',
+    ifname,
+    '--rescan',
+    rescan,
+  ];
 }
