@@ -18,6 +18,7 @@ import { MemoryStore } from './memory-store';
 import { systemClock, type ClockPort } from '../agent/ports/clock';
 import { silentLogger, type Logger } from '../agent/log';
 import type { AdvertiserPort } from '../agent/ports/advertiser';
+import type { RadioCapabilities } from '../agent/ports/radio';
 import { Airspace } from './airspace';
 import { SimRadio, type SimFaults, type SimLatency } from './sim-radio';
 import { SimConnectivity } from './sim-connectivity';
@@ -37,6 +38,8 @@ export interface LabDeviceOptions {
   timeScale?: number;
   latency?: Partial<SimLatency>;
   faults?: SimFaults;
+  /** What the sim radio says it can do (e.g. no `wpa3-sae`, as on an old driver). */
+  capabilities?: Partial<RadioCapabilities>;
   clock?: ClockPort;
   logger?: Logger;
   advertiser?: AdvertiserPort;
@@ -90,6 +93,7 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
     ...(opts.timeScale !== undefined ? { timeScale: opts.timeScale } : {}),
     ...(opts.latency ? { latency: opts.latency } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
   });
   const running = await startAgent({
     config,

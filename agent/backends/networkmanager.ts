@@ -19,15 +19,19 @@
  *   to keep it, which needs AP+STA).
  * - Status: Wi-Fi, Ethernet and cellular (`gsm`/`cdma` devices, present when ModemManager runs)
  *   from `device status`, addresses from `device show X`.
+ * - SSIDs argv cannot carry (not valid UTF-8, or holding NUL): the same saved profile is added
+ *   over D-Bus (`busctl call ... Settings.AddConnection`, the SSID as `ay`) with our own UUID,
+ *   then activated like any other (`shared/parsers/busctl.ts`).
+ * - WPA3-Personal is offered only when NetworkManager's wpa_supplicant lists `sae` for the
+ *   interface (D-Bus `Capabilities.KeyMgmt`); when that cannot be asked, it stays offered and
+ *   NetworkManager's own failure reason reports a radio that cannot do it.
  *
- * Not done here: SSIDs that are not valid UTF-8 (or hold NUL) cannot travel in argv, so joining
- * or announcing one fails with `hardware` and a clear detail (the station's adapter uses a D-Bus
- * call for those). NetworkManager's shared mode chooses its own DHCP range in the /24.
+ * NetworkManager's shared mode chooses its own DHCP range in the /24.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
+import { randomUUID } from 'node:crypto';
 import { AirliftError } from '../../shared/errors';
 import type { AgentConfig } from '../../shared/agent-config';
 import { parseIwBands, parseIwCombinations, parseIwStationCount } from '../../shared/parsers/iw';
@@ -52,7 +56,17 @@ import {
   parseConnectionList,
   parseDeviceShowIp4,
   passwdFileLine,
+  ssidArgText,
+  wifiProfileAddArgs,
 } from '../../shared/parsers/nmcli-connections';
+import {
+  BUSCTL,
+  nmAddConnectionDbusArgs,
+  parseObjectPathReply,
+  parseWpaKeyMgmt,
+  wpaGetInterfaceArgs,
+  wpaInterfaceCapabilitiesArgs,
+} from '../../shared/parsers/busctl';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../ports/command-runner';
 import type {
@@ -76,6 +90,7 @@ export {
   deviceDisconnectArgs,
   deviceStatusArgs,
   wifiListArgs,
+  ssidArgText,
 };
 
 /** Our file in NetworkManager's dnsmasq-shared.d: every name answers with the setup AP. */
@@ -98,12 +113,6 @@ export function networkProfileName(ssidHex: string): string {
   return `${NETWORK_PROFILE_PREFIX}${ssidHex.toLowerCase()}`;
 }
 
-function keyMgmt(security: NetworkSecurity): string | undefined {
-  if (security === 'wpa2-psk') return 'wpa-psk';
-  if (security === 'wpa3-sae') return 'sae';
-  return undefined;
-}
-
 export interface NetworkProfileSpec {
   ifname: string;
   ssidHex: string;
@@ -116,32 +125,20 @@ export interface NetworkProfileSpec {
 
 /** `nmcli connection add` for a network: saved, autoconnecting at `priority`, IPv4 required, no secret. */
 export function networkAddArgs(spec: NetworkProfileSpec): string[] {
-  const km = keyMgmt(spec.security);
-  return [
-    'connection',
-    'add',
-    'type',
-    'wifi',
-    'ifname',
-    spec.ifname,
-    'con-name',
-    networkProfileName(spec.ssidHex),
-    'ssid',
-    spec.ssid,
-    'connection.autoconnect',
-    'yes',
-    'connection.autoconnect-priority',
-    String(spec.priority),
-    '802-11-wireless.mode',
-    'infrastructure',
-    '802-11-wireless.hidden',
-    spec.hidden ? 'yes' : 'no',
-    'ipv4.method',
-    'auto',
-    'ipv4.may-fail',
-    'no',
-    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
-  ];
+  return wifiProfileAddArgs({
+    ...spec,
+    name: networkProfileName(spec.ssidHex),
+    autoconnectPriority: spec.priority,
+  });
+}
+
+/** The same saved profile over D-Bus, for an SSID argv cannot carry (not UTF-8, or holding NUL). */
+export function networkAddDbusArgs(spec: Omit<NetworkProfileSpec, 'ssid'> & { uuid: string }): string[] {
+  return nmAddConnectionDbusArgs({
+    ...spec,
+    name: networkProfileName(spec.ssidHex),
+    autoconnectPriority: spec.priority,
+  });
 }
 
 /** NetworkManager's `802-11-wireless.band` for a channel: `bg` up to 14, `a` above. */
@@ -209,13 +206,6 @@ export function iwStationDumpArgs(ifname: string): string[] {
   return ['dev', ifname, 'station', 'dump'];
 }
 
-/** The SSID as argv text, or undefined when argv cannot carry it (not UTF-8, or holds NUL). */
-export function ssidArgText(ssidHex: string): string | undefined {
-  const text = utf8DecodeStrict(fromHex(ssidHex.toLowerCase()));
-  if (text === undefined || text === '' || text.includes('\0')) return undefined;
-  return text;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The backend
 
@@ -234,6 +224,8 @@ export interface NetworkManagerOptions {
   nmcli?: string;
   iw?: string;
   rfkill?: string;
+  /** systemd's D-Bus client, for SSIDs argv cannot carry and for wpa_supplicant's capabilities. */
+  busctl?: string;
   /** Where the private passwd-file directories are made. Default the OS temp dir. */
   tmpRoot?: string;
   /**
@@ -283,6 +275,7 @@ export class NetworkManagerRadio implements RadioPort {
   private readonly nmcli: string;
   private readonly iw: string;
   private readonly rfkill: string;
+  private readonly busctl: string;
   private readonly tmpRoot: string;
   private readonly dnsmasqSharedDir: string;
   private readonly priority: number;
@@ -298,6 +291,7 @@ export class NetworkManagerRadio implements RadioPort {
     this.nmcli = options.nmcli ?? 'nmcli';
     this.iw = options.iw ?? 'iw';
     this.rfkill = options.rfkill ?? 'rfkill';
+    this.busctl = options.busctl ?? BUSCTL;
     this.tmpRoot = options.tmpRoot ?? tmpdir();
     this.dnsmasqSharedDir = options.dnsmasqSharedDir ?? '/etc/NetworkManager/dnsmasq-shared.d';
     this.priority = options.priority ?? DEFAULT_PRIORITY;
@@ -327,12 +321,28 @@ export class NetworkManagerRadio implements RadioPort {
     const bands = parseIwBands(text);
     this.caps = {
       concurrentApSta: parseIwCombinations(text).concurrentApSta,
-      security: ['open', 'wpa2-psk', 'wpa3-sae'],
+      security:
+        (await this.saeSupported()) === false ? ['open', 'wpa2-psk'] : ['open', 'wpa2-psk', 'wpa3-sae'],
       bands: bands.length > 0 ? bands : ['2.4GHz'],
       ethernet: devices.some((d) => d.type === 'ethernet'),
       cellular: devices.some((d) => d.type === 'gsm' || d.type === 'cdma'),
     };
     return this.caps;
+  }
+
+  /**
+   * Whether the driver can do WPA3-Personal, from NetworkManager's wpa_supplicant over D-Bus
+   * (`sae` in the interface's `Capabilities.KeyMgmt`). Undefined when it cannot be asked (no
+   * busctl, wpa_supplicant not on the bus yet): WPA3 is then still offered and a radio that cannot
+   * do it fails the join with NetworkManager's reason, as before detection.
+   */
+  private async saeSupported(): Promise<boolean | undefined> {
+    const iface = await this.runner.run(this.busctl, wpaGetInterfaceArgs(this.ifname), { timeoutMs: 5_000 });
+    const path = iface.code === 0 ? parseObjectPathReply(iface.stdout) : undefined;
+    if (path === undefined) return undefined;
+    const caps = await this.runner.run(this.busctl, wpaInterfaceCapabilitiesArgs(path), { timeoutMs: 5_000 });
+    const keyMgmt = caps.code === 0 ? parseWpaKeyMgmt(caps.stdout) : undefined;
+    return keyMgmt === undefined ? undefined : keyMgmt.includes('sae');
   }
 
   private async accessPoints(rescan: 'yes' | 'no'): Promise<NmcliAccessPoint[] | undefined> {
@@ -380,10 +390,6 @@ export class NetworkManagerRadio implements RadioPort {
   async join(target: JoinTarget, options: NetworkManagerJoinOptions): Promise<JoinOutcome> {
     const deadline = this.now() + options.timeoutMs;
     const ssidHex = target.ssidHex.toLowerCase();
-    const ssid = ssidArgText(ssidHex);
-    if (ssid === undefined) {
-      return fail('hardware', 'This SSID is not valid UTF-8 (or holds NUL) and cannot be given to nmcli');
-    }
     const secret = target.security === 'open' ? undefined : (target.psk ?? target.passphrase);
     if (target.security !== 'open' && (secret === undefined || secret === '')) {
       return fail('auth_failed', 'No passphrase for a secured network');
@@ -400,20 +406,15 @@ export class NetworkManagerRadio implements RadioPort {
       await this.stopAp();
 
     await this.deleteProfilesNamed(networkProfileName(ssidHex));
-    const added = await this.nm(
-      networkAddArgs({
-        ifname: this.ifname,
-        ssidHex,
-        ssid,
-        security: target.security,
-        hidden: target.hidden,
-        priority: options.priority ?? this.priority,
-      }),
-    );
-    const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
-    if (uuid === undefined) {
-      return fail('hardware', firstErrorLine(outputOf(added)) || 'nmcli did not report the new profile');
-    }
+    const spec = {
+      ifname: this.ifname,
+      ssidHex,
+      security: target.security,
+      hidden: target.hidden,
+      priority: options.priority ?? this.priority,
+    };
+    const uuid = await this.addNetworkProfile(spec);
+    if (typeof uuid !== 'string') return uuid;
 
     const activate = async (): Promise<CommandResult> => {
       const waitSeconds = Math.max(1, (deadline - this.now()) / 1000);
@@ -446,6 +447,30 @@ export class NetworkManagerRadio implements RadioPort {
     }
     const ap = (await this.accessPoints('no'))?.find((a) => a.inUse && a.ssidHex === ssidHex);
     return { ok: true, lease, ...(ap ? { bssid: ap.bssid, signal: ap.signal } : {}) };
+  }
+
+  /**
+   * Adds the saved profile for a network and returns its UUID: through nmcli when argv can carry
+   * the SSID, otherwise over D-Bus with the SSID as bytes (a failure here is a JoinOutcome).
+   */
+  private async addNetworkProfile(spec: Omit<NetworkProfileSpec, 'ssid'>): Promise<string | JoinOutcome> {
+    const ssid = ssidArgText(spec.ssidHex);
+    if (ssid !== undefined) {
+      const added = await this.nm(networkAddArgs({ ...spec, ssid }));
+      const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
+      return (
+        uuid ?? fail('hardware', firstErrorLine(outputOf(added)) || 'nmcli did not report the new profile')
+      );
+    }
+    const uuid = randomUUID();
+    const added = await this.runner.run(this.busctl, networkAddDbusArgs({ ...spec, uuid }), {
+      timeoutMs: SHORT_MS,
+    });
+    if (added.code !== 0) {
+      const why = firstErrorLine(outputOf(added)) || `exit ${String(added.code)}`;
+      return fail('hardware', `NetworkManager did not take the profile over D-Bus (busctl: ${why})`);
+    }
+    return uuid;
   }
 
   private classify(r: CommandResult): {

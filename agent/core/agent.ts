@@ -302,6 +302,15 @@ export class Agent {
     // Refuse before storing anything: a change the machine will not apply must not replace the list.
     if (this.ctx.state === 'booting')
       throw new AirliftError('BUSY', 'The device is starting; try again in a moment');
+    // A network this radio cannot join (WPA3 on a driver without SAE) is refused up front, with a
+    // reason the station can show, rather than found out as an auth failure after the AP went down.
+    const unsupported = req.networks.find((n) => !this.caps.security.includes(n.security));
+    if (unsupported) {
+      throw new AirliftError(
+        'UNSUPPORTED_SECURITY',
+        `This device's Wi-Fi cannot join ${unsupported.security} networks (it supports ${this.caps.security.join(', ')})`,
+      );
+    }
     const now = new Date(this.deps.clock.now()).toISOString();
     const merged = mergeNetworks(this.net.networks, req.networks, req.mode, () => toHex(randomBytes(4)), now);
     if (merged.length > MAX_SAVED_NETWORKS) {

@@ -26,7 +26,6 @@
  * recorded output, and the join/leave/restore flows on a fake runner. Not tested: a real nmcli.
  */
 import { randomUUID } from 'node:crypto';
-import { fromHex, utf8DecodeStrict } from '../../shared/encoding';
 import { AirliftError } from '../../shared/errors';
 import {
   classifyActivationFailure,
@@ -73,7 +72,10 @@ import {
   wifiListArgs,
   parseAddedUuid,
   passwdFileLine,
+  ssidArgText,
+  wifiProfileAddArgs,
 } from '../../shared/parsers/nmcli-connections';
+import { BUSCTL, nmAddConnectionDbusArgs } from '../../shared/parsers/busctl';
 
 // The shared builders, under this module's names as well.
 export {
@@ -89,14 +91,12 @@ export { parseAddedUuid };
 export const passwdFileContent = passwdFileLine;
 
 export const NMCLI = 'nmcli';
-export const BUSCTL = 'busctl';
+export { BUSCTL };
 /** Every profile this adapter creates is named with this prefix (and only those are ever deleted). */
 export const TEMP_PROFILE_PREFIX = 'airlift-tmp-';
 
 // ---------------------------------------------------------------------------------------------
 // Builders (pure; tested exactly)
-
-/** Field set of `connectionListArgs`: TYPE last, it never holds a newline (a NAME can). */
 
 export interface TempProfileSpec {
   ifname: string;
@@ -107,118 +107,26 @@ export interface TempProfileSpec {
   hidden: boolean;
 }
 
-function keyMgmt(security: NetworkSecurity): string | undefined {
-  if (security === 'wpa2-psk') return 'wpa-psk';
-  if (security === 'wpa3-sae') return 'sae';
-  return undefined;
-}
-
 /**
  * `nmcli connection add` for a temporary profile: in memory only (`save no`), bound to the
- * interface, never autoconnected, IPv4 required (`ipv4.may-fail no`, so a DHCP failure fails the
- * activation instead of leaving an IPv6-only link). No secret: it is given on activation.
+ * interface, never autoconnected, IPv4 required. No secret: it is given on activation.
  */
 export function connectionAddArgs(spec: TempProfileSpec): string[] {
-  const km = keyMgmt(spec.security);
-  return [
-    'connection',
-    'add',
-    'save',
-    'no',
-    'type',
-    'wifi',
-    'ifname',
-    spec.ifname,
-    'con-name',
-    spec.name,
-    'ssid',
-    spec.ssid,
-    'connection.autoconnect',
-    'no',
-    '802-11-wireless.mode',
-    'infrastructure',
-    '802-11-wireless.hidden',
-    spec.hidden ? 'yes' : 'no',
-    'ipv4.method',
-    'auto',
-    'ipv4.may-fail',
-    'no',
-    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
-  ];
+  return wifiProfileAddArgs(spec);
 }
 
 /**
- * The same profile over D-Bus, for SSIDs nmcli cannot take as text: `busctl call` on
- * NetworkManager's `Settings.AddConnectionUnsaved` (in memory, like `save no`), the SSID as `ay`
- * in decimal bytes, our own UUID so the profile can be activated and deleted by it.
+ * The same profile over D-Bus, for SSIDs nmcli cannot take as text (`AddConnectionUnsaved`, in
+ * memory like `save no`), with our own UUID so the profile can be activated and deleted by it.
  */
 export function busctlAddConnectionArgs(
   spec: Omit<TempProfileSpec, 'ssid'> & { ssidHex: string; uuid: string },
 ): string[] {
-  const bytes = [...fromHex(spec.ssidHex)].map(String);
-  const km = keyMgmt(spec.security);
-  const settings = km === undefined ? 3 : 4;
-  return [
-    '--system',
-    'call',
-    'org.freedesktop.NetworkManager',
-    '/org/freedesktop/NetworkManager/Settings',
-    'org.freedesktop.NetworkManager.Settings',
-    'AddConnectionUnsaved',
-    'a{sa{sv}}',
-    String(settings),
-    'connection',
-    '5',
-    'id',
-    's',
-    spec.name,
-    'uuid',
-    's',
-    spec.uuid,
-    'type',
-    's',
-    '802-11-wireless',
-    'autoconnect',
-    'b',
-    'false',
-    'interface-name',
-    's',
-    spec.ifname,
-    '802-11-wireless',
-    '3',
-    'ssid',
-    'ay',
-    String(bytes.length),
-    ...bytes,
-    'mode',
-    's',
-    'infrastructure',
-    'hidden',
-    'b',
-    spec.hidden ? 'true' : 'false',
-    'ipv4',
-    '2',
-    'method',
-    's',
-    'auto',
-    'may-fail',
-    'b',
-    'false',
-    ...(km === undefined ? [] : ['802-11-wireless-security', '1', 'key-mgmt', 's', km]),
-  ];
+  return nmAddConnectionDbusArgs(spec);
 }
 
-/**
- * The SSID as nmcli command-line text, or undefined when it must go over D-Bus: not valid UTF-8,
- * or containing NUL (a C string would end there). Every other byte, including `:`, `\`, quotes,
- * newlines and leading or trailing spaces, is passed verbatim: there is no shell, and nmcli
- * neither strips nor unescapes the `ssid` value.
- */
-export function ssidTextForNmcli(ssidHex: string): string | undefined {
-  const text = utf8DecodeStrict(fromHex(ssidHex));
-  if (text === undefined || text.includes('\0')) return undefined;
-  return text;
-}
+/** The SSID as nmcli command-line text, or undefined when it must go over D-Bus (`ssidArgText`). */
+export const ssidTextForNmcli = ssidArgText;
 
 /** Temporary profiles (`airlift-tmp-*`) in `connection show` output: what a crash may have left. */
 export function staleTemporaryProfiles(connectionShow: string): { name: string; uuid: string }[] {

@@ -1,9 +1,12 @@
 /**
- * Pure helpers for the agent's NetworkManager backend, on top of `./nmcli` (terse splitting,
- * scans, device status, failure classes): the connection list, `device show` IPv4 facts as a
- * Lease, the UUID nmcli prints on `connection add`, and the passwd-file line for a secret.
+ * Pure helpers shared by the agent's NetworkManager backend and the station's nmcli adapter, on
+ * top of `./nmcli` (terse splitting, scans, device status, failure classes): the Wi-Fi profile
+ * builders, the connection list, `device show` IPv4 facts as a Lease, the UUID nmcli prints on
+ * `connection add`, and the passwd-file line for a secret.
  */
+import { fromHex, utf8DecodeStrict } from '../encoding';
 import { AirliftError } from '../errors';
+import type { NetworkSecurity } from '../protocol/wifi';
 import { DEVICE_STATUS_FIELDS, WIFI_LIST_FIELDS, splitTerse } from './nmcli';
 
 /** `nmcli -t -e yes -f NAME,UUID,TYPE connection show`: TYPE last, it never holds a newline (a NAME can). */
@@ -157,5 +160,81 @@ export function wifiListArgs(ifname: string, rescan: 'yes' | 'no' | 'auto'): str
     ifname,
     '--rescan',
     rescan,
+  ];
+}
+
+// ---- Wi-Fi station profiles
+
+/** What a station profile holds apart from its SSID; never a secret (that comes on activation). */
+export interface WifiProfileSpec {
+  ifname: string;
+  /** `connection.id`. */
+  name: string;
+  security: NetworkSecurity;
+  hidden: boolean;
+  /**
+   * Saved to disk and autoconnecting at this `connection.autoconnect-priority` (the agent's known
+   * networks). Undefined: in memory only and never autoconnected (the station's temporary joins).
+   */
+  autoconnectPriority?: number;
+}
+
+/** NetworkManager's `802-11-wireless-security.key-mgmt` for a security; open has no section. */
+export function nmKeyMgmt(security: NetworkSecurity): 'wpa-psk' | 'sae' | undefined {
+  switch (security) {
+    case 'wpa2-psk':
+      return 'wpa-psk';
+    case 'wpa3-sae':
+      return 'sae';
+    case 'open':
+      return undefined;
+  }
+}
+
+/**
+ * The SSID as nmcli argument text, or undefined when argv cannot carry it: not valid UTF-8 (a
+ * Node string is sent as UTF-8), or holding NUL (a C string would end there). Every other byte,
+ * `:`, `\\`, quotes, newlines, edge spaces, goes verbatim: there is no shell, and nmcli's `ssid`
+ * property takes the argument's bytes as they are (it has no hex form). Such SSIDs go over
+ * D-Bus instead (`./busctl`).
+ */
+export function ssidArgText(ssidHex: string): string | undefined {
+  const text = utf8DecodeStrict(fromHex(ssidHex.toLowerCase()));
+  if (text === undefined || text === '' || text.includes('\0')) return undefined;
+  return text;
+}
+
+/**
+ * `nmcli connection add` for a station profile: bound to the interface, IPv4 required
+ * (`ipv4.may-fail no`, so a DHCP failure fails the activation instead of leaving an IPv6-only
+ * link), no secret.
+ */
+export function wifiProfileAddArgs(spec: WifiProfileSpec & { ssid: string }): string[] {
+  const km = nmKeyMgmt(spec.security);
+  const saved = spec.autoconnectPriority !== undefined;
+  return [
+    'connection',
+    'add',
+    ...(saved ? [] : ['save', 'no']),
+    'type',
+    'wifi',
+    'ifname',
+    spec.ifname,
+    'con-name',
+    spec.name,
+    'ssid',
+    spec.ssid,
+    'connection.autoconnect',
+    saved ? 'yes' : 'no',
+    ...(saved ? ['connection.autoconnect-priority', String(spec.autoconnectPriority)] : []),
+    '802-11-wireless.mode',
+    'infrastructure',
+    '802-11-wireless.hidden',
+    spec.hidden ? 'yes' : 'no',
+    'ipv4.method',
+    'auto',
+    'ipv4.may-fail',
+    'no',
+    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
   ];
 }

@@ -225,6 +225,27 @@ describe('provisioning over the setup AP', () => {
     }
     await expect(session.call('no.such.method')).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
   });
+
+  it('refuses a network whose security the radio cannot do, before touching anything', async () => {
+    const d = await device({ capabilities: { security: ['open', 'wpa2-psk'] } });
+    await waitFor(
+      () => status(d),
+      (s) => s.state === 'setup',
+      'setup',
+    );
+    const session = await open(d);
+    const info = (await (await fetch(`${d.url}/v1/info`)).json()) as { capabilities: { security: string[] } };
+    expect(info.capabilities.security).toEqual(['open', 'wpa2-psk']);
+    await expect(
+      session.call('wifi.set', {
+        networks: [{ ssid: 'LabNet', security: 'wpa3-sae', passphrase: 'correct horse' }],
+      }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_SECURITY' });
+    const s = await status(d);
+    expect(s.state).toBe('setup');
+    expect(s.lastAttempt).toBeUndefined();
+    expect((await d.radio.status()).ap.up).toBe(true);
+  });
 });
 
 describe('fail-safe commit', () => {

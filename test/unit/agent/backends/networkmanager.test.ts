@@ -29,6 +29,11 @@ import type { SetupApConfig } from '../../../../agent/ports/radio';
 import { agentConfigSchema } from '../../../../shared/agent-config';
 import { parseWifiList } from '../../../../shared/parsers/nmcli';
 import {
+  nmAddConnectionDbusArgs,
+  wpaGetInterfaceArgs,
+  wpaInterfaceCapabilitiesArgs,
+} from '../../../../shared/parsers/busctl';
+import {
   parseAddedUuid,
   parseConnectionList,
   parseDeviceShowIp4,
@@ -39,6 +44,8 @@ import {
 const fx = (name: string) =>
   readFileSync(new URL(`../../../fixtures/nmcli-agent/${name}`, import.meta.url), 'utf8');
 const iwFx = (name: string) => readFileSync(new URL(`../../../fixtures/iw/${name}`, import.meta.url), 'utf8');
+const busFx = (name: string) =>
+  readFileSync(new URL(`../../../fixtures/busctl/${name}`, import.meta.url), 'utf8');
 
 const HOME_HEX = '486f6d65'; // "Home"
 const NEW_UUID = '2c9e4b1a-7d3f-4e8a-b5c6-0d1e2f3a4b5c';
@@ -68,6 +75,8 @@ class FakeRunner implements CommandRunner {
   wlanShow = fx('device-show-wlan0.txt');
   iwList = iwFx('list-no-combinations.txt');
   addReply: Reply = { stdout: fx('connection-add.txt') };
+  /** busctl: wpa_supplicant's interface and capabilities, and NetworkManager's AddConnection. */
+  busctl: { getInterface?: Reply; capabilities?: Reply; add?: Reply } = {};
 
   run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult> {
     const call: Call = { file, args: [...args], options };
@@ -92,6 +101,12 @@ class FakeRunner implements CommandRunner {
     const a = args.join(' ');
     if (file === 'iw' && a === 'list') return { stdout: this.iwList };
     if (file === 'iw' && a.endsWith('station dump')) return { stdout: iwFx('station-dump.txt') };
+    if (file === 'busctl') {
+      if (a.includes('GetInterface')) return this.busctl.getInterface ?? { code: 1, stderr: 'Call failed' };
+      if (a.includes('Capabilities')) return this.busctl.capabilities ?? { code: 1, stderr: 'Call failed' };
+      if (a.includes('AddConnection'))
+        return this.busctl.add ?? { stdout: 'o "/org/freedesktop/NetworkManager/Settings/9"' };
+    }
     if (file !== 'nmcli') return {};
     if (a.endsWith('device status')) return { stdout: this.deviceStatus };
     if (a.endsWith('connection show')) return { stdout: fx('connection-show.txt') };
@@ -452,22 +467,80 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     expect(again.argsOf(isUp)).toHaveLength(2);
   });
 
-  it('open network: no passwd-file; non-UTF-8 SSID refused before any command', async () => {
+  it('open network: no passwd-file', async () => {
     const runner = new FakeRunner();
     await radio(runner).join(
       { ssidHex: HOME_HEX, security: 'open', hidden: true },
       { timeoutMs: 5000, keepAp: false },
     );
     expect(runner.calls.find(isUp)?.args).not.toContain('passwd-file');
+  });
 
-    const none = new FakeRunner();
-    expect(
-      await radio(none).join({ ...target, ssidHex: 'ff3a5c' }, { timeoutMs: 5000, keepAp: false }),
-    ).toMatchObject({
-      ok: false,
-      reason: 'hardware',
-    });
-    expect(none.calls).toHaveLength(0);
+  it('an SSID argv cannot carry (not UTF-8, NUL) is saved over D-Bus as bytes, then activated by its UUID', async () => {
+    for (const ssidHex of ['ff3a5c', '61006200']) {
+      const runner = new FakeRunner();
+      const outcome = await radio(runner, { priority: 35 }).join(
+        { ...target, ssidHex },
+        { timeoutMs: 5000, keepAp: false },
+      );
+      expect(outcome).toMatchObject({ ok: true });
+      expect(runner.calls.some((c) => c.file === 'nmcli' && c.args[1] === 'add')).toBe(false);
+      const add = runner.calls.find((c) => c.file === 'busctl' && c.args.includes('AddConnection'));
+      expect(add?.args).toEqual(
+        nmAddConnectionDbusArgs({
+          ifname: 'wlan0',
+          name: networkProfileName(ssidHex),
+          ssidHex,
+          uuid: add?.args[add.args.indexOf('uuid') + 2] ?? '',
+          security: 'wpa2-psk',
+          hidden: false,
+          autoconnectPriority: 35,
+        }),
+      );
+      const uuid = add?.args[add.args.indexOf('uuid') + 2];
+      expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+      const up = runner.calls.find(isUp);
+      expect(up?.args.slice(2, 6)).toEqual(['connection', 'up', 'uuid', uuid]);
+      expect(up?.passwd?.content).toBe(passwdFileLine(SECRET));
+      expectNoSecretInArgv(runner, SECRET);
+    }
+  });
+
+  it("a D-Bus profile NetworkManager refuses fails the join as hardware, with busctl's reason", async () => {
+    const runner = new FakeRunner();
+    runner.busctl.add = { code: 1, stderr: 'Call failed: Access denied\n' };
+    const outcome = await radio(runner).join(
+      { ...target, ssidHex: 'ff' },
+      { timeoutMs: 5000, keepAp: false },
+    );
+    expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
+    expect(outcome.ok ? '' : outcome.detail).toContain('Access denied');
+    expect(runner.calls.some(isUp)).toBe(false);
+  });
+
+  it('WPA3 is offered when wpa_supplicant lists sae for the interface, not when it lists none', async () => {
+    const withSae = new FakeRunner();
+    withSae.busctl = {
+      getInterface: { stdout: busFx('wpas-get-interface.json') },
+      capabilities: { stdout: busFx('wpas-capabilities-sae.json') },
+    };
+    expect((await radio(withSae).capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+    expect(withSae.argsOf((c) => c.file === 'busctl')).toEqual([
+      wpaGetInterfaceArgs('wlan0'),
+      wpaInterfaceCapabilitiesArgs('/fi/w1/wpa_supplicant1/Interfaces/1'),
+    ]);
+
+    const without = new FakeRunner();
+    without.busctl = {
+      getInterface: { stdout: busFx('wpas-get-interface.json') },
+      capabilities: { stdout: busFx('wpas-capabilities-no-sae.json') },
+    };
+    expect((await radio(without).capabilities()).security).toEqual(['open', 'wpa2-psk']);
+
+    // Cannot ask (no busctl, wpa_supplicant not on the bus): still offered, NetworkManager decides.
+    const unknown = new FakeRunner();
+    unknown.busctl = { getInterface: { code: 1, stderr: 'Call failed: The name is not activatable' } };
+    expect((await radio(unknown).capabilities()).security).toContain('wpa3-sae');
   });
 
   it('priority from the join or the backend default', async () => {
