@@ -4,6 +4,7 @@
  * loopback latency of a SPAKE2+ handshake plus a `wifi.set`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,12 @@ interface Started {
 }
 
 /** Spawn, and time until the API answers (first line `listening URL`, then a GET that succeeds). */
-async function startAndTime(args: string[]): Promise<Started> {
+async function startAndTime(args: string[], env: Record<string, string> = {}): Promise<Started> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
   const rl = createInterface({ input: child.stdout });
   const url = await new Promise<string>((resolve, reject) => {
     rl.once('line', (line) =>
@@ -79,20 +83,49 @@ const deviceArgs = (stateDir: string) => [
   stateDir,
 ];
 
+/** How the agent's Node runs: flags and environment. */
+export interface RunVariant {
+  name: string;
+  flags: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The Node flags and environment the systemd unit starts airliftd with (packaging/airliftd.service),
+ * so the figures are those of what ships.
+ */
+export function serviceVariant(unitText: string): RunVariant {
+  const exec = /^ExecStart=(\S+)\s+(.*?)\s+\/\S+airliftd\.js/m.exec(unitText);
+  const flags = exec?.[2]?.split(/\s+/).filter((f) => f.startsWith('--')) ?? [];
+  const env: Record<string, string> = {};
+  for (const m of unitText.matchAll(/^Environment=(\w+)=(\S*)$/gm)) if (m[1]) env[m[1]] = m[2] ?? '';
+  return { name: 'as the unit runs it', flags, env };
+}
+
+/** `AIRLIFT_BENCH_FLAGS="--flag ..."` adds a variant, to try other Node flags side by side. */
+const extra = process.env.AIRLIFT_BENCH_FLAGS?.split(/\s+/).filter((f) => f !== '') ?? [];
+
+export const VARIANTS: RunVariant[] = [
+  { name: 'default flags', flags: [], env: {} },
+  serviceVariant(readFileSync(new URL('../../packaging/airliftd.service', import.meta.url), 'utf8')),
+  ...(extra.length > 0 ? [{ name: 'AIRLIFT_BENCH_FLAGS', flags: extra, env: {} }] : []),
+];
+
+export interface VariantFigures {
+  variant: RunVariant;
+  rssMiB: number;
+  readyMs: number;
+  handshakeMs: number;
+  pushMs: number;
+}
+
 export interface AgentFigures {
   bareRssMiB: number;
-  agentRssMiB: number;
-  /** With `--max-semi-space-size=2`, the young-generation cap a memory-constrained service runs with. */
-  agentTunedRssMiB: number;
-  rssOverBareMiB: number;
   bareReadyMs: number;
-  agentReadyMs: number;
+  variants: VariantFigures[];
   bundleKiB: number;
   bundleGzipKiB: number;
   pbkdf2Ms: number;
-  handshakeMs: number;
-  pushMs: number;
-  handshakePlusPushMs: number;
 }
 
 export async function benchAgent(rounds = 5): Promise<AgentFigures> {
@@ -101,75 +134,80 @@ export async function benchAgent(rounds = 5): Promise<AgentFigures> {
   const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-'));
   await stop((await startAndTime(deviceArgs(stateDir))).child);
   const bare: number[] = [];
-  const agent: number[] = [];
-  const tuned: number[] = [];
-  const ready: number[] = [];
   const bareReady: number[] = [];
+  const rss = VARIANTS.map(() => [] as number[]);
+  const ready = VARIANTS.map(() => [] as number[]);
   for (let i = 0; i < rounds; i++) {
     const b = await startAndTime(['-e', BARE_SERVER]);
-    const a = await startAndTime(deviceArgs(stateDir));
-    const t = await startAndTime(['--max-semi-space-size=2', ...deviceArgs(stateDir)]);
+    const started: Started[] = [];
+    for (const [k, v] of VARIANTS.entries()) {
+      const a = await startAndTime([...v.flags, ...deviceArgs(stateDir)], v.env);
+      started.push(a);
+      ready[k]?.push(a.readyMs);
+    }
     bareReady.push(b.readyMs);
-    ready.push(a.readyMs);
-    await new Promise((r) => setTimeout(r, 1500)); // let both settle to idle
+    await new Promise((r) => setTimeout(r, 1500)); // let them settle to idle
     bare.push(await rssMiB(b.child.pid ?? 0));
-    agent.push(await rssMiB(a.child.pid ?? 0));
-    tuned.push(await rssMiB(t.child.pid ?? 0));
-    await Promise.all([stop(b.child), stop(a.child), stop(t.child)]);
+    for (const [k, a] of started.entries()) rss[k]?.push(await rssMiB(a.child.pid ?? 0));
+    await Promise.all([stop(b.child), ...started.map((a) => stop(a.child))]);
   }
 
   // Handshake + push on loopback, PBKDF2 precomputed as the station does off the critical path.
-  const a = await startAndTime(deviceArgs(stateDir));
-  const info = (await (await fetch(`${a.url}/v1/info`)).json()) as { id: string };
   let secrets: { w0: Uint8Array; w1: Uint8Array } | undefined;
-  const pbkdf: number[] = [];
-  const handshake: number[] = [];
-  const push: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const t0 = performance.now();
-    const session = await openSession({
-      baseUrl: a.url,
-      deviceId: info.id,
-      deriveSecrets: (salt, iter) => {
-        if (!secrets) {
-          const p0 = performance.now();
-          secrets = deriveProverSecrets(SECRET, ID, salt, iter);
-          pbkdf.push(performance.now() - p0);
-        }
-        return secrets;
-      },
-      fetch: (u, init) => fetch(u, init),
-    });
-    const t1 = performance.now();
-    await session.call('wifi.set', {
-      networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }],
-      mode: 'add',
-      apply: 'later',
-      nonce: '0123456789abcdef',
-    });
-    const t2 = performance.now();
-    if (i > 0) {
-      handshake.push(t1 - t0);
-      push.push(t2 - t1);
+  let pbkdf2Ms = NaN;
+  const variants: VariantFigures[] = [];
+  for (const [k, v] of VARIANTS.entries()) {
+    const a = await startAndTime([...v.flags, ...deviceArgs(stateDir)], v.env);
+    const info = (await (await fetch(`${a.url}/v1/info`)).json()) as { id: string };
+    const handshake: number[] = [];
+    const push: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      const session = await openSession({
+        baseUrl: a.url,
+        deviceId: info.id,
+        deriveSecrets: (salt, iter) => {
+          if (!secrets) {
+            const p0 = performance.now();
+            secrets = deriveProverSecrets(SECRET, ID, salt, iter);
+            pbkdf2Ms = performance.now() - p0;
+          }
+          return secrets;
+        },
+        fetch: (u, init) => fetch(u, init),
+      });
+      const t1 = performance.now();
+      await session.call('wifi.set', {
+        networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }],
+        mode: 'add',
+        apply: 'later',
+        nonce: '0123456789abcdef',
+      });
+      const t2 = performance.now();
+      if (i > 0) {
+        handshake.push(t1 - t0);
+        push.push(t2 - t1);
+      }
     }
+    await stop(a.child);
+    variants.push({
+      variant: v,
+      rssMiB: median(rss[k] ?? []),
+      readyMs: median(ready[k] ?? []),
+      handshakeMs: median(handshake),
+      pushMs: median(push),
+    });
   }
-  await stop(a.child);
 
   await rm(stateDir, { recursive: true, force: true });
   const bundle = await readFile('dist/agent/airliftd.js');
   const { size } = await stat('dist/agent/airliftd.js');
   return {
     bareRssMiB: median(bare),
-    agentRssMiB: median(agent),
-    agentTunedRssMiB: median(tuned),
-    rssOverBareMiB: median(agent) - median(bare),
     bareReadyMs: median(bareReady),
-    agentReadyMs: median(ready),
+    variants,
     bundleKiB: size / 1024,
     bundleGzipKiB: gzipSync(bundle).length / 1024,
-    pbkdf2Ms: pbkdf[0] ?? NaN,
-    handshakeMs: median(handshake),
-    pushMs: median(push),
-    handshakePlusPushMs: median(handshake) + median(push),
+    pbkdf2Ms,
   };
 }
