@@ -20,6 +20,8 @@ export const agentConfigSchema = z
     interfaces: z
       .object({
         wifi: z.string().min(1).max(15).default('wlan0'),
+        /** The setup AP's interface when the radio can do AP+STA: used, or created; default uap0. */
+        ap: z.string().min(1).max(15).optional(),
         ethernet: z.string().min(1).max(15).optional(),
         cellular: z.string().min(1).max(15).optional(),
       })

@@ -620,6 +620,7 @@ export function registerNetworkManager(): void {
       new NetworkManagerRadio({
         runner,
         ifname: config.interfaces.wifi,
+        ...(config.interfaces.ap === undefined ? {} : { apIfname: config.interfaces.ap }),
         ...(config.interfaces.ethernet === undefined ? {} : { ethernet: config.interfaces.ethernet }),
         ...(config.interfaces.cellular === undefined ? {} : { cellular: config.interfaces.cellular }),
       }),

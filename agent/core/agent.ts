@@ -302,6 +302,7 @@ export class Agent {
     // Refuse before storing anything: a change the machine will not apply must not replace the list.
     if (this.ctx.state === 'booting')
       throw new AirliftError('BUSY', 'The device is starting; try again in a moment');
+    await this.refreshCapabilities();
     // A network this radio cannot join (WPA3 on a driver without SAE) is refused up front, with a
     // reason the station can show, rather than found out as an auth failure after the AP went down.
     const unsupported = req.networks.find((n) => !this.caps.security.includes(n.security));
@@ -520,6 +521,24 @@ export class Agent {
 
   private async refreshStatus(): Promise<void> {
     this.radioStatus = await this.actor.run((r) => r.status());
+    await this.refreshCapabilities();
+  }
+
+  /**
+   * Backends learn some capabilities only by using the radio (the AP interface could not be made,
+   * wpa_supplicant answered for SAE only once running). Re-read them (backends cache them, so
+   * this costs no command); AP+STA is a fact about the hardware the machine must plan with.
+   */
+  private async refreshCapabilities(): Promise<void> {
+    const caps = await this.actor.run((r) => r.capabilities());
+    if (caps.concurrentApSta !== this.ctx.apSta) {
+      this.deps.logger.warn(
+        { concurrentApSta: caps.concurrentApSta },
+        'the radio changed its AP+STA support',
+      );
+      this.ctx = { ...this.ctx, apSta: caps.concurrentApSta };
+    }
+    this.caps = caps;
   }
 
   private async apUp(): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Pure parsers for what the wpa_supplicant backend reads back: `wpa_cli scan_results`,
- * `wpa_cli status`, control-interface event lines, and the DHCP clients' output (udhcpc, dhcpcd),
- * plus the few `ip` lines used to complete a lease. All take text (LC_ALL=C) and never throw on
- * odd input: an unreadable line is skipped.
+ * `wpa_cli status`, `wpa_cli get_capability`, control-interface event lines, the DHCP clients'
+ * output (udhcpc, dhcpcd), plus the few `ip` outputs used to complete a lease. All take text
+ * (LC_ALL=C) and never throw on odd input: an unreadable line is skipped.
  */
 import type { ConnectFailureReason } from '../../../shared/errors';
 import { toHex } from '../../../shared/encoding';
@@ -227,6 +227,54 @@ export function parseIpAddr(text: string): { ip: string; prefixLength: number } 
   return m ? { ip: m[1] ?? '', prefixLength: Number(m[2]) } : undefined;
 }
 
+function isIpv4(text: string): boolean {
+  const parts = text.split('.');
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/**
+ * The first IPv4 address in `ip -j -4 addr show dev X` (iproute2's JSON: a list of links, each with
+ * `addr_info` entries of `family`, `local`, `prefixlen`). A global address is preferred over a
+ * link-scoped one. Undefined for anything unreadable.
+ */
+export function parseIpAddrJson(text: string): { ip: string; prefixLength: number } | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(data)) return undefined;
+  const found: { ip: string; prefixLength: number; global: boolean }[] = [];
+  for (const link of data as unknown[]) {
+    if (typeof link !== 'object' || link === null) continue;
+    const infos = (link as { addr_info?: unknown }).addr_info;
+    if (!Array.isArray(infos)) continue;
+    for (const info of infos as unknown[]) {
+      if (typeof info !== 'object' || info === null) continue;
+      const { family, local, prefixlen, scope } = info as Record<string, unknown>;
+      if (family !== 'inet' || typeof local !== 'string' || !isIpv4(local)) continue;
+      if (typeof prefixlen !== 'number' || !Number.isInteger(prefixlen) || prefixlen < 0 || prefixlen > 32)
+        continue;
+      found.push({ ip: local, prefixLength: prefixlen, global: scope === undefined || scope === 'global' });
+    }
+  }
+  const best = found.find((a) => a.global) ?? found[0];
+  return best ? { ip: best.ip, prefixLength: best.prefixLength } : undefined;
+}
+
+/**
+ * The words of `wpa_cli get_capability <field>` (space-separated, e.g. key_mgmt
+ * `NONE IEEE8021X WPA-EAP WPA-PSK SAE`), or undefined when wpa_supplicant refused (`FAIL`) or
+ * printed nothing.
+ */
+export function parseCapabilityWords(text: string): string[] | undefined {
+  const words = text.split(/\s+/).filter((w) => w !== '');
+  if (words.length === 0 || words[0] === 'FAIL' || words[0] === 'UNKNOWN') return undefined;
+  if (words.some((w) => !/^[A-Z0-9_-]+$/.test(w))) return undefined;
+  return words;
+}
+
 /** The gateway in `ip -4 route show default dev X` (`default via 192.168.1.1 ...`). */
 export function parseDefaultRoute(text: string): string | undefined {
   return new RegExp(`^default via ${IP}`, 'm').exec(text)?.[1];
@@ -237,6 +285,17 @@ export function parseResolvConf(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/^\s*nameserver\s+([0-9a-fA-F.:]+)\s*$/gm)) out.push(m[1] ?? '');
   return out;
+}
+
+/**
+ * The channel number of a frequency in MHz as hostapd's `channel=` takes it: 2.4 GHz (1..14) and
+ * 5 GHz (32..177). Undefined elsewhere (6 GHz needs an operating class this backend does not write).
+ */
+export function channelOfFrequency(mhz: number): number | undefined {
+  if (mhz === 2484) return 14;
+  if (mhz >= 2412 && mhz <= 2472 && (mhz - 2407) % 5 === 0) return (mhz - 2407) / 5;
+  if (mhz >= 5160 && mhz <= 5885 && (mhz - 5000) % 5 === 0) return (mhz - 5000) / 5;
+  return undefined;
 }
 
 /** Whether a command's output points at the radio itself (rfkill, a missing or down device). */

@@ -4,13 +4,31 @@
  * runtime directory (mode 0600); secrets live only there, never in argv. wpa_supplicant, hostapd,
  * dnsmasq and an attached `wpa_cli` event monitor are child processes owned by this object and
  * stopped by `close()`. Short commands go through the CommandRunner with a timeout each.
+ *
+ * AP+STA: when `iw list` allows an AP and a station together, the AP runs on a second, virtual
+ * interface (`interfaces.ap`, default `uap0`). If it does not exist this object creates it
+ * (`iw dev <wifi> interface add <ap> type __ap`, with a locally administered MAC when the kernel
+ * gave it the station's), and deletes it on stopAp/close, never one it did not create. If creation
+ * fails, or the radio has no AP+STA, the AP and the station take turns on the station interface
+ * and `concurrentApSta` is false. When every AP+STA combination has `#channels <= 1`, hostapd runs
+ * on the station's channel, and is restarted on the new one when a join that kept the AP lands
+ * elsewhere.
+ *
+ * Capabilities: `wpa3-sae` only when wpa_supplicant says it can (`get_capability key_mgmt`), which
+ * needs it running: `capabilities()` starts it if it can, otherwise SAE counts as absent until the
+ * supplicant has started and answered. Ethernet and cellular come from the kernel (agent/system/links.ts).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
-import { parseIwBands, parseIwCombinations, parseIwStationCount } from '../../../shared/parsers/iw';
+import {
+  combinationAllowsApSta,
+  parseIwBands,
+  parseIwCombinationList,
+  parseIwStationCount,
+} from '../../../shared/parsers/iw';
 import type { AgentConfig } from '../../../shared/agent-config';
 import type { NetworkSecurity, ScanResult } from '../../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../../ports/command-runner';
@@ -24,6 +42,7 @@ import type {
   SetupApConfig,
 } from '../../ports/radio';
 import { ensureDir } from '../../store/atomic-file';
+import { LinkProbe } from '../../system/links';
 import { findExecutable, registerBackend } from '../select-backend';
 import {
   checkInterfaceName,
@@ -34,7 +53,9 @@ import {
   writeConfigFile,
 } from './config';
 import {
+  channelOfFrequency,
   looksLikeHardwareFailure,
+  parseCapabilityWords,
   parseDefaultRoute,
   parseDhcpcdOutput,
   parseEventLine,
@@ -110,8 +131,19 @@ export interface WpaRadioOptions {
   runner: CommandRunner;
   /** Station interface (`interfaces.wifi`). */
   interface: string;
-  /** AP interface; default the station interface (then AP and station take turns unless concurrent). */
+  /**
+   * AP interface (`interfaces.ap`), default `uap0`: used as is if it exists, else created on the
+   * station's radio when `iw list` allows AP+STA. The station interface's own name means: always
+   * take turns.
+   */
   apInterface?: string;
+  /** `interfaces.ethernet` / `interfaces.cellular`; default: found in sysfs. */
+  ethernetInterface?: string;
+  cellularInterface?: string;
+  /** Default `/sys/class/net`; tests point it at a fixture tree. */
+  sysfsNetDir?: string;
+  /** Where fallbacks and odd findings are told (e.g. the AP interface could not be created). */
+  log?: (message: string) => void;
   /** Where configs, control sockets, leases and pid files live. Default `/run/airlift/wpa`. */
   runtimeDir?: string;
   spawner?: ProcessSpawner;
@@ -144,10 +176,37 @@ type Tool =
 
 class HardwareFailure extends Error {}
 
+/** Default name of the AP interface this backend creates for AP+STA (the name Raspberry Pi guides use). */
+export const DEFAULT_AP_INTERFACE = 'uap0';
+
+/**
+ * A locally administered unicast MAC for the AP, derived from the station's: the same address with
+ * the U/L bit set (and the group bit clear). Clients and the driver must not see one address on two
+ * interfaces: mac80211 refuses to bring a second interface up with the first one's address, and a
+ * BSSID equal to the station's own confuses the AP it is joined to. Deriving it keeps it stable
+ * across reboots and recognisable (same OUI-derived prefix), unlike a random one. If the station's
+ * address is itself locally administered, the last bit of the last octet is flipped instead.
+ */
+export function apMacFor(stationMac: string): string | undefined {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(stationMac)) return undefined;
+  const octets = stationMac
+    .toLowerCase()
+    .split(':')
+    .map((o) => parseInt(o, 16));
+  const first = octets[0] ?? 0;
+  const derived = [...octets];
+  derived[0] = (first | 0x02) & 0xfe;
+  if (derived[0] === first) derived[5] = (octets[5] ?? 0) ^ 0x01;
+  return derived.map((o) => o.toString(16).padStart(2, '0')).join(':');
+}
+
 export class WpaSupplicantRadio implements RadioPort {
   private readonly runner: CommandRunner;
   private readonly iface: string;
-  private readonly apIface: string;
+  /** The AP interface asked for (option or `uap0`). */
+  private readonly apWanted: string;
+  /** Where the AP runs now: `apWanted`, or the station interface when taking turns. */
+  private apIface: string;
   private readonly dir: string;
   private readonly ctrlDir: string;
   private readonly spawner: ProcessSpawner;
@@ -160,8 +219,24 @@ export class WpaSupplicantRadio implements RadioPort {
   private readonly scanTimeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly sysfsNetDir: string;
+  private readonly links: LinkProbe;
+  private readonly log: (message: string) => void;
 
-  private caps: RadioCapabilities | undefined;
+  private iwList: string | undefined;
+  /** Whether the AP interface has been chosen (after the first `capabilities()`). */
+  private apDecided = false;
+  /** Every AP+STA combination allows one channel only: the AP must follow the station. */
+  private singleChannel = false;
+  /** The AP interface exists because this object created it (so it may delete it). */
+  private apCreated = false;
+  /** SAE per wpa_supplicant; undefined until it has answered. */
+  private sae: boolean | undefined;
+  private saeProbed = false;
+  /** The channel hostapd was started on. */
+  private apChannel: number | undefined;
+  /** Fallbacks and findings, newest last, for diagnostics. */
+  readonly notes: string[] = [];
   private supplicant: ManagedProcess | undefined;
   private monitor: ManagedProcess | undefined;
   private readonly events: WpaEvent[] = [];
@@ -174,7 +249,9 @@ export class WpaSupplicantRadio implements RadioPort {
   constructor(options: WpaRadioOptions) {
     this.runner = options.runner;
     this.iface = checkInterfaceName(options.interface);
-    this.apIface = checkInterfaceName(options.apInterface ?? options.interface);
+    this.apWanted = checkInterfaceName(options.apInterface ?? DEFAULT_AP_INTERFACE);
+    // Until capabilities() has seen `iw list`, assume the one interface.
+    this.apIface = this.iface;
     this.dir = options.runtimeDir ?? '/run/airlift/wpa';
     this.ctrlDir = join(this.dir, 'ctrl');
     this.spawner = options.spawner ?? new NodeProcessSpawner();
@@ -198,6 +275,27 @@ export class WpaSupplicantRadio implements RadioPort {
     this.scanTimeoutMs = options.scanTimeoutMs ?? 8000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
+    this.sysfsNetDir = options.sysfsNetDir ?? '/sys/class/net';
+    this.links = new LinkProbe({
+      runner: this.runner,
+      sysfsNetDir: this.sysfsNetDir,
+      resolvConfPath: this.resolvConfPath,
+      ipTool: this.tools.ip,
+      ...(options.ethernetInterface === undefined ? {} : { ethernet: options.ethernetInterface }),
+      ...(options.cellularInterface === undefined ? {} : { cellular: options.cellularInterface }),
+    });
+    this.log = options.log ?? ((message) => console.warn(`airliftd wpa_supplicant backend: ${message}`));
+  }
+
+  private note(message: string): void {
+    this.notes.push(message);
+    if (this.notes.length > 20) this.notes.shift();
+    this.log(message);
+  }
+
+  /** The interface the setup AP uses now (the station interface when they take turns). */
+  get apInterface(): string {
+    return this.apIface;
   }
 
   get paths(): { wpaConf: string; hostapdConf: string; dnsmasqConf: string; ctrlDir: string } {
@@ -238,20 +336,110 @@ export class WpaSupplicantRadio implements RadioPort {
   // Capabilities
 
   async capabilities(): Promise<RadioCapabilities> {
-    if (this.caps) return this.caps;
-    const result = await this.run('iw', ['list']);
-    const text = result.code === 0 ? result.stdout : '';
+    await this.prepare();
+    if (this.sae === undefined && !this.saeProbed && !(this.ap && this.apIface === this.iface)) {
+      // The agent reads capabilities once at start, so ask wpa_supplicant now rather than at the first
+      // join. Once: a supplicant that cannot start now is retried by scan/join, which detect SAE then.
+      this.saeProbed = true;
+      try {
+        await this.ensureSupplicantWithConf();
+      } catch (err) {
+        this.note(`WPA3-SAE support unknown, reported absent: ${(err as Error).message}`);
+      }
+    }
+    const text = this.iwList ?? '';
     const bands = parseIwBands(text);
     const security: NetworkSecurity[] = ['open', 'wpa2-psk'];
-    if (/\bSAE\b/.test(text)) security.push('wpa3-sae');
-    this.caps = {
-      concurrentApSta: this.apIface !== this.iface && parseIwCombinations(text).concurrentApSta,
+    if (this.sae === true) security.push('wpa3-sae');
+    return {
+      concurrentApSta: this.apIface !== this.iface,
       security,
       bands: bands.length > 0 ? bands : ['2.4GHz'],
-      ethernet: false,
-      cellular: false,
+      ethernet: await this.links.present('ethernet'),
+      cellular: await this.links.present('cellular'),
     };
-    return this.caps;
+  }
+
+  /** `iw list` once, and the AP interface chosen once: created now if AP+STA allows it. */
+  private async prepare(): Promise<void> {
+    if (this.iwList === undefined) {
+      const result = await this.run('iw', ['list']);
+      this.iwList = result.code === 0 ? result.stdout : '';
+    }
+    if (this.apDecided) return;
+    this.apDecided = true;
+    if (this.apWanted === this.iface) return;
+    const combos = parseIwCombinationList(this.iwList).filter(combinationAllowsApSta);
+    if (combos.length === 0) return; // no AP+STA: take turns on the station interface
+    this.singleChannel = Math.max(...combos.map((c) => c.channels)) <= 1;
+    try {
+      await this.ensureApInterface();
+      this.apIface = this.apWanted;
+    } catch (err) {
+      this.note(
+        `AP+STA off: ${(err as Error).message}; the setup AP and the station take turns on ${this.iface}`,
+      );
+    }
+  }
+
+  private async readSysfs(name: string, file: string): Promise<string | undefined> {
+    try {
+      return (await readFile(join(this.sysfsNetDir, name, file), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The AP interface exists: as found, or created on the station's radio (then ours to delete). */
+  private async ensureApInterface(): Promise<void> {
+    const name = this.apWanted;
+    if ((await this.readSysfs(name, 'ifindex')) !== undefined) return;
+    const added = await this.run('iw', ['dev', this.iface, 'interface', 'add', name, 'type', '__ap']);
+    if (added.code !== 0) {
+      const why = (added.stderr || added.stdout).trim() || `exit ${added.code ?? '?'}`;
+      throw new Error(`could not create ${name} (iw: ${why})`);
+    }
+    this.apCreated = true;
+    // Drivers differ: mac80211 ones give the new interface the station's own address. Only then is
+    // it changed, while the interface is still down (see apMacFor); an address of its own is kept.
+    const station = await this.readSysfs(this.iface, 'address');
+    const ap = await this.readSysfs(name, 'address');
+    if (station !== undefined && (ap === undefined || ap.toLowerCase() === station.toLowerCase())) {
+      const mac = apMacFor(station);
+      if (mac !== undefined) {
+        const set = await this.run('ip', ['link', 'set', 'dev', name, 'address', mac]);
+        if (set.code !== 0) this.note(`could not set ${name}'s address to ${mac}: ${set.stderr.trim()}`);
+      }
+    }
+  }
+
+  /** Delete the AP interface if this object created it. */
+  private async deleteApInterface(): Promise<void> {
+    if (!this.apCreated) return;
+    this.apCreated = false;
+    const deleted = await this.run('iw', ['dev', this.apWanted, 'del']);
+    if (deleted.code !== 0) this.note(`could not delete ${this.apWanted}: ${deleted.stderr.trim()}`);
+  }
+
+  /** Creation or bring-up failed: the AP takes turns with the station from now on. */
+  private async fallBackToTurns(reason: string): Promise<void> {
+    await this.deleteApInterface().catch(() => undefined);
+    this.apIface = this.iface;
+    this.note(`AP+STA off: ${reason}; the setup AP and the station take turns on ${this.iface}`);
+  }
+
+  /** SAE as wpa_supplicant reports it; left unknown when it does not answer. */
+  private async detectSae(): Promise<void> {
+    const key = await this.wpaCli(['get_capability', 'key_mgmt']);
+    const words = key.code === 0 ? parseCapabilityWords(key.stdout) : undefined;
+    if (!words) return;
+    if (words.includes('SAE')) {
+      this.sae = true;
+      return;
+    }
+    // Older wpa_supplicant releases list SAE only under auth_alg (hostap's own tests check there).
+    const alg = await this.wpaCli(['get_capability', 'auth_alg']);
+    this.sae = (alg.code === 0 ? parseCapabilityWords(alg.stdout) : undefined)?.includes('SAE') ?? false;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -315,6 +503,7 @@ export class WpaSupplicantRadio implements RadioPort {
       await this.monitor?.stop();
       this.monitor = undefined;
     }
+    if (this.sae === undefined) await this.detectSae();
     if (!this.monitor) {
       const monitor = this.spawner.spawn(this.tools.wpa_cli, ['-p', this.ctrlDir, '-i', this.iface]);
       monitor.onLine((line) => {
@@ -369,23 +558,62 @@ export class WpaSupplicantRadio implements RadioPort {
   // Join
 
   async join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome> {
-    const caps = await this.capabilities();
-    if (this.ap && !(options.keepAp && caps.concurrentApSta)) await this.stopAp();
+    await this.prepare();
+    // Known to be impossible: say so before the AP is taken down for nothing.
+    if (target.security === 'wpa3-sae' && this.sae === false) return this.noSae();
+    if (this.ap && !(options.keepAp && this.apIface !== this.iface)) await this.stopAp();
     // Invalid input is a caller's bug, not an ordinary failure: the generator throws it.
     await this.writeSupplicantConf(target);
     const deadline = this.now() + options.timeoutMs;
     let outcome = await this.attemptJoin(target, deadline);
-    if (!outcome.ok && outcome.reason === 'hardware' && this.now() < deadline) {
+    const noSae = target.security === 'wpa3-sae' && this.sae === false;
+    if (!outcome.ok && outcome.reason === 'hardware' && !noSae && this.now() < deadline) {
       await this.rfkillUnblock();
       outcome = await this.attemptJoin(target, deadline);
     }
+    if (outcome.ok && this.ap && this.singleChannel) await this.followStationChannel();
     return outcome;
+  }
+
+  private noSae(): JoinOutcome {
+    return {
+      ok: false,
+      reason: 'hardware',
+      detail: 'WPA3-SAE is not supported here: wpa_supplicant lists no SAE in get_capability key_mgmt',
+    };
+  }
+
+  /** The station's channel, from `wpa_cli status` (`freq=`), when it is associated. */
+  private async stationChannel(): Promise<number | undefined> {
+    if (!this.supplicant && !this.monitor) return undefined;
+    const status = parseStatus((await this.wpaCli(['status'])).stdout);
+    if (status.wpaState !== 'COMPLETED' || status.frequency === undefined) return undefined;
+    return channelOfFrequency(status.frequency);
+  }
+
+  /** One channel for both: restart hostapd on the station's channel if the join moved it. */
+  private async followStationChannel(): Promise<void> {
+    const ap = this.ap;
+    const channel = await this.stationChannel();
+    if (!ap || channel === undefined || channel === this.apChannel) return;
+    const hostapd = this.hostapd;
+    this.hostapd = undefined;
+    await hostapd?.stop();
+    try {
+      await this.writeHostapdConf(ap, channel);
+      await this.startHostapd();
+      this.apChannel = channel;
+    } catch (err) {
+      this.note(`the setup AP did not restart on channel ${channel}: ${(err as Error).message}`);
+      await this.stopAp();
+    }
   }
 
   private async attemptJoin(target: JoinTarget, deadline: number): Promise<JoinOutcome> {
     const mark = this.events.length;
     try {
       await this.ensureSupplicant();
+      if (target.security === 'wpa3-sae' && this.sae === false) return this.noSae();
       await this.wpaCliOk(['reconfigure']);
       await this.wpaCliOk(['select_network', '0']);
     } catch (err) {
@@ -489,15 +717,28 @@ export class WpaSupplicantRadio implements RadioPort {
   // Setup AP
 
   async startAp(config: SetupApConfig): Promise<void> {
-    const caps = await this.capabilities();
+    await this.prepare();
     if (this.ap) await this.stopAp();
-    if (this.apIface === this.iface || !caps.concurrentApSta) {
+    let channel = config.channel;
+    if (this.apIface !== this.iface) {
+      try {
+        await this.ensureApInterface();
+        const up = await this.run('ip', ['link', 'set', 'dev', this.apIface, 'up']);
+        if (up.code !== 0) throw new Error(`could not bring ${this.apIface} up (${up.stderr.trim()})`);
+      } catch (err) {
+        await this.fallBackToTurns((err as Error).message);
+      }
+    }
+    if (this.apIface === this.iface) {
       // One radio: the station gives way to the AP.
       await this.leave();
       await this.stopSupplicant();
+    } else if (this.singleChannel) {
+      // One channel for both: an associated station decides it.
+      channel = (await this.stationChannel()) ?? channel;
     }
     await ensureDir(this.dir);
-    await writeConfigFile(this.paths.hostapdConf, hostapdConf({ interface: this.apIface, ap: config }));
+    await this.writeHostapdConf(config, channel);
     await writeConfigFile(
       this.paths.dnsmasqConf,
       dnsmasqConf({
@@ -510,11 +751,15 @@ export class WpaSupplicantRadio implements RadioPort {
     try {
       await this.startHostapd();
     } catch (err) {
-      if (!(err instanceof HardwareFailure)) throw err;
+      if (!(err instanceof HardwareFailure)) {
+        await this.deleteApInterface();
+        throw err;
+      }
       await this.rfkillUnblock();
       try {
         await this.startHostapd();
       } catch (again) {
+        await this.deleteApInterface();
         throw new AirliftError(
           'COMMAND_FAILED',
           `The setup AP did not start: ${(again as Error).message}`,
@@ -533,9 +778,18 @@ export class WpaSupplicantRadio implements RadioPort {
       await this.startDnsmasq();
     } catch (err) {
       await this.stopDaemons();
+      await this.deleteApInterface();
       throw this.asCommandFailed(err);
     }
     this.ap = config;
+    this.apChannel = channel;
+  }
+
+  private async writeHostapdConf(config: SetupApConfig, channel: number): Promise<void> {
+    await writeConfigFile(
+      this.paths.hostapdConf,
+      hostapdConf({ interface: this.apIface, ap: { ...config, channel } }),
+    );
   }
 
   private async startHostapd(): Promise<void> {
@@ -605,9 +859,12 @@ export class WpaSupplicantRadio implements RadioPort {
   async stopAp(): Promise<void> {
     const ap = this.ap;
     this.ap = undefined;
+    this.apChannel = undefined;
     await this.stopDaemons();
     if (ap)
       await this.run('ip', ['-4', 'addr', 'del', `${ap.address}/${ap.prefixLength}`, 'dev', this.apIface]);
+    // Created for the AP, gone with it: an idle AP interface is one more thing for other tools to grab.
+    await this.deleteApInterface();
   }
 
   private async stopSupplicant(): Promise<void> {
@@ -647,8 +904,8 @@ export class WpaSupplicantRadio implements RadioPort {
     }
     return {
       wifi,
-      ethernet: { up: false },
-      cellular: { up: false },
+      ethernet: await this.links.state('ethernet'),
+      cellular: await this.links.state('cellular'),
       ap: this.ap
         ? { up: true, ssid: this.ap.ssid, address: this.ap.address, clients }
         : { up: false, clients: 0 },
@@ -657,6 +914,7 @@ export class WpaSupplicantRadio implements RadioPort {
 
   async close(): Promise<void> {
     await this.stopAp().catch(() => undefined);
+    await this.deleteApInterface().catch(() => undefined);
     await this.stopSupplicant();
   }
 }
@@ -670,6 +928,9 @@ export function registerWpaSupplicant(): void {
     return new WpaSupplicantRadio({
       runner,
       interface: config.interfaces.wifi,
+      ...(config.interfaces.ap === undefined ? {} : { apInterface: config.interfaces.ap }),
+      ...(config.interfaces.ethernet === undefined ? {} : { ethernetInterface: config.interfaces.ethernet }),
+      ...(config.interfaces.cellular === undefined ? {} : { cellularInterface: config.interfaces.cellular }),
       dhcpClient: dhcpcd ? 'dhcpcd' : 'udhcpc',
       ...(busybox ? { tools: { udhcpc: busybox } } : {}),
     });

@@ -184,6 +184,23 @@ describe('provisioning over the setup AP', () => {
     expect(s.state).toBe('failsafe');
   });
 
+  it('plans with AP+STA as the radio reports it now: lost after start, the AP goes down to join', async () => {
+    const d = await device({ faults: { concurrentApSta: true } });
+    await waitFor(
+      () => status(d),
+      (s) => s.state === 'setup',
+      'setup',
+    );
+    // As when the backend could not create its AP interface after all.
+    d.radio.setFaults({ concurrentApSta: false });
+    const session = await open(d);
+    const reply = (await session.call('wifi.set', { networks: [labNet] })) as { apStaysUp: boolean };
+    expect(reply.apStaysUp).toBe(false);
+    expect(await (await fetch(`${d.url}/v1/info`)).json()).toMatchObject({
+      capabilities: { concurrentApSta: false },
+    });
+  });
+
   it('refuses a second wifi.set while one is being applied (BUSY)', async () => {
     const d = await startLabDevice({
       deviceId: LAB_ID,

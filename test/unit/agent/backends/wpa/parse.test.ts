@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  channelOfFrequency,
+  parseCapabilityWords,
+  parseIpAddrJson,
   decodeWpaCliSsid,
   parseDefaultRoute,
   parseDhcpcdOutput,
@@ -144,5 +147,58 @@ describe('DHCP and ip output', () => {
       '192.168.1.1',
       'fd00::1',
     ]);
+  });
+});
+
+describe('parseCapabilityWords (wpa_cli get_capability)', () => {
+  it('reads the space-separated words, SAE among them or not', () => {
+    expect(parseCapabilityWords(fixture('get_capability-key_mgmt-sae.txt'))).toContain('SAE');
+    expect(parseCapabilityWords(fixture('get_capability-key_mgmt-nosae.txt'))).toEqual([
+      'NONE',
+      'IEEE8021X',
+      'WPA-EAP',
+      'WPA-PSK',
+      'OWE',
+      'DPP',
+    ]);
+    expect(parseCapabilityWords('NONE IEEE8021X WPA-EAP WPA-PSK SAE SAE-EXT-KEY\n')).toContain('SAE');
+  });
+
+  it('a refusal or a wpa_cli error is no answer', () => {
+    expect(parseCapabilityWords('FAIL\n')).toBeUndefined();
+    expect(parseCapabilityWords('')).toBeUndefined();
+    expect(
+      parseCapabilityWords(
+        'Failed to connect to non-global ctrl_ifname: wlan0  error: No such file or directory',
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe('parseIpAddrJson (ip -j -4 addr show)', () => {
+  it('prefers a global address over a link-local one', () => {
+    expect(parseIpAddrJson(fixture('ip-j-addr-eth0.json'))).toEqual({
+      ip: '192.168.10.23',
+      prefixLength: 24,
+    });
+    expect(parseIpAddrJson(fixture('ip-j-addr-ppp0.json'))).toEqual({ ip: '100.71.12.9', prefixLength: 32 });
+  });
+
+  it('no address, odd input → undefined', () => {
+    expect(parseIpAddrJson('[]')).toBeUndefined();
+    expect(parseIpAddrJson('[{"addr_info":[]}]')).toBeUndefined();
+    expect(
+      parseIpAddrJson('[{"addr_info":[{"family":"inet","local":"999.1.1.1","prefixlen":24}]}]'),
+    ).toBeUndefined();
+    expect(parseIpAddrJson('{"not":"a list"}')).toBeUndefined();
+    expect(parseIpAddrJson('Device "eth9" does not exist.')).toBeUndefined();
+  });
+});
+
+describe('channelOfFrequency', () => {
+  it('maps 2.4 and 5 GHz, refuses the rest', () => {
+    expect([2412, 2437, 2462, 2484, 5180, 5745].map(channelOfFrequency)).toEqual([1, 6, 11, 14, 36, 149]);
+    expect(channelOfFrequency(5955)).toBeUndefined(); // 6 GHz
+    expect(channelOfFrequency(2413)).toBeUndefined();
   });
 });

@@ -1,12 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  apMacFor,
   registerWpaSupplicant,
   WpaSupplicantRadio,
   type ManagedProcess,
   type ProcessSpawner,
+  type WpaRadioOptions,
 } from '../../../../../agent/backends/wpa/wpa-radio';
 import { selectBackend } from '../../../../../agent/backends/select-backend';
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../../../agent/ports/command-runner';
@@ -16,12 +19,16 @@ import { toHex, utf8Encode } from '../../../../../shared/encoding';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../../../fixtures/wpa/${name}`, import.meta.url), 'utf8');
+const iwFixture = (name: string): string =>
+  readFileSync(new URL(`../../../../fixtures/iw/${name}`, import.meta.url), 'utf8');
 
 class FakeProcess implements ManagedProcess {
   private readonly listeners: ((line: string) => void)[] = [];
   private done!: (v: { code: number | null; signal: string | null }) => void;
   readonly exited = new Promise<{ code: number | null; signal: string | null }>((r) => (this.done = r));
   stopped = false;
+  /** Exited by itself (a failed start). */
+  gone = false;
   constructor(
     readonly file: string,
     readonly args: readonly string[],
@@ -33,6 +40,7 @@ class FakeProcess implements ManagedProcess {
     for (const l of this.listeners) l(line);
   }
   exit(code: number): void {
+    this.gone = true;
     this.done({ code, signal: null });
   }
   stop(): Promise<void> {
@@ -50,6 +58,17 @@ interface Scenario {
   dhcp: { code: number; stdout: string };
   reconfigureFailures: number;
   hostapdLines: string[][];
+  /** `iw list` output. */
+  iwList: string;
+  /** `wpa_cli get_capability key_mgmt` / `auth_alg` output. */
+  keyMgmt: string;
+  authAlg: string;
+  /** `iw dev wlan0 interface add …` fails with this stderr. */
+  iwAddError?: string;
+  /** The address the kernel gives a new interface; default the station's (as mac80211 does). */
+  newIfaceMac?: string;
+  /** wpa_supplicant starts that fail (the process exits at once). */
+  supplicantFailures: number;
 }
 
 interface Call {
@@ -63,6 +82,8 @@ let clock: number;
 let calls: Call[];
 let spawned: FakeProcess[];
 let scenario: Scenario;
+let sys: string;
+let logs: string[];
 
 const result = (stdout: string, code = 0): CommandResult => ({
   code,
@@ -73,7 +94,7 @@ const result = (stdout: string, code = 0): CommandResult => ({
   durationMs: 1,
 });
 
-const live = (file: string) => spawned.filter((p) => p.file === file && !p.stopped);
+const live = (file: string) => spawned.filter((p) => p.file === file && !p.stopped && !p.gone);
 
 const runner: CommandRunner = {
   run(file, args, options) {
@@ -86,6 +107,8 @@ const runner: CommandRunner = {
           result('Failed to connect to non-global ctrl_ifname: wlan0  error: No such file or directory', 255),
         );
       switch (cmd) {
+        case 'get_capability':
+          return Promise.resolve(result(args[5] === 'key_mgmt' ? scenario.keyMgmt : scenario.authAlg));
         case 'ping':
           return Promise.resolve(result('PONG\n'));
         case 'reconfigure':
@@ -111,11 +134,27 @@ const runner: CommandRunner = {
       }
     }
     if (file === 'udhcpc') return Promise.resolve(result(scenario.dhcp.stdout, scenario.dhcp.code));
+    if (file === 'ip' && args[0] === '-j' && args.includes('addr'))
+      return Promise.resolve(result(args.at(-1) === 'eth0' ? fixture('ip-j-addr-eth0.json') : '[]'));
     if (file === 'ip' && args.includes('show') && args.includes('addr'))
       return Promise.resolve(result(fixture('ip-addr.txt')));
     if (file === 'ip' && args.includes('route'))
       return Promise.resolve(result('default via 192.168.1.1 dev wlan0 metric 600\n'));
-    if (file === 'iw' && args[0] === 'list') return Promise.resolve(result(fixture('iw-list-apsta.txt')));
+    if (file === 'iw' && args[0] === 'list') return Promise.resolve(result(scenario.iwList));
+    if (file === 'iw' && args[2] === 'interface' && args[3] === 'add') {
+      if (scenario.iwAddError !== undefined)
+        return Promise.resolve({ ...result('', 237), stderr: scenario.iwAddError });
+      const name = args[4] ?? '';
+      mkdirSync(join(sys, name), { recursive: true });
+      writeFileSync(join(sys, name, 'ifindex'), '9\n');
+      const mac = scenario.newIfaceMac ?? readFileSync(join(sys, args[1] ?? '', 'address'), 'utf8');
+      writeFileSync(join(sys, name, 'address'), mac);
+      return Promise.resolve(result(''));
+    }
+    if (file === 'iw' && args[2] === 'del') {
+      rmSync(join(sys, args[1] ?? ''), { recursive: true, force: true });
+      return Promise.resolve(result(''));
+    }
     if (file === 'iw' && args.includes('station')) {
       return Promise.resolve(result('Station 12:34:56:78:9a:bc (on wlan0)\n\tinactive time:\t10 ms\n'));
     }
@@ -127,6 +166,11 @@ const spawner: ProcessSpawner = {
   spawn(file, args) {
     const p = new FakeProcess(file, args);
     spawned.push(p);
+    if (file === 'wpa_supplicant' && scenario.supplicantFailures > 0) {
+      scenario.supplicantFailures--;
+      p.emit('nl80211: Could not configure driver mode');
+      p.exit(255);
+    }
     if (file === 'hostapd') {
       const lines = scenario.hostapdLines.shift() ?? [
         'wlan0: interface state UNINITIALIZED->ENABLED',
@@ -141,11 +185,14 @@ const spawner: ProcessSpawner = {
   },
 };
 
-function radio(): WpaSupplicantRadio {
+function radio(extra: Partial<WpaRadioOptions> = {}): WpaSupplicantRadio {
   return new WpaSupplicantRadio({
     runner,
     spawner,
     interface: 'wlan0',
+    sysfsNetDir: sys,
+    log: (m) => logs.push(m),
+    ...extra,
     runtimeDir: dir,
     resolvConfPath: join(dir, 'resolv.conf'),
     pollIntervalMs: 100,
@@ -177,6 +224,13 @@ const AP: SetupApConfig = {
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'airlift-wpa-radio-'));
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 192.168.1.1\n');
+  // A station interface in a fixture sysfs: Wi-Fi (phy80211), so neither Ethernet nor cellular.
+  sys = join(dir, 'sys');
+  mkdirSync(join(sys, 'wlan0', 'phy80211'), { recursive: true });
+  writeFileSync(join(sys, 'wlan0', 'ifindex'), '3\n');
+  writeFileSync(join(sys, 'wlan0', 'type'), '1\n');
+  writeFileSync(join(sys, 'wlan0', 'address'), 'b8:27:eb:12:34:56\n');
+  logs = [];
   clock = 0;
   calls = [];
   spawned = [];
@@ -186,6 +240,10 @@ beforeEach(() => {
     dhcp: { code: 0, stdout: fixture('udhcpc-lease.txt') },
     reconfigureFailures: 0,
     hostapdLines: [],
+    iwList: fixture('iw-list-apsta.txt'),
+    supplicantFailures: 0,
+    keyMgmt: fixture('get_capability-key_mgmt-sae.txt'),
+    authAlg: fixture('get_capability-auth_alg-nosae.txt'),
   };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -293,7 +351,7 @@ describe('WpaSupplicantRadio.join', () => {
 
 describe('WpaSupplicantRadio setup AP', () => {
   it('starts hostapd and dnsmasq on generated files, reports clients, stops both', async () => {
-    const r = radio();
+    const r = radio({ apInterface: 'wlan0' });
     await r.startAp(AP);
     const hostapd = live('hostapd')[0];
     const dnsmasq = live('dnsmasq')[0];
@@ -333,7 +391,7 @@ describe('WpaSupplicantRadio setup AP', () => {
   });
 
   it('joining on the single interface takes the AP down first', async () => {
-    const r = radio();
+    const r = radio({ apInterface: 'wlan0' });
     await r.startAp(AP);
     expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
     expect(live('hostapd')).toEqual([]);
@@ -348,27 +406,242 @@ describe('WpaSupplicantRadio scan and capabilities', () => {
     expect(argvOf('wpa_cli').some((a) => a.endsWith(' scan'))).toBe(true);
   });
 
-  it('reads capabilities from iw list', async () => {
-    expect(await radio().capabilities()).toEqual({
-      concurrentApSta: false, // one interface: AP and station take turns
+  it('reads capabilities from iw list, creating the AP interface when AP+STA is possible', async () => {
+    expect(await radio({ apInterface: 'wlan0' }).capabilities()).toEqual({
+      concurrentApSta: false, // the station's own name: AP and station take turns
       security: ['open', 'wpa2-psk', 'wpa3-sae'],
       bands: ['2.4GHz', '5GHz'],
       ethernet: false,
       cellular: false,
     });
-    const two = new WpaSupplicantRadio({
-      runner,
-      spawner,
-      interface: 'wlan0',
-      apInterface: 'uap0',
-      runtimeDir: dir,
-    });
-    expect((await two.capabilities()).concurrentApSta).toBe(true);
+    expect((await radio().capabilities()).concurrentApSta).toBe(true);
   });
 
-  it('registers with the backend selector', async () => {
+  it('registers with the backend selector, taking interfaces.ap from the config', async () => {
     registerWpaSupplicant();
     const config = defaultAgentConfig({ backend: 'wpa_supplicant' });
     expect(await selectBackend(config, runner)).toBeInstanceOf(WpaSupplicantRadio);
+    const named = await selectBackend(
+      defaultAgentConfig({ backend: 'wpa_supplicant', interfaces: { wifi: 'wlan0', ap: 'ap0' } }),
+      runner,
+    );
+    expect(Reflect.get(named, 'apWanted')).toBe('ap0');
+    expect(() => defaultAgentConfig({ interfaces: { wifi: 'wlan0', ap: 'a-name-too-long-x' } })).toThrow();
+  });
+});
+
+const conf = (path: string) => readFileSync(path, 'utf8');
+const AP_ADD = 'dev wlan0 interface add uap0 type __ap';
+
+describe('WpaSupplicantRadio AP+STA on a second interface', () => {
+  it('creates uap0 with a local MAC, runs the AP there, and deletes it on stopAp', async () => {
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    expect(argvOf('iw')).toContain(AP_ADD);
+    expect(argvOf('ip')).toContain('link set dev uap0 address ba:27:eb:12:34:56');
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
+    const supplicant = live('wpa_supplicant')[0];
+    await r.startAp(AP);
+    expect(argvOf('ip')).toEqual(
+      expect.arrayContaining(['link set dev uap0 up', '-4 addr add 10.171.23.1/24 dev uap0']),
+    );
+    expect(conf(r.paths.hostapdConf)).toContain('interface=uap0\n');
+    expect(conf(r.paths.hostapdConf)).toContain('channel=6\n');
+    expect(conf(r.paths.dnsmasqConf)).toContain('interface=uap0\n');
+    expect(supplicant?.stopped).toBe(false); // the station stays on wlan0
+    // A join that keeps the AP leaves hostapd alone.
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(live('hostapd')).toHaveLength(1);
+    await r.stopAp();
+    expect(argvOf('iw')).toContain('dev uap0 del');
+    expect(existsSync(join(sys, 'uap0'))).toBe(false);
+    // The next AP creates it again.
+    await r.startAp(AP);
+    expect(argvOf('iw').filter((a) => a === AP_ADD)).toHaveLength(2);
+    await r.close();
+    expect(argvOf('iw').filter((a) => a === 'dev uap0 del')).toHaveLength(2);
+  });
+
+  it('leaves the MAC alone when the driver already gave the interface its own', async () => {
+    scenario.newIfaceMac = 'ba:27:eb:12:34:57\n';
+    await radio().capabilities();
+    expect(argvOf('iw')).toContain(AP_ADD);
+    expect(argvOf('ip').filter((a) => a.includes(' address '))).toEqual([]);
+  });
+
+  it('uses an AP interface that already exists and never deletes it', async () => {
+    mkdirSync(join(sys, 'ap0'));
+    writeFileSync(join(sys, 'ap0', 'ifindex'), '4\n');
+    const r = radio({ apInterface: 'ap0' });
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    await r.startAp(AP);
+    expect(conf(r.paths.hostapdConf)).toContain('interface=ap0\n');
+    await r.stopAp();
+    await r.close();
+    expect(argvOf('iw').filter((a) => a.includes('interface add') || a.endsWith(' del'))).toEqual([]);
+  });
+
+  it('a radio without AP+STA takes turns on the station interface, creating nothing', async () => {
+    scenario.iwList = iwFixture('list-sta-only.txt');
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    await r.startAp(AP);
+    expect(conf(r.paths.hostapdConf)).toContain('interface=wlan0\n');
+    expect(argvOf('iw').filter((a) => a.includes('interface add'))).toEqual([]);
+  });
+
+  it('creation failing falls back to taking turns, with a note, never a crash', async () => {
+    scenario.iwAddError = 'command failed: Operation not supported (-95)';
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    expect(logs.join('\n')).toMatch(
+      /AP\+STA off: could not create uap0 \(iw: command failed: Operation not supported/,
+    );
+    expect(r.notes.some((n) => n.includes('take turns on wlan0'))).toBe(true);
+    await r.join(HOME, { timeoutMs: 30_000, keepAp: false });
+    await r.startAp(AP);
+    expect(conf(r.paths.hostapdConf)).toContain('interface=wlan0\n');
+    expect(live('wpa_supplicant')).toEqual([]); // the station gave way
+  });
+
+  it('recreation failing at startAp falls back too, and capabilities then say so', async () => {
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    await r.startAp(AP);
+    await r.stopAp();
+    scenario.iwAddError = 'command failed: Device or resource busy (-16)';
+    await r.startAp(AP);
+    expect(conf(r.paths.hostapdConf)).toContain('interface=wlan0\n');
+    expect(r.apInterface).toBe('wlan0');
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    expect((await r.status()).ap.up).toBe(true);
+  });
+
+  it('one channel only (#channels <= 1): the AP takes the station channel and follows it', async () => {
+    scenario.iwList = iwFixture('list-brcmfmac-rpi.txt');
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true); // freq=2437
+    await r.startAp({ ...AP, channel: 1 });
+    expect(conf(r.paths.hostapdConf)).toContain('channel=6\n');
+    const [first] = live('hostapd');
+    const dnsmasq = live('dnsmasq')[0];
+    // The next network is on channel 11: hostapd restarts there, dnsmasq and the address stay.
+    scenario.status = fixture('status-completed-ch11.txt');
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(first?.stopped).toBe(true);
+    expect(live('hostapd')).toHaveLength(1);
+    expect(conf(r.paths.hostapdConf)).toContain('channel=11\n');
+    expect(dnsmasq?.stopped).toBe(false);
+    expect((await r.status()).ap.up).toBe(true);
+    // Same channel again: nothing restarts.
+    await r.join(HOME, { timeoutMs: 30_000, keepAp: true });
+    expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(2);
+  });
+
+  it('one channel, station not associated: the configured channel', async () => {
+    scenario.iwList = iwFixture('list-brcmfmac-rpi.txt');
+    const r = radio();
+    await r.startAp({ ...AP, channel: 1 });
+    expect(conf(r.paths.hostapdConf)).toContain('channel=1\n');
+  });
+
+  it('two channels allowed: the AP keeps its own channel', async () => {
+    const r = radio();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
+    await r.startAp({ ...AP, channel: 1 });
+    expect(conf(r.paths.hostapdConf)).toContain('channel=1\n');
+    scenario.status = fixture('status-completed-ch11.txt');
+    await r.join(HOME, { timeoutMs: 30_000, keepAp: true });
+    expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(1);
+  });
+
+  it('apMacFor sets the locally administered bit, clears the group bit', () => {
+    expect(apMacFor('B8:27:EB:12:34:56')).toBe('ba:27:eb:12:34:56');
+    expect(apMacFor('ba:27:eb:12:34:56')).toBe('ba:27:eb:12:34:57'); // already local: flip the last bit
+    expect(apMacFor('03:00:00:00:00:01')).toBe('02:00:00:00:00:01');
+    expect(apMacFor('not a mac')).toBeUndefined();
+  });
+});
+
+describe('WpaSupplicantRadio WPA3-SAE detection', () => {
+  it('reports wpa3-sae when get_capability key_mgmt lists SAE (asked at capabilities)', async () => {
+    const r = radio();
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+    expect(argvOf('wpa_cli').map((a) => a.replace(/^-p \S+ -i wlan0 /, ''))).toContain(
+      'get_capability key_mgmt',
+    );
+    expect(live('wpa_supplicant')).toHaveLength(1);
+  });
+
+  it('no SAE: no wpa3-sae, and a WPA3 join fails as hardware without taking the AP down', async () => {
+    scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
+    const r = radio({ apInterface: 'wlan0' });
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    await r.startAp(AP);
+    calls = [];
+    const outcome = await r.join(
+      { ...HOME, security: 'wpa3-sae', passphrase: 'sae secret' },
+      { timeoutMs: 30_000, keepAp: false },
+    );
+    expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
+    expect(outcome.ok ? '' : outcome.detail).toMatch(/SAE/);
+    expect((await r.status()).ap.up).toBe(true);
+    expect(argvOf('wpa_cli').some((a) => a.endsWith('reconfigure'))).toBe(false);
+    expect(argvOf('rfkill')).toEqual([]);
+  });
+
+  it('older wpa_supplicant: SAE under auth_alg only still counts', async () => {
+    scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
+    scenario.authAlg = fixture('get_capability-auth_alg-sae.txt');
+    expect((await radio().capabilities()).security).toContain('wpa3-sae');
+  });
+
+  it('wpa_supplicant not startable at capabilities: absent, then detected once it starts', async () => {
+    scenario.supplicantFailures = 1;
+    const r = radio();
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    expect(logs.join('\n')).toMatch(/WPA3-SAE support unknown/);
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+  });
+
+  it('a refused get_capability (FAIL) leaves SAE unknown: absent, asked again later', async () => {
+    scenario.keyMgmt = 'FAIL\n';
+    const r = radio();
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    scenario.keyMgmt = fixture('get_capability-key_mgmt-sae.txt');
+    await r.scan();
+    expect((await r.capabilities()).security).toContain('wpa3-sae');
+  });
+});
+
+describe('WpaSupplicantRadio Ethernet and cellular', () => {
+  it('capabilities and status read the kernel links', async () => {
+    const pi = fileURLToPath(new URL('../../../../fixtures/sysfs-net/pi', import.meta.url));
+    const r = radio({ sysfsNetDir: pi, apInterface: 'wlan0' });
+    const caps = await r.capabilities();
+    expect([caps.ethernet, caps.cellular]).toEqual([true, true]);
+    const status = await r.status();
+    expect(status.ethernet).toEqual({
+      up: true,
+      lease: {
+        ip: '192.168.10.23',
+        subnetmask: '255.255.255.0',
+        defaultgw: '192.168.1.1',
+        nameservers: ['192.168.1.1'],
+      },
+    });
+    expect(status.cellular).toEqual({ up: false }); // wwan0 runs but has no address
+    expect(argvOf('ip')).toEqual(
+      expect.arrayContaining(['-j -4 addr show dev eth0', '-j -4 addr show dev wwan0']),
+    );
+  });
+
+  it('configured names from the options', async () => {
+    const r = radio({ ethernetInterface: 'eth1', cellularInterface: 'ppp0' });
+    const caps = await r.capabilities();
+    expect([caps.ethernet, caps.cellular]).toEqual([true, true]);
+    expect((await r.status()).ethernet).toEqual({ up: false });
   });
 });
