@@ -337,11 +337,15 @@ export class NetworkManagerRadio implements RadioPort {
    * do it fails the join with NetworkManager's reason, as before detection.
    */
   private async saeSupported(): Promise<boolean | undefined> {
-    const iface = await this.runner.run(this.busctl, wpaGetInterfaceArgs(this.ifname), { timeoutMs: 5_000 });
-    const path = iface.code === 0 ? parseObjectPathReply(iface.stdout) : undefined;
+    const ask = async (args: string[]) => {
+      const r = await this.runner.run(this.busctl, args, { timeoutMs: 5_000 }).catch(() => undefined);
+      return r?.code === 0 ? r.stdout : undefined;
+    };
+    const iface = await ask(wpaGetInterfaceArgs(this.ifname));
+    const path = iface === undefined ? undefined : parseObjectPathReply(iface);
     if (path === undefined) return undefined;
-    const caps = await this.runner.run(this.busctl, wpaInterfaceCapabilitiesArgs(path), { timeoutMs: 5_000 });
-    const keyMgmt = caps.code === 0 ? parseWpaKeyMgmt(caps.stdout) : undefined;
+    const caps = await ask(wpaInterfaceCapabilitiesArgs(path));
+    const keyMgmt = caps === undefined ? undefined : parseWpaKeyMgmt(caps);
     return keyMgmt === undefined ? undefined : keyMgmt.includes('sae');
   }
 
@@ -463,9 +467,18 @@ export class NetworkManagerRadio implements RadioPort {
       );
     }
     const uuid = randomUUID();
-    const added = await this.runner.run(this.busctl, networkAddDbusArgs({ ...spec, uuid }), {
-      timeoutMs: SHORT_MS,
-    });
+    let added: CommandResult;
+    try {
+      added = await this.runner.run(this.busctl, networkAddDbusArgs({ ...spec, uuid }), {
+        timeoutMs: SHORT_MS,
+      });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return fail(
+        'hardware',
+        `This SSID is not UTF-8 and needs busctl (systemd), which could not run: ${why}`,
+      );
+    }
     if (added.code !== 0) {
       const why = firstErrorLine(outputOf(added)) || `exit ${String(added.code)}`;
       return fail('hardware', `NetworkManager did not take the profile over D-Bus (busctl: ${why})`);

@@ -26,6 +26,7 @@ import {
 import { selectBackend } from '../../../../agent/backends/select-backend';
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../../agent/ports/command-runner';
 import type { SetupApConfig } from '../../../../agent/ports/radio';
+import { AirliftError } from '../../../../shared/errors';
 import { agentConfigSchema } from '../../../../shared/agent-config';
 import { parseWifiList } from '../../../../shared/parsers/nmcli';
 import {
@@ -516,6 +517,22 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
     expect(outcome.ok ? '' : outcome.detail).toContain('Access denied');
     expect(runner.calls.some(isUp)).toBe(false);
+  });
+
+  it('without busctl: a byte SSID fails as hardware saying so, and capabilities still answer', async () => {
+    class NoBusctl extends FakeRunner {
+      override run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult> {
+        if (file === 'busctl')
+          return Promise.reject(new AirliftError('COMMAND_FAILED', 'spawn busctl ENOENT'));
+        return super.run(file, args, options);
+      }
+    }
+    const runner = new NoBusctl();
+    const r = radio(runner);
+    expect((await r.capabilities()).security).toContain('wpa3-sae');
+    const outcome = await r.join({ ...target, ssidHex: 'ff' }, { timeoutMs: 5000, keepAp: false });
+    expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
+    expect(outcome.ok ? '' : outcome.detail).toMatch(/busctl.*ENOENT/);
   });
 
   it('WPA3 is offered when wpa_supplicant lists sae for the interface, not when it lists none', async () => {
