@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scratchConfig } from '../helpers/scratch-root';
 
 const hasDpkg = spawnSync('dpkg-deb', ['--version']).status === 0;
 if (!hasDpkg) console.warn('SKIPPING packaging: dpkg-deb is not installed');
@@ -50,19 +51,7 @@ describe.skipIf(!hasDpkg)('agent package (.deb)', () => {
       expect(statSync(join(root, 'usr/bin/airliftctl')).mode & 0o111).not.toBe(0);
 
       // Run the packaged CLI against a config pointing into the scratch root.
-      const config = join(work, 'agent.json');
-      const base = JSON.parse(readFileSync(join(root, 'etc/airlift/agent.json'), 'utf8')) as Record<
-        string,
-        unknown
-      >;
-      writeFileSync(
-        config,
-        JSON.stringify({
-          ...base,
-          stateDir: join(root, 'var/lib/airlift'),
-          control: { socket: join(work, 'agent.sock') },
-        }),
-      );
+      const config = scratchConfig(root, work);
       const ctl = (args: string[]) =>
         spawnSync(
           process.execPath,

@@ -6,18 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODE_TARGETS } from '../../scripts/sea/config.mjs';
+import { scratchConfig } from '../helpers/scratch-root';
 
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const debOf = (arch: string) => `dist/airlift-agent_${version}_${arch}.deb`;
@@ -93,19 +86,7 @@ describe.skipIf(amd64Why !== undefined)(
         const d = spawnSync(join(root, 'usr/lib/airlift/airliftd'), ['--version'], { encoding: 'utf8', env });
         expect(d.stdout.trim(), d.stderr).toBe(version);
 
-        const config = join(work, 'agent.json');
-        const base = JSON.parse(readFileSync(join(root, 'etc/airlift/agent.json'), 'utf8')) as Record<
-          string,
-          unknown
-        >;
-        writeFileSync(
-          config,
-          JSON.stringify({
-            ...base,
-            stateDir: join(root, 'var/lib/airlift'),
-            control: { socket: join(work, 'agent.sock') },
-          }),
-        );
+        const config = scratchConfig(root, work);
         const ctl = (args: string[]) =>
           spawnSync(join(root, 'usr/bin/airliftctl'), ['--config', config, ...args], {
             encoding: 'utf8',

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../../../shared/encoding';
 import { AirliftError } from '../../../../shared/errors';
+import { nmAddConnectionDbusArgs } from '../../../../shared/parsers/busctl';
 import {
   busctlAddConnectionArgs,
   connectionAddArgs,
@@ -143,81 +144,24 @@ describe('builders', () => {
     expect(sae.slice(-2)).toEqual(['802-11-wireless-security.key-mgmt', 'sae']);
   });
 
-  it('busctl AddConnectionUnsaved carries the SSID as decimal bytes', () => {
-    expect(
-      busctlAddConnectionArgs({
-        ifname: 'wlan0',
-        name: 'airlift-tmp-0a1b2c3d',
-        ssidHex: 'fffe4100',
-        uuid: UUID,
-        security: 'wpa2-psk',
-        hidden: false,
-      }),
-    ).toEqual([
-      '--system',
-      'call',
-      'org.freedesktop.NetworkManager',
-      '/org/freedesktop/NetworkManager/Settings',
-      'org.freedesktop.NetworkManager.Settings',
-      'AddConnectionUnsaved',
-      'a{sa{sv}}',
-      '4',
-      'connection',
-      '5',
-      'id',
-      's',
-      'airlift-tmp-0a1b2c3d',
-      'uuid',
-      's',
-      UUID,
-      'type',
-      's',
-      '802-11-wireless',
+  it('busctl: the shared D-Bus builder, in memory (AddConnectionUnsaved) and never autoconnected', () => {
+    // The argv itself is tested in test/unit/shared/parsers/busctl.test.ts, against the real busctl.
+    const spec = {
+      ifname: 'wlan0',
+      name: 'airlift-tmp-0a1b2c3d',
+      ssidHex: 'fffe4100',
+      uuid: UUID,
+      security: 'wpa2-psk' as const,
+      hidden: false,
+    };
+    const args = busctlAddConnectionArgs(spec);
+    expect(args).toEqual(nmAddConnectionDbusArgs(spec));
+    expect(args[5]).toBe('AddConnectionUnsaved');
+    expect(args.slice(args.indexOf('autoconnect'), args.indexOf('autoconnect') + 3)).toEqual([
       'autoconnect',
       'b',
       'false',
-      'interface-name',
-      's',
-      'wlan0',
-      '802-11-wireless',
-      '3',
-      'ssid',
-      'ay',
-      '4',
-      '255',
-      '254',
-      '65',
-      '0',
-      'mode',
-      's',
-      'infrastructure',
-      'hidden',
-      'b',
-      'false',
-      'ipv4',
-      '2',
-      'method',
-      's',
-      'auto',
-      'may-fail',
-      'b',
-      'false',
-      '802-11-wireless-security',
-      '1',
-      'key-mgmt',
-      's',
-      'wpa-psk',
     ]);
-    const open = busctlAddConnectionArgs({
-      ifname: 'w',
-      name: 'n',
-      ssidHex: 'ff',
-      uuid: UUID,
-      security: 'open',
-      hidden: true,
-    });
-    expect(open[7]).toBe('3');
-    expect(open).not.toContain('802-11-wireless-security');
   });
 
   it('connection up, delete and disconnect', () => {
