@@ -39,6 +39,15 @@ export const agentConfigSchema = z
         /** How often to look for a known network while in setup. */
         retryKnownSeconds: seconds(5, 3600, 60),
         channel: z.number().int().min(1).max(165).default(6),
+        /**
+         * Regulatory country (ISO 3166 alpha-2) for the setup AP (hostapd's `country_code`). Without
+         * it the AP stays off 5 GHz channels: on a one-channel AP+STA radio it then pauses while the
+         * device joins a 5 GHz network instead of following it.
+         */
+        country: z
+          .string()
+          .regex(/^[A-Z]{2}$/, 'two capital letters (ISO 3166), e.g. DE')
+          .optional(),
         /** Optional WPA2 passphrase for the setup AP (the PAKE protects the session either way). */
         passphrase: z
           .string()

@@ -46,6 +46,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function looksLikeJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function devtype(uevent: string | undefined): string | undefined {
   return /^DEVTYPE=(.*)$/m.exec(uevent ?? '')?.[1]?.trim();
 }
@@ -148,8 +157,8 @@ export class LinkProbe {
     const options = { timeoutMs: COMMAND_TIMEOUT_MS };
     const json = await this.runner.run(this.ip, ['-j', '-4', 'addr', 'show', 'dev', name], options);
     let addr = json.code === 0 ? parseIpAddrJson(json.stdout) : undefined;
-    if (json.code !== 0) {
-      // BusyBox `ip` has no -j; its one-line output is what parseIpAddr reads.
+    if (json.code !== 0 || !looksLikeJson(json.stdout)) {
+      // BusyBox `ip` has no -j (usage, exit 1); its one-line output is what parseIpAddr reads.
       const plain = await this.runner.run(this.ip, ['-o', '-4', 'addr', 'show', 'dev', name], options);
       addr = plain.code === 0 ? parseIpAddr(plain.stdout) : undefined;
     }

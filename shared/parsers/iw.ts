@@ -98,3 +98,28 @@ export function parseIwBands(text: string): ('2.4GHz' | '5GHz' | '6GHz')[] {
 export function parseIwStationCount(text: string): number {
   return [...text.matchAll(/^Station ([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}) \(on /gm)].length;
 }
+
+/**
+ * `iw list` split per radio: each `Wiphy <name>` header line (column 0) starts a section that runs
+ * to the next one. Text before the first header is dropped.
+ */
+export function splitIwWiphys(text: string): { name: string; text: string }[] {
+  const out: { name: string; text: string }[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const header = /^Wiphy (\S+)\s*$/.exec(line);
+    const last = out.at(-1);
+    if (header) out.push({ name: header[1] ?? '', text: `${line}\n` });
+    else if (last) last.text += `${line}\n`;
+  }
+  return out;
+}
+
+/**
+ * The section of `iw list` for one radio (`phy0`), so that another radio's combinations and bands
+ * (a USB dongle next to the built-in one) do not count for it. The whole text when the name is
+ * unknown or not listed (a single-radio `iw list` is then read as before).
+ */
+export function pickIwWiphy(text: string, name: string | undefined): string {
+  if (name === undefined) return text;
+  return splitIwWiphys(text).find((w) => w.name === name)?.text ?? text;
+}

@@ -221,10 +221,24 @@ export function parseDhcpcdOutput(text: string): DhcpOutput | undefined {
   return { ip: m[1] ?? '', leaseSeconds: Number(m[2]), ...(router === undefined ? {} : { router }) };
 }
 
-/** The first IPv4 address and prefix in `ip -o -4 addr show dev X`. */
+/**
+ * The IPv4 address of `ip -o -4 addr show dev X` (iproute2 or BusyBox, one line per address): a
+ * `scope global` one before a link-local one, else the first. `inet X peer Y/N` (ppp, tun) is the
+ * local address X; N is the peer's prefix, so the lease gets /32.
+ */
 export function parseIpAddr(text: string): { ip: string; prefixLength: number } | undefined {
-  const m = new RegExp(`\\binet ${IP}/(\\d{1,2})\\b`).exec(text);
-  return m ? { ip: m[1] ?? '', prefixLength: Number(m[2]) } : undefined;
+  const found: { ip: string; prefixLength: number; global: boolean }[] = [];
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`\\binet ${IP}(?:/(\\d{1,2})|\\s+peer ${IP}/\\d{1,2})?\\s`).exec(`${line} `);
+    if (!m) continue;
+    const ip = m[1] ?? '';
+    const prefix = m[2] !== undefined ? Number(m[2]) : 32;
+    if (!isIpv4(ip) || prefix > 32) continue;
+    const scope = /\bscope (\S+)/.exec(line)?.[1];
+    found.push({ ip, prefixLength: prefix, global: scope === undefined || scope === 'global' });
+  }
+  const best = found.find((a) => a.global) ?? found[0];
+  return best ? { ip: best.ip, prefixLength: best.prefixLength } : undefined;
 }
 
 function isIpv4(text: string): boolean {

@@ -5,22 +5,36 @@
  * dnsmasq and an attached `wpa_cli` event monitor are child processes owned by this object and
  * stopped by `close()`. Short commands go through the CommandRunner with a timeout each.
  *
- * AP+STA: when `iw list` allows an AP and a station together, the AP runs on a second, virtual
- * interface (`interfaces.ap`, default `uap0`). If it does not exist this object creates it
- * (`iw dev <wifi> interface add <ap> type __ap`, with a locally administered MAC when the kernel
- * gave it the station's), and deletes it on stopAp/close, never one it did not create. If creation
- * fails, or the radio has no AP+STA, the AP and the station take turns on the station interface
- * and `concurrentApSta` is false. When every AP+STA combination has `#channels <= 1`, hostapd runs
- * on the station's channel, and is restarted on the new one when a join that kept the AP lands
- * elsewhere.
+ * `capabilities()` has no side effects: it reads `iw phy <phy> info` for the station interface's
+ * own radio (`/sys/class/net/<wifi>/phy80211/name`; `iw list` only when that cannot be read) and
+ * the kernel's links, and starts nothing.
  *
- * Capabilities: `wpa3-sae` only when wpa_supplicant says it can (`get_capability key_mgmt`), which
- * needs it running: `capabilities()` starts it if it can, otherwise SAE counts as absent until the
- * supplicant has started and answered. Ethernet and cellular come from the kernel (agent/system/links.ts).
+ * AP+STA: when that radio allows an AP and a station together, the AP runs on a second, virtual
+ * interface (`interfaces.ap`, default `uap0`), created by `startAp` only
+ * (`iw dev <wifi> interface add <ap> type __ap addr <mac>`, a locally administered MAC derived from
+ * the station's, see apMacFor) and deleted on stopAp/close. A marker file in the runtime directory
+ * (wiped at reboot) records that this backend created it, so an agent restarted after a crash takes
+ * a leftover one as its own and deletes it; one it did not create is used, never deleted. An
+ * existing AP interface still carrying the station's MAC gets the derived one while down. If
+ * creation or bring-up fails, the AP and the station take turns on the station interface from then
+ * on and `concurrentApSta` is false at once.
+ *
+ * One channel only (every AP+STA combination has `#channels <= 1`): mac80211 refuses a station
+ * association on another channel while hostapd beacons, so a join that keeps the AP pauses hostapd
+ * when the target's channel (latest scan) differs or is unknown, and restarts it on the station's
+ * channel after success or on its configured one after failure (dnsmasq and the AP's address stay).
+ * The AP never moves to a DFS channel (52..144) or, without a regulatory country, to any 5 GHz
+ * channel: for such a target the AP and station take turns for that join (the AP stays down after
+ * a success, comes back after a failure).
+ *
+ * WPA3-SAE is reported until wpa_supplicant, started for a scan or a join, has answered
+ * `get_capability key_mgmt` (or `auth_alg`) without SAE; from then on it is withheld and a
+ * wpa3-sae join fails at once as `hardware`. Ethernet and cellular come from the kernel
+ * (agent/system/links.ts). `leave()` removes only the address our DHCP client obtained.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
 import {
@@ -28,6 +42,7 @@ import {
   parseIwBands,
   parseIwCombinationList,
   parseIwStationCount,
+  pickIwWiphy,
 } from '../../../shared/parsers/iw';
 import type { AgentConfig } from '../../../shared/agent-config';
 import type { NetworkSecurity, ScanResult } from '../../../shared/protocol/wifi';
@@ -42,16 +57,9 @@ import type {
   SetupApConfig,
 } from '../../ports/radio';
 import { ensureDir } from '../../store/atomic-file';
-import { LinkProbe } from '../../system/links';
+import { LinkProbe, netmaskOf } from '../../system/links';
 import { findExecutable, registerBackend } from '../select-backend';
-import {
-  checkInterfaceName,
-  dnsmasqConf,
-  hostapdConf,
-  prefixToNetmask,
-  wpaSupplicantConf,
-  writeConfigFile,
-} from './config';
+import { checkInterfaceName, dnsmasqConf, hostapdConf, wpaSupplicantConf, writeConfigFile } from './config';
 import {
   channelOfFrequency,
   looksLikeHardwareFailure,
@@ -132,11 +140,16 @@ export interface WpaRadioOptions {
   /** Station interface (`interfaces.wifi`). */
   interface: string;
   /**
-   * AP interface (`interfaces.ap`), default `uap0`: used as is if it exists, else created on the
-   * station's radio when `iw list` allows AP+STA. The station interface's own name means: always
-   * take turns.
+   * AP interface (`interfaces.ap`), default `uap0`: used as is if it exists, else created by startAp
+   * on the station's radio when that radio allows AP+STA. The station interface's own name means:
+   * always take turns.
    */
   apInterface?: string;
+  /**
+   * Regulatory country for hostapd (`country_code=`). Without one the AP never follows the station
+   * onto a 5 GHz channel (hostapd cannot start on NO-IR channels there).
+   */
+  country?: string;
   /** `interfaces.ethernet` / `interfaces.cellular`; default: found in sysfs. */
   ethernetInterface?: string;
   cellularInterface?: string;
@@ -223,16 +236,19 @@ export class WpaSupplicantRadio implements RadioPort {
   private readonly links: LinkProbe;
   private readonly log: (message: string) => void;
 
-  private iwList: string | undefined;
-  /** Whether the AP interface has been chosen (after the first `capabilities()`). */
-  private apDecided = false;
+  private readonly country: string | undefined;
+  /** `iw phy <phy> info` of the station's radio (or `iw list`), read once. */
+  private radioInfo: string | undefined;
   /** Every AP+STA combination allows one channel only: the AP must follow the station. */
   private singleChannel = false;
-  /** The AP interface exists because this object created it (so it may delete it). */
+  /** The AP interface exists because this backend created it (so it may delete it). */
   private apCreated = false;
   /** SAE per wpa_supplicant; undefined until it has answered. */
   private sae: boolean | undefined;
-  private saeProbed = false;
+  /** The latest scan, for the channel of a join's target. */
+  private lastScan: ScanResult[] = [];
+  /** The address our DHCP client put on the station interface, the only one leave() removes. */
+  private ownAddress: string | undefined;
   /** The channel hostapd was started on. */
   private apChannel: number | undefined;
   /** Fallbacks and findings, newest last, for diagnostics. */
@@ -250,8 +266,9 @@ export class WpaSupplicantRadio implements RadioPort {
     this.runner = options.runner;
     this.iface = checkInterfaceName(options.interface);
     this.apWanted = checkInterfaceName(options.apInterface ?? DEFAULT_AP_INTERFACE);
-    // Until capabilities() has seen `iw list`, assume the one interface.
+    // Until the radio's combinations are read, assume the one interface.
     this.apIface = this.iface;
+    this.country = options.country;
     this.dir = options.runtimeDir ?? '/run/airlift/wpa';
     this.ctrlDir = join(this.dir, 'ctrl');
     this.spawner = options.spawner ?? new NodeProcessSpawner();
@@ -336,21 +353,12 @@ export class WpaSupplicantRadio implements RadioPort {
   // Capabilities
 
   async capabilities(): Promise<RadioCapabilities> {
-    await this.prepare();
-    if (this.sae === undefined && !this.saeProbed && !(this.ap && this.apIface === this.iface)) {
-      // The agent reads capabilities once at start, so ask wpa_supplicant now rather than at the first
-      // join. Once: a supplicant that cannot start now is retried by scan/join, which detect SAE then.
-      this.saeProbed = true;
-      try {
-        await this.ensureSupplicantWithConf();
-      } catch (err) {
-        this.note(`WPA3-SAE support unknown, reported absent: ${(err as Error).message}`);
-      }
-    }
-    const text = this.iwList ?? '';
-    const bands = parseIwBands(text);
+    // Reads only: the agent calls this at start and after every status refresh.
+    const info = await this.readRadio();
+    const bands = parseIwBands(info);
     const security: NetworkSecurity[] = ['open', 'wpa2-psk'];
-    if (this.sae === true) security.push('wpa3-sae');
+    // Unknown counts as offered (as the NetworkManager backend does); a join then fails clearly.
+    if (this.sae !== false) security.push('wpa3-sae');
     return {
       concurrentApSta: this.apIface !== this.iface,
       security,
@@ -360,26 +368,32 @@ export class WpaSupplicantRadio implements RadioPort {
     };
   }
 
-  /** `iw list` once, and the AP interface chosen once: created now if AP+STA allows it. */
-  private async prepare(): Promise<void> {
-    if (this.iwList === undefined) {
+  /**
+   * The station's own radio, read once: `iw phy <phy> info` (a second radio, e.g. a USB dongle,
+   * must not lend its combinations to this one), `iw list` only when the phy cannot be read. Decides
+   * AP+STA; creates nothing.
+   */
+  private async readRadio(): Promise<string> {
+    if (this.radioInfo !== undefined) return this.radioInfo;
+    const phy = await this.readSysfs(this.iface, join('phy80211', 'name'));
+    const phyName = phy !== undefined && /^[A-Za-z0-9_.-]{1,32}$/.test(phy) ? phy : undefined;
+    let info: string | undefined;
+    if (phyName !== undefined) {
+      const result = await this.run('iw', ['phy', phyName, 'info']);
+      if (result.code === 0 && result.stdout.trim() !== '') info = result.stdout;
+    }
+    if (info === undefined) {
       const result = await this.run('iw', ['list']);
-      this.iwList = result.code === 0 ? result.stdout : '';
+      const list = result.code === 0 ? result.stdout : '';
+      info = pickIwWiphy(list, phyName);
     }
-    if (this.apDecided) return;
-    this.apDecided = true;
-    if (this.apWanted === this.iface) return;
-    const combos = parseIwCombinationList(this.iwList).filter(combinationAllowsApSta);
-    if (combos.length === 0) return; // no AP+STA: take turns on the station interface
+    this.radioInfo = info;
+    if (this.apWanted === this.iface) return info; // configured to take turns
+    const combos = parseIwCombinationList(info).filter(combinationAllowsApSta);
+    if (combos.length === 0) return info; // no AP+STA: take turns on the station interface
     this.singleChannel = Math.max(...combos.map((c) => c.channels)) <= 1;
-    try {
-      await this.ensureApInterface();
-      this.apIface = this.apWanted;
-    } catch (err) {
-      this.note(
-        `AP+STA off: ${(err as Error).message}; the setup AP and the station take turns on ${this.iface}`,
-      );
-    }
+    this.apIface = this.apWanted;
+    return info;
   }
 
   private async readSysfs(name: string, file: string): Promise<string | undefined> {
@@ -390,41 +404,81 @@ export class WpaSupplicantRadio implements RadioPort {
     }
   }
 
-  /** The AP interface exists: as found, or created on the station's radio (then ours to delete). */
-  private async ensureApInterface(): Promise<void> {
-    const name = this.apWanted;
-    if ((await this.readSysfs(name, 'ifindex')) !== undefined) return;
-    const added = await this.run('iw', ['dev', this.iface, 'interface', 'add', name, 'type', '__ap']);
-    if (added.code !== 0) {
-      const why = (added.stderr || added.stdout).trim() || `exit ${added.code ?? '?'}`;
-      throw new Error(`could not create ${name} (iw: ${why})`);
-    }
-    this.apCreated = true;
-    // Drivers differ: mac80211 ones give the new interface the station's own address. Only then is
-    // it changed, while the interface is still down (see apMacFor); an address of its own is kept.
-    const station = await this.readSysfs(this.iface, 'address');
-    const ap = await this.readSysfs(name, 'address');
-    if (station !== undefined && (ap === undefined || ap.toLowerCase() === station.toLowerCase())) {
-      const mac = apMacFor(station);
-      if (mac !== undefined) {
-        const set = await this.run('ip', ['link', 'set', 'dev', name, 'address', mac]);
-        if (set.code !== 0) this.note(`could not set ${name}'s address to ${mac}: ${set.stderr.trim()}`);
-      }
-    }
+  /** Marks the AP interface as created by this backend; it survives an agent restart, not a reboot. */
+  private get createdMarker(): string {
+    return join(this.dir, `created-${this.apWanted}`);
   }
 
-  /** Delete the AP interface if this object created it. */
+  private async markedCreated(): Promise<boolean> {
+    return stat(this.createdMarker).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * The AP interface exists, with an address of its own: as found (ours if the marker says a
+   * previous run created it), or created now on the station's radio with the derived MAC.
+   */
+  private async ensureApInterface(): Promise<void> {
+    const name = this.apWanted;
+    const station = await this.readSysfs(this.iface, 'address');
+    const mac = station === undefined ? undefined : apMacFor(station);
+    if ((await this.readSysfs(name, 'ifindex')) !== undefined) {
+      // Left by a run that crashed (systemd restarted us): ours to delete again.
+      if (await this.markedCreated()) this.apCreated = true;
+    } else {
+      // Marker first: a crash between the two leaves a marker without an interface (harmless), never
+      // an interface nobody will delete.
+      await ensureDir(this.dir);
+      await writeFile(this.createdMarker, `${name}\n`, { mode: 0o600 });
+      const added = await this.run('iw', [
+        'dev',
+        this.iface,
+        'interface',
+        'add',
+        name,
+        'type',
+        '__ap',
+        ...(mac === undefined ? [] : ['addr', mac]),
+      ]);
+      if (added.code !== 0) {
+        await rm(this.createdMarker, { force: true });
+        const why = (added.stderr || added.stdout).trim() || `exit ${added.code ?? '?'}`;
+        throw new Error(`could not create ${name} (iw: ${why})`);
+      }
+      this.apCreated = true;
+    }
+    // Two interfaces with one MAC: mac80211 refuses to bring the second up (ENOTUNIQ). Some drivers
+    // ignore `addr`, and a leftover interface may predate it: change it while the interface is down.
+    const ap = await this.readSysfs(name, 'address');
+    if (mac === undefined || station === undefined || ap?.toLowerCase() !== station.toLowerCase()) return;
+    await this.run('ip', ['link', 'set', 'dev', name, 'down']);
+    const set = await this.run('ip', ['link', 'set', 'dev', name, 'address', mac]);
+    if (set.code !== 0) this.note(`could not set ${name}'s address to ${mac}: ${set.stderr.trim()}`);
+  }
+
+  /** Delete the AP interface if this backend created it (this run or, per the marker, a previous one). */
   private async deleteApInterface(): Promise<void> {
-    if (!this.apCreated) return;
+    if (this.apWanted === this.iface) return;
+    if (!this.apCreated && !(await this.markedCreated())) return;
+    if ((await this.readSysfs(this.apWanted, 'ifindex')) !== undefined) {
+      const deleted = await this.run('iw', ['dev', this.apWanted, 'del']);
+      if (deleted.code !== 0 && (await this.readSysfs(this.apWanted, 'ifindex')) !== undefined) {
+        // Still ours: stopAp or close tries again.
+        this.note(`could not delete ${this.apWanted}: ${(deleted.stderr || deleted.stdout).trim()}`);
+        return;
+      }
+    }
     this.apCreated = false;
-    const deleted = await this.run('iw', ['dev', this.apWanted, 'del']);
-    if (deleted.code !== 0) this.note(`could not delete ${this.apWanted}: ${deleted.stderr.trim()}`);
+    await rm(this.createdMarker, { force: true });
   }
 
   /** Creation or bring-up failed: the AP takes turns with the station from now on. */
   private async fallBackToTurns(reason: string): Promise<void> {
     await this.deleteApInterface().catch(() => undefined);
     this.apIface = this.iface;
+    this.singleChannel = false;
     this.note(`AP+STA off: ${reason}; the setup AP and the station take turns on ${this.iface}`);
   }
 
@@ -541,7 +595,8 @@ export class WpaSupplicantRadio implements RadioPort {
     }
     const results = await this.wpaCli(['scan_results']);
     if (results.code !== 0) throw new AirliftError('COMMAND_FAILED', 'wpa_cli scan_results failed');
-    return parseScanResults(results.stdout);
+    this.lastScan = parseScanResults(results.stdout);
+    return this.lastScan;
   }
 
   private async ensureSupplicantWithConf(): Promise<void> {
@@ -558,12 +613,15 @@ export class WpaSupplicantRadio implements RadioPort {
   // Join
 
   async join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome> {
-    await this.prepare();
+    await this.readRadio();
     // Known to be impossible: say so before the AP is taken down for nothing.
     if (target.security === 'wpa3-sae' && this.sae === false) return this.noSae();
-    if (this.ap && !(options.keepAp && this.apIface !== this.iface)) await this.stopAp();
-    // Invalid input is a caller's bug, not an ordinary failure: the generator throws it.
+    // Invalid input is a caller's bug, not an ordinary failure: the generator throws it, before the
+    // AP is touched.
     await this.writeSupplicantConf(target);
+    const concurrent = this.ap !== undefined && options.keepAp && this.apIface !== this.iface;
+    if (this.ap && !concurrent) await this.stopAp();
+    const plan = concurrent && this.singleChannel ? await this.clearChannelFor(target) : 'keep';
     const deadline = this.now() + options.timeoutMs;
     let outcome = await this.attemptJoin(target, deadline);
     const noSae = target.security === 'wpa3-sae' && this.sae === false;
@@ -571,8 +629,61 @@ export class WpaSupplicantRadio implements RadioPort {
       await this.rfkillUnblock();
       outcome = await this.attemptJoin(target, deadline);
     }
-    if (outcome.ok && this.ap && this.singleChannel) await this.followStationChannel();
+    if (plan === 'keep') {
+      if (outcome.ok && this.ap && this.singleChannel) await this.followStationChannel();
+    } else if (plan.kind === 'paused') {
+      // hostapd was stopped for this join: back on the station's channel, or on its own after a failure.
+      if (outcome.ok) await this.followStationChannel();
+      else await this.restartHostapd(plan.ap.channel);
+    } else if (!outcome.ok) {
+      // Took turns for this join: the AP the core believes kept comes back.
+      await this.startAp(plan.ap).catch((err: unknown) => {
+        this.note(`the setup AP did not come back after the join: ${(err as Error).message}`);
+      });
+    }
     return outcome;
+  }
+
+  /**
+   * One channel for AP and station: mac80211 refuses to associate on another channel while hostapd
+   * beacons. Target on the AP's channel: nothing to do. Elsewhere or unknown (hidden, not in the
+   * latest scan): pause hostapd for the join. On a channel the AP may not follow to: take turns.
+   */
+  private async clearChannelFor(
+    target: JoinTarget,
+  ): Promise<'keep' | { kind: 'paused' | 'turns'; ap: SetupApConfig }> {
+    const ap = this.ap;
+    if (!ap) return 'keep';
+    const seen = this.lastScan
+      .filter((s) => s.ssidHex === target.ssidHex)
+      .sort((a, b) => b.signal - a.signal)[0];
+    const channel = seen === undefined ? undefined : channelOfFrequency(seen.frequency);
+    if (channel !== undefined && channel === this.apChannel) return 'keep';
+    const refusal = channel === undefined ? undefined : this.apChannelRefusal(channel);
+    if (refusal !== undefined) {
+      this.note(`the setup AP is down for this join (AP and station take turns): ${refusal}`);
+      await this.stopAp();
+      return { kind: 'turns', ap };
+    }
+    this.note(
+      `hostapd paused for this join: one channel for AP and station, the AP on ${this.apChannel ?? '?'}, ` +
+        `the network on ${channel ?? 'an unknown channel'}`,
+    );
+    const hostapd = this.hostapd;
+    this.hostapd = undefined;
+    await hostapd?.stop();
+    return { kind: 'paused', ap };
+  }
+
+  /** Why hostapd cannot start on `channel` here, or undefined if it can. */
+  private apChannelRefusal(channel: number): string | undefined {
+    if (channel >= 52 && channel <= 144) {
+      return `channel ${channel} is a DFS channel (radar detection before an AP may beacon)`;
+    }
+    if (channel > 14 && this.country === undefined) {
+      return `channel ${channel} is 5 GHz and no regulatory country is configured for hostapd`;
+    }
+    return undefined;
   }
 
   private noSae(): JoinOutcome {
@@ -591,11 +702,28 @@ export class WpaSupplicantRadio implements RadioPort {
     return channelOfFrequency(status.frequency);
   }
 
-  /** One channel for both: restart hostapd on the station's channel if the join moved it. */
+  /** One channel for both: hostapd on the station's channel (restarted if it moved or was paused). */
   private async followStationChannel(): Promise<void> {
-    const ap = this.ap;
+    if (!this.ap) return;
     const channel = await this.stationChannel();
-    if (!ap || channel === undefined || channel === this.apChannel) return;
+    if (channel === undefined) {
+      if (!this.hostapd) await this.restartHostapd(this.ap.channel);
+      return;
+    }
+    if (channel === this.apChannel && this.hostapd) return;
+    const refusal = this.apChannelRefusal(channel);
+    if (refusal !== undefined) {
+      this.note(`the setup AP stays down (AP and station take turns): ${refusal}`);
+      await this.stopAp();
+      return;
+    }
+    await this.restartHostapd(channel);
+  }
+
+  /** hostapd again on `channel`, dnsmasq and the address untouched; if it fails the AP goes down whole. */
+  private async restartHostapd(channel: number): Promise<void> {
+    const ap = this.ap;
+    if (!ap) return;
     const hostapd = this.hostapd;
     this.hostapd = undefined;
     await hostapd?.stop();
@@ -697,9 +825,12 @@ export class WpaSupplicantRadio implements RadioPort {
       (await this.run('ip', ['-4', 'route', 'show', 'default', 'dev', this.iface])).stdout,
     );
     const resolv = await readFile(this.resolvConfPath, 'utf8').catch(() => '');
+    const own = ip ?? addr?.ip;
+    // The prefix is needed to delete exactly this address; without one `ip` matches the address alone.
+    if (own !== undefined) this.ownAddress = addr?.ip === own ? `${own}/${addr.prefixLength}` : own;
     return {
-      ip: ip ?? addr?.ip ?? '',
-      subnetmask: addr ? prefixToNetmask(Math.min(30, Math.max(8, addr.prefixLength))) : '255.255.255.0',
+      ip: own ?? '',
+      subnetmask: addr ? netmaskOf(addr.prefixLength) : '255.255.255.0',
       defaultgw: router ?? '',
       nameservers: parseResolvConf(resolv),
     };
@@ -708,19 +839,23 @@ export class WpaSupplicantRadio implements RadioPort {
   async leave(): Promise<void> {
     this.lease = undefined;
     this.joined = undefined;
-    if (!this.supplicant && !(await this.supplicantAnswers())) return;
-    await this.wpaCli(['disconnect']);
-    await this.run('ip', ['-4', 'addr', 'flush', 'dev', this.iface]);
+    const own = this.ownAddress;
+    this.ownAddress = undefined;
+    // Only what we set up: a static address or another client's lease on this interface stays.
+    if (this.supplicant || (await this.supplicantAnswers())) await this.wpaCli(['disconnect']);
+    if (own !== undefined) await this.run('ip', ['-4', 'addr', 'del', own, 'dev', this.iface]);
   }
 
   // -------------------------------------------------------------------------------------------
   // Setup AP
 
   async startAp(config: SetupApConfig): Promise<void> {
-    await this.prepare();
+    await this.readRadio();
     if (this.ap) await this.stopAp();
     let channel = config.channel;
     if (this.apIface !== this.iface) {
+      // Created here only, never at capabilities(): an idle AP interface is one more thing for other
+      // tools to grab, and a failure belongs to the AP start that needs it.
       try {
         await this.ensureApInterface();
         const up = await this.run('ip', ['link', 'set', 'dev', this.apIface, 'up']);
@@ -730,12 +865,19 @@ export class WpaSupplicantRadio implements RadioPort {
       }
     }
     if (this.apIface === this.iface) {
-      // One radio: the station gives way to the AP.
+      // One interface: the station gives way to the AP (after a fallback too: it must).
       await this.leave();
       await this.stopSupplicant();
     } else if (this.singleChannel) {
-      // One channel for both: an associated station decides it.
-      channel = (await this.stationChannel()) ?? channel;
+      // One channel for both: an associated station decides it, unless the AP may not go there.
+      const station = await this.stationChannel();
+      const refusal = station === undefined ? undefined : this.apChannelRefusal(station);
+      if (refusal !== undefined) {
+        this.note(`the station gives way to the setup AP (one channel for both): ${refusal}`);
+        await this.leave();
+      } else {
+        channel = station ?? channel;
+      }
     }
     await ensureDir(this.dir);
     await this.writeHostapdConf(config, channel);
@@ -788,7 +930,11 @@ export class WpaSupplicantRadio implements RadioPort {
   private async writeHostapdConf(config: SetupApConfig, channel: number): Promise<void> {
     await writeConfigFile(
       this.paths.hostapdConf,
-      hostapdConf({ interface: this.apIface, ap: { ...config, channel } }),
+      hostapdConf({
+        interface: this.apIface,
+        ap: { ...config, channel },
+        ...(this.country === undefined ? {} : { country: this.country }),
+      }),
     );
   }
 
@@ -928,6 +1074,7 @@ export function registerWpaSupplicant(): void {
     return new WpaSupplicantRadio({
       runner,
       interface: config.interfaces.wifi,
+      ...(config.setup.country === undefined ? {} : { country: config.setup.country }),
       ...(config.interfaces.ap === undefined ? {} : { apInterface: config.interfaces.ap }),
       ...(config.interfaces.ethernet === undefined ? {} : { ethernetInterface: config.interfaces.ethernet }),
       ...(config.interfaces.cellular === undefined ? {} : { cellularInterface: config.interfaces.cellular }),

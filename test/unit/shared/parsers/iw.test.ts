@@ -7,6 +7,8 @@ import {
   parseIwCombinationList,
   parseIwCombinations,
   parseIwStationCount,
+  pickIwWiphy,
+  splitIwWiphys,
 } from '../../../../shared/parsers/iw';
 
 const fixture = (name: string) =>
@@ -78,5 +80,24 @@ describe('parseIwBands / parseIwStationCount', () => {
   it('counts the stations of a station dump', () => {
     expect(parseIwStationCount(fixture('station-dump.txt'))).toBe(2);
     expect(parseIwStationCount('')).toBe(0);
+  });
+});
+
+describe('iw list with two radios', () => {
+  const text = fixture('list-two-radios.txt');
+
+  it('splits per wiphy; a dongle (phy1) does not lend AP+STA or 5 GHz to the built-in radio', () => {
+    expect(splitIwWiphys(text).map((w) => w.name)).toEqual(['phy0', 'phy1']);
+    expect(parseIwCombinations(text)).toEqual({ concurrentApSta: true }); // all radios together
+    const phy0 = pickIwWiphy(text, 'phy0');
+    expect(parseIwCombinations(phy0)).toEqual({ concurrentApSta: false });
+    expect(parseIwBands(phy0)).toEqual(['2.4GHz']);
+    expect(parseIwCombinations(pickIwWiphy(text, 'phy1'))).toEqual({ concurrentApSta: true });
+    expect(parseIwBands(pickIwWiphy(text, 'phy1'))).toEqual(['2.4GHz', '5GHz']);
+  });
+
+  it('an unknown or unlisted phy: the whole text', () => {
+    expect(pickIwWiphy(text, undefined)).toBe(text);
+    expect(pickIwWiphy(text, 'phy7')).toBe(text);
   });
 });

@@ -35,8 +35,13 @@ const runner: CommandRunner = {
     const dev = args.at(-1) ?? '';
     if (args[0] === '-j') return Promise.resolve(noJson ? result('', 255) : result(addrs[dev] ?? '[]'));
     if (args[0] === '-o') {
+      // BusyBox 1.35's own lines, per device.
+      const lines = fixture('ip-o-addr-busybox.txt').split('\n');
+      const own = lines.filter((l) => l.split(/\s+/)[1] === dev).join('\n');
       return Promise.resolve(
-        result(`2: ${dev}    inet 192.168.7.4/22 brd 192.168.7.255 scope global ${dev}\\ valid_lft forever`),
+        result(
+          own || `2: ${dev}    inet 192.168.7.4/22 brd 192.168.7.255 scope global ${dev}\\ valid_lft forever`,
+        ),
       );
     }
     if (args.includes('route')) return Promise.resolve(result(routes[dev] ?? ''));
@@ -136,7 +141,35 @@ describe('LinkProbe: state and lease', () => {
   });
 
   it('a configured name that could leave sysfs is refused, not read', async () => {
-    expect(await probe('pi', { ethernet: '../../etc' }).state('ethernet')).toEqual({ up: false });
+    // `../ppp/ppp0` exists from the pi tree and is running: without the guard it would be probed.
+    expect(await probe('pi', { ethernet: '../ppp/ppp0' }).state('ethernet')).toEqual({ up: false });
+    expect(calls).toEqual([]);
+  });
+
+  it('BusyBox ip (no -j): the global address over the link-local one; peer links get /32', async () => {
+    noJson = true;
+    addrs = {};
+    routes = { vA: 'default via 192.168.10.1 dev vA\n', tun9: 'default dev tun9 scope link\n' };
+    const p = probe('busybox', { ethernet: 'vA', cellular: 'tun9' });
+    expect(await p.state('ethernet')).toEqual({
+      up: true,
+      lease: {
+        ip: '192.168.10.23',
+        subnetmask: '255.255.255.0',
+        defaultgw: '192.168.10.1',
+        nameservers: ['192.168.10.1', 'fd00::1'],
+      },
+    });
+    expect((await p.state('cellular')).lease).toMatchObject({
+      ip: '100.71.12.9',
+      subnetmask: '255.255.255.255',
+      defaultgw: '',
+    });
+  });
+
+  it('an ip that answers -j with something other than JSON: the one-line output is read', async () => {
+    addrs = { vA: 'Usage: ip [OPTIONS] address|route|link|tunnel|neigh|rule [ARGS]' };
+    expect((await probe('busybox', { ethernet: 'vA' }).state('ethernet')).lease?.ip).toBe('192.168.10.23');
   });
 
   it('netmaskOf covers every prefix length', () => {

@@ -137,6 +137,14 @@ describe('DHCP and ip output', () => {
     });
     expect(parseDhcpcdOutput('wlan0: soliciting a DHCP lease\ntimed out\n')).toBeUndefined();
   });
+  it('ip -o addr as BusyBox 1.35 prints it: every line read, global first, `peer` is the local address', () => {
+    const [linkLocal = '', global = '', peer = ''] = fixture('ip-o-addr-busybox.txt').split('\n');
+    expect(parseIpAddr(`${linkLocal}\n${global}\n`)).toEqual({ ip: '192.168.10.23', prefixLength: 24 });
+    expect(parseIpAddr(linkLocal)).toEqual({ ip: '169.254.10.20', prefixLength: 16 });
+    // `inet X peer Y/N`: N is the peer's prefix; the local address is a host route.
+    expect(parseIpAddr(peer)).toEqual({ ip: '100.71.12.9', prefixLength: 32 });
+    expect(parseIpAddr('4: tun9    inet 999.1.1.1/24 scope global tun9')).toBeUndefined();
+  });
   it('ip addr, default route, resolv.conf', () => {
     expect(parseIpAddr(fixture('ip-addr.txt'))).toEqual({ ip: '192.168.1.50', prefixLength: 24 });
     expect(parseDefaultRoute('default via 192.168.1.1 proto dhcp src 192.168.1.50 metric 600\n')).toBe(

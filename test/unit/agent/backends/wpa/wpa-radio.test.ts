@@ -15,6 +15,7 @@ import { selectBackend } from '../../../../../agent/backends/select-backend';
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../../../agent/ports/command-runner';
 import type { JoinTarget, SetupApConfig } from '../../../../../agent/ports/radio';
 import { defaultAgentConfig } from '../../../../../shared/agent-config';
+import { pickIwWiphy } from '../../../../../shared/parsers/iw';
 import { toHex, utf8Encode } from '../../../../../shared/encoding';
 
 const fixture = (name: string): string =>
@@ -29,6 +30,8 @@ class FakeProcess implements ManagedProcess {
   stopped = false;
   /** Exited by itself (a failed start). */
   gone = false;
+  /** hostapd: the channel of the config it was started on. */
+  channel: number | undefined;
   constructor(
     readonly file: string,
     readonly args: readonly string[],
@@ -58,8 +61,18 @@ interface Scenario {
   dhcp: { code: number; stdout: string };
   reconfigureFailures: number;
   hostapdLines: string[][];
-  /** `iw list` output. */
+  /** `iw list` output; also `iw phy phy0 info` unless `iwPhy` says otherwise. */
   iwList: string;
+  /** `iw phy <name> info` per phy; null: that command fails. */
+  iwPhy?: Record<string, string | null>;
+  /** `wpa_cli scan_results` output; default the fixture (HomeNet on 2437, channel 6). */
+  scanResults?: string;
+  /** The radio has one channel: a station association on another channel than hostapd's is refused. */
+  oneChannel?: boolean;
+  /** The driver ignores `iw … interface add … addr` (the new interface gets the station's MAC). */
+  ignoreAddr?: boolean;
+  /** `iw dev X del` failures still to come. */
+  iwDelFailures?: number;
   /** `wpa_cli get_capability key_mgmt` / `auth_alg` output. */
   keyMgmt: string;
   authAlg: string;
@@ -84,6 +97,8 @@ let spawned: FakeProcess[];
 let scenario: Scenario;
 let sys: string;
 let logs: string[];
+/** The current join was refused by the fake radio (one channel, hostapd elsewhere). */
+let refused: boolean;
 
 const result = (stdout: string, code = 0): CommandResult => ({
   code,
@@ -117,41 +132,79 @@ const runner: CommandRunner = {
             return Promise.resolve(result('FAIL\n'));
           }
           return Promise.resolve(result('OK\n'));
-        case 'select_network':
+        case 'select_network': {
+          // mac80211 with one channel: no association elsewhere while hostapd beacons.
+          const freq = Number(/^freq=(\d+)/m.exec(scenario.status)?.[1] ?? NaN);
+          const channel = freq > 5000 ? (freq - 5000) / 5 : (freq - 2407) / 5;
+          refused = scenario.oneChannel === true && live('hostapd').some((h) => h.channel !== channel);
+          const events = refused
+            ? Array.from(
+                { length: 3 },
+                () => '<3>CTRL-EVENT-ASSOC-REJECT bssid=3c:37:86:5a:1b:20 status_code=17',
+              )
+            : scenario.events;
           setTimeout(() => {
-            for (const line of scenario.events) for (const m of live('wpa_cli')) m.emit(line);
+            for (const line of events) for (const m of live('wpa_cli')) m.emit(line);
           }, 0);
           return Promise.resolve(result('OK\n'));
+        }
         case 'status':
-          return Promise.resolve(result(scenario.status));
+          return Promise.resolve(result(refused ? 'wpa_state=DISCONNECTED\n' : scenario.status));
         case 'scan':
           setTimeout(() => live('wpa_cli').forEach((m) => m.emit('<3>CTRL-EVENT-SCAN-RESULTS ')), 0);
           return Promise.resolve(result('OK\n'));
         case 'scan_results':
-          return Promise.resolve(result(fixture('scan_results.txt')));
+          return Promise.resolve(result(scenario.scanResults ?? fixture('scan_results.txt')));
         default:
           return Promise.resolve(result('OK\n'));
       }
     }
     if (file === 'udhcpc') return Promise.resolve(result(scenario.dhcp.stdout, scenario.dhcp.code));
+    const dev = args.at(-1) ?? '';
     if (file === 'ip' && args[0] === '-j' && args.includes('addr'))
-      return Promise.resolve(result(args.at(-1) === 'eth0' ? fixture('ip-j-addr-eth0.json') : '[]'));
+      return Promise.resolve(result(dev === 'eth0' ? fixture('ip-j-addr-eth0.json') : '[]'));
     if (file === 'ip' && args.includes('show') && args.includes('addr'))
-      return Promise.resolve(result(fixture('ip-addr.txt')));
-    if (file === 'ip' && args.includes('route'))
-      return Promise.resolve(result('default via 192.168.1.1 dev wlan0 metric 600\n'));
+      return Promise.resolve(result(dev === 'wlan0' ? fixture('ip-addr.txt') : ''));
+    if (file === 'ip' && args.includes('route')) {
+      // Per device: a probe that asked the wrong one would get the wrong gateway.
+      const gateways: Record<string, string> = { wlan0: '192.168.1.1', eth0: '192.168.10.1' };
+      const gw = gateways[dev];
+      return Promise.resolve(result(gw === undefined ? '' : `default via ${gw} dev ${dev} metric 600\n`));
+    }
+    if (file === 'ip' && args[0] === 'link' && args[4] === 'address') {
+      writeFileSync(join(sys, args[3] ?? '', 'address'), `${args[5] ?? ''}\n`);
+      return Promise.resolve(result(''));
+    }
+    if (file === 'ip' && args[0] === 'link' && args[4] === 'up') {
+      const address = (name: string) => readFileSync(join(sys, name, 'address'), 'utf8').trim();
+      if (args[3] !== 'wlan0' && address(args[3] ?? '') === address('wlan0'))
+        return Promise.resolve({ ...result('', 2), stderr: 'RTNETLINK answers: Name not unique on network' });
+      return Promise.resolve(result(''));
+    }
     if (file === 'iw' && args[0] === 'list') return Promise.resolve(result(scenario.iwList));
+    if (file === 'iw' && args[0] === 'phy' && args[2] === 'info') {
+      const info = scenario.iwPhy ? scenario.iwPhy[args[1] ?? ''] : scenario.iwList;
+      return Promise.resolve(info == null ? { ...result('', 237), stderr: 'command failed' } : result(info));
+    }
     if (file === 'iw' && args[2] === 'interface' && args[3] === 'add') {
       if (scenario.iwAddError !== undefined)
         return Promise.resolve({ ...result('', 237), stderr: scenario.iwAddError });
       const name = args[4] ?? '';
       mkdirSync(join(sys, name), { recursive: true });
       writeFileSync(join(sys, name, 'ifindex'), '9\n');
-      const mac = scenario.newIfaceMac ?? readFileSync(join(sys, args[1] ?? '', 'address'), 'utf8');
+      const addr = args[7] === 'addr' && !scenario.ignoreAddr ? `${args[8] ?? ''}\n` : undefined;
+      const mac = addr ?? scenario.newIfaceMac ?? readFileSync(join(sys, args[1] ?? '', 'address'), 'utf8');
       writeFileSync(join(sys, name, 'address'), mac);
       return Promise.resolve(result(''));
     }
     if (file === 'iw' && args[2] === 'del') {
+      if ((scenario.iwDelFailures ?? 0) > 0) {
+        scenario.iwDelFailures = (scenario.iwDelFailures ?? 0) - 1;
+        return Promise.resolve({
+          ...result('', 240),
+          stderr: 'command failed: Device or resource busy (-16)',
+        });
+      }
       rmSync(join(sys, args[1] ?? ''), { recursive: true, force: true });
       return Promise.resolve(result(''));
     }
@@ -172,6 +225,8 @@ const spawner: ProcessSpawner = {
       p.exit(255);
     }
     if (file === 'hostapd') {
+      const channel = /^channel=(\d+)$/m.exec(readFileSync(args[0] ?? '', 'utf8'))?.[1];
+      p.channel = channel === undefined ? undefined : Number(channel);
       const lines = scenario.hostapdLines.shift() ?? [
         'wlan0: interface state UNINITIALIZED->ENABLED',
         'wlan0: AP-ENABLED ',
@@ -227,10 +282,12 @@ beforeEach(() => {
   // A station interface in a fixture sysfs: Wi-Fi (phy80211), so neither Ethernet nor cellular.
   sys = join(dir, 'sys');
   mkdirSync(join(sys, 'wlan0', 'phy80211'), { recursive: true });
+  writeFileSync(join(sys, 'wlan0', 'phy80211', 'name'), 'phy0\n');
   writeFileSync(join(sys, 'wlan0', 'ifindex'), '3\n');
   writeFileSync(join(sys, 'wlan0', 'type'), '1\n');
   writeFileSync(join(sys, 'wlan0', 'address'), 'b8:27:eb:12:34:56\n');
   logs = [];
+  refused = false;
   clock = 0;
   calls = [];
   spawned = [];
@@ -406,15 +463,70 @@ describe('WpaSupplicantRadio scan and capabilities', () => {
     expect(argvOf('wpa_cli').some((a) => a.endsWith(' scan'))).toBe(true);
   });
 
-  it('reads capabilities from iw list, creating the AP interface when AP+STA is possible', async () => {
+  it("capabilities read the station's own phy and start or create nothing", async () => {
     expect(await radio({ apInterface: 'wlan0' }).capabilities()).toEqual({
       concurrentApSta: false, // the station's own name: AP and station take turns
-      security: ['open', 'wpa2-psk', 'wpa3-sae'],
+      security: ['open', 'wpa2-psk', 'wpa3-sae'], // SAE unknown yet: offered
       bands: ['2.4GHz', '5GHz'],
       ethernet: false,
       cellular: false,
     });
     expect((await radio().capabilities()).concurrentApSta).toBe(true);
+    // Only `iw phy phy0 info`: no wpa_supplicant, no wpa_cli, no interface, no address change.
+    expect(calls.map((c) => `${c.file} ${c.args.join(' ')}`)).toEqual([
+      'iw phy phy0 info',
+      'iw phy phy0 info',
+    ]);
+    expect(spawned).toEqual([]);
+    expect(existsSync(join(sys, 'uap0'))).toBe(false);
+  });
+
+  it('at start without AP+STA: capabilities then startAp leave the addresses on wlan0 alone', async () => {
+    scenario.iwList = iwFixture('list-sta-only.txt');
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    await r.startAp(AP);
+    // No supplicant of ours runs (a ping finds none): nothing to disconnect.
+    expect(argvOf('wpa_cli').filter((a) => !a.endsWith(' ping'))).toEqual([]);
+    expect(argvOf('ip').filter((a) => a.endsWith('dev wlan0') && /addr (flush|del)/.test(a))).toEqual([
+      '-4 addr flush dev wlan0', // the AP's own interface, before it takes its address
+    ]);
+    expect(argvOf('ip').indexOf('-4 addr flush dev wlan0')).toBe(
+      argvOf('ip').indexOf('-4 addr add 10.171.23.1/24 dev wlan0') - 1,
+    );
+  });
+
+  it('leave() removes only the address our DHCP client obtained', async () => {
+    const r = radio();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
+    await r.leave();
+    expect(argvOf('ip')).toContain('-4 addr del 192.168.1.50/24 dev wlan0');
+    expect(argvOf('ip').some((a) => a.includes('flush'))).toBe(false);
+    calls = [];
+    await r.leave(); // nothing of ours left: disconnect only
+    expect(argvOf('ip')).toEqual([]);
+    expect(argvOf('wpa_cli').at(-1)).toMatch(/ disconnect$/);
+  });
+
+  it('two radios: AP+STA and bands come from the station interface phy, not from a dongle', async () => {
+    const two = iwFixture('list-two-radios.txt');
+    scenario.iwPhy = { phy0: pickIwWiphy(two, 'phy0'), phy1: pickIwWiphy(two, 'phy1') };
+    expect(await radio().capabilities()).toMatchObject({ concurrentApSta: false, bands: ['2.4GHz'] });
+    expect(argvOf('iw')).toEqual(['phy phy0 info']);
+    // The station on the dongle: its combinations count.
+    writeFileSync(join(sys, 'wlan0', 'phy80211', 'name'), 'phy1\n');
+    expect(await radio().capabilities()).toMatchObject({ concurrentApSta: true, bands: ['2.4GHz', '5GHz'] });
+  });
+
+  it('two radios, `iw phy` failing: `iw list` read for that phy only; unreadable phy: all of it', async () => {
+    scenario.iwList = iwFixture('list-two-radios.txt');
+    scenario.iwPhy = { phy0: null };
+    expect((await radio().capabilities()).concurrentApSta).toBe(false);
+    expect(argvOf('iw')).toEqual(['phy phy0 info', 'list']);
+    rmSync(join(sys, 'wlan0', 'phy80211'), { recursive: true });
+    calls = [];
+    expect((await radio().capabilities()).concurrentApSta).toBe(true);
+    expect(argvOf('iw')).toEqual(['list']);
   });
 
   it('registers with the backend selector, taking interfaces.ap from the config', async () => {
@@ -427,21 +539,30 @@ describe('WpaSupplicantRadio scan and capabilities', () => {
     );
     expect(Reflect.get(named, 'apWanted')).toBe('ap0');
     expect(() => defaultAgentConfig({ interfaces: { wifi: 'wlan0', ap: 'a-name-too-long-x' } })).toThrow();
+    const withCountry = await selectBackend(
+      defaultAgentConfig({ backend: 'wpa_supplicant', setup: { country: 'DE' } }),
+      runner,
+    );
+    expect(Reflect.get(withCountry, 'country')).toBe('DE');
+    expect(() => defaultAgentConfig({ setup: { country: 'de' } })).toThrow();
   });
 });
 
 const conf = (path: string) => readFileSync(path, 'utf8');
-const AP_ADD = 'dev wlan0 interface add uap0 type __ap';
+const AP_ADD = 'dev wlan0 interface add uap0 type __ap addr ba:27:eb:12:34:56';
+const marker = () => join(dir, 'created-uap0');
 
 describe('WpaSupplicantRadio AP+STA on a second interface', () => {
-  it('creates uap0 with a local MAC, runs the AP there, and deletes it on stopAp', async () => {
+  it('startAp creates uap0 with the derived MAC in one step, runs the AP there; stopAp deletes it', async () => {
     const r = radio();
     expect((await r.capabilities()).concurrentApSta).toBe(true);
-    expect(argvOf('iw')).toContain(AP_ADD);
-    expect(argvOf('ip')).toContain('link set dev uap0 address ba:27:eb:12:34:56');
+    expect(argvOf('iw')).not.toContain(AP_ADD); // not at capabilities
     expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
     const supplicant = live('wpa_supplicant')[0];
     await r.startAp(AP);
+    expect(argvOf('iw')).toContain(AP_ADD);
+    expect(existsSync(marker())).toBe(true);
+    expect(argvOf('ip').filter((a) => a.includes(' address '))).toEqual([]); // set by iw already
     expect(argvOf('ip')).toEqual(
       expect.arrayContaining(['link set dev uap0 up', '-4 addr add 10.171.23.1/24 dev uap0']),
     );
@@ -455,6 +576,7 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     await r.stopAp();
     expect(argvOf('iw')).toContain('dev uap0 del');
     expect(existsSync(join(sys, 'uap0'))).toBe(false);
+    expect(existsSync(marker())).toBe(false);
     // The next AP creates it again.
     await r.startAp(AP);
     expect(argvOf('iw').filter((a) => a === AP_ADD)).toHaveLength(2);
@@ -462,16 +584,30 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     expect(argvOf('iw').filter((a) => a === 'dev uap0 del')).toHaveLength(2);
   });
 
-  it('leaves the MAC alone when the driver already gave the interface its own', async () => {
+  it('a driver that ignores `addr`: the derived MAC is set while the interface is down', async () => {
+    scenario.ignoreAddr = true;
+    const r = radio();
+    await r.startAp(AP);
+    const ip = argvOf('ip');
+    const down = ip.indexOf('link set dev uap0 down');
+    const set = ip.indexOf('link set dev uap0 address ba:27:eb:12:34:56');
+    expect(down).toBeGreaterThanOrEqual(0);
+    expect(down).toBeLessThan(set);
+    expect(set).toBeLessThan(ip.indexOf('link set dev uap0 up'));
+    expect(r.apInterface).toBe('uap0');
+  });
+
+  it('leaves the MAC alone when the interface already has its own', async () => {
+    scenario.ignoreAddr = true;
     scenario.newIfaceMac = 'ba:27:eb:12:34:57\n';
-    await radio().capabilities();
-    expect(argvOf('iw')).toContain(AP_ADD);
+    await radio().startAp(AP);
     expect(argvOf('ip').filter((a) => a.includes(' address '))).toEqual([]);
   });
 
-  it('uses an AP interface that already exists and never deletes it', async () => {
+  it('uses an AP interface it did not create, and never deletes it', async () => {
     mkdirSync(join(sys, 'ap0'));
     writeFileSync(join(sys, 'ap0', 'ifindex'), '4\n');
+    writeFileSync(join(sys, 'ap0', 'address'), '02:11:22:33:44:55\n');
     const r = radio({ apInterface: 'ap0' });
     expect((await r.capabilities()).concurrentApSta).toBe(true);
     await r.startAp(AP);
@@ -479,6 +615,50 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     await r.stopAp();
     await r.close();
     expect(argvOf('iw').filter((a) => a.includes('interface add') || a.endsWith(' del'))).toEqual([]);
+    expect(existsSync(join(sys, 'ap0'))).toBe(true);
+  });
+
+  it('after a crash: the uap0 a previous run created (marker) is ours again and deleted', async () => {
+    await radio().startAp(AP); // the run that "crashed": nothing stopped
+    calls = [];
+    const r = radio(); // systemd's restart: same runtime dir, uap0 still there
+    await r.startAp(AP);
+    expect(argvOf('iw').filter((a) => a.includes('interface add'))).toEqual([]);
+    expect(conf(r.paths.hostapdConf)).toContain('interface=uap0\n');
+    await r.stopAp();
+    expect(argvOf('iw')).toContain('dev uap0 del');
+    expect(existsSync(join(sys, 'uap0'))).toBe(false);
+    // And close() cleans up one left behind even if this run never started the AP.
+    await radio().startAp(AP);
+    calls = [];
+    await radio().close();
+    expect(argvOf('iw')).toEqual(['dev uap0 del']);
+    expect(existsSync(marker())).toBe(false);
+  });
+
+  it("a leftover uap0 with the station's MAC gets the derived one, so it comes up (no ENOTUNIQ)", async () => {
+    mkdirSync(join(sys, 'uap0'));
+    writeFileSync(join(sys, 'uap0', 'ifindex'), '9\n');
+    writeFileSync(join(sys, 'uap0', 'address'), 'b8:27:eb:12:34:56\n');
+    const r = radio();
+    await r.startAp(AP);
+    expect(argvOf('ip')).toEqual(
+      expect.arrayContaining(['link set dev uap0 down', 'link set dev uap0 address ba:27:eb:12:34:56']),
+    );
+    expect(r.apInterface).toBe('uap0');
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+  });
+
+  it('a failed `iw del` keeps the interface ours: close() tries again', async () => {
+    scenario.iwDelFailures = 1;
+    const r = radio();
+    await r.startAp(AP);
+    await r.stopAp();
+    expect(logs.join('\n')).toMatch(/could not delete uap0/);
+    expect(existsSync(join(sys, 'uap0'))).toBe(true);
+    await r.close();
+    expect(argvOf('iw').filter((a) => a === 'dev uap0 del')).toHaveLength(2);
+    expect(existsSync(join(sys, 'uap0'))).toBe(false);
   });
 
   it('a radio without AP+STA takes turns on the station interface, creating nothing', async () => {
@@ -490,18 +670,22 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     expect(argvOf('iw').filter((a) => a.includes('interface add'))).toEqual([]);
   });
 
-  it('creation failing falls back to taking turns, with a note, never a crash', async () => {
+  it('creation failing at startAp falls back to taking turns; capabilities say so at once', async () => {
     scenario.iwAddError = 'command failed: Operation not supported (-95)';
     const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    await r.join(HOME, { timeoutMs: 30_000, keepAp: false });
+    await r.startAp(AP);
     expect((await r.capabilities()).concurrentApSta).toBe(false);
     expect(logs.join('\n')).toMatch(
       /AP\+STA off: could not create uap0 \(iw: command failed: Operation not supported/,
     );
     expect(r.notes.some((n) => n.includes('take turns on wlan0'))).toBe(true);
-    await r.join(HOME, { timeoutMs: 30_000, keepAp: false });
-    await r.startAp(AP);
+    expect(existsSync(marker())).toBe(false);
     expect(conf(r.paths.hostapdConf)).toContain('interface=wlan0\n');
-    expect(live('wpa_supplicant')).toEqual([]); // the station gave way
+    // One interface for both: the station must give way, and only our own address goes.
+    expect(live('wpa_supplicant')).toEqual([]);
+    expect(argvOf('ip')).toContain('-4 addr del 192.168.1.50/24 dev wlan0');
   });
 
   it('recreation failing at startAp falls back too, and capabilities then say so', async () => {
@@ -515,35 +699,6 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     expect(r.apInterface).toBe('wlan0');
     expect((await r.capabilities()).concurrentApSta).toBe(false);
     expect((await r.status()).ap.up).toBe(true);
-  });
-
-  it('one channel only (#channels <= 1): the AP takes the station channel and follows it', async () => {
-    scenario.iwList = iwFixture('list-brcmfmac-rpi.txt');
-    const r = radio();
-    expect((await r.capabilities()).concurrentApSta).toBe(true);
-    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true); // freq=2437
-    await r.startAp({ ...AP, channel: 1 });
-    expect(conf(r.paths.hostapdConf)).toContain('channel=6\n');
-    const [first] = live('hostapd');
-    const dnsmasq = live('dnsmasq')[0];
-    // The next network is on channel 11: hostapd restarts there, dnsmasq and the address stay.
-    scenario.status = fixture('status-completed-ch11.txt');
-    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
-    expect(first?.stopped).toBe(true);
-    expect(live('hostapd')).toHaveLength(1);
-    expect(conf(r.paths.hostapdConf)).toContain('channel=11\n');
-    expect(dnsmasq?.stopped).toBe(false);
-    expect((await r.status()).ap.up).toBe(true);
-    // Same channel again: nothing restarts.
-    await r.join(HOME, { timeoutMs: 30_000, keepAp: true });
-    expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(2);
-  });
-
-  it('one channel, station not associated: the configured channel', async () => {
-    scenario.iwList = iwFixture('list-brcmfmac-rpi.txt');
-    const r = radio();
-    await r.startAp({ ...AP, channel: 1 });
-    expect(conf(r.paths.hostapdConf)).toContain('channel=1\n');
   });
 
   it('two channels allowed: the AP keeps its own channel', async () => {
@@ -564,19 +719,128 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
   });
 });
 
+/** scan_results with HomeNet on `freq`. */
+const scanWithHome = (freq: number) =>
+  `bssid / frequency / signal level / flags / ssid\n3c:37:86:5a:1b:20\t${freq}\t-48\t[WPA2-PSK-CCMP][ESS]\tHomeNet\n`;
+const statusOn = (freq: number) => fixture('status-completed.txt').replace('freq=2437', `freq=${freq}`);
+
+describe('WpaSupplicantRadio one channel for AP and station (#channels <= 1)', () => {
+  beforeEach(() => {
+    scenario.iwList = iwFixture('list-brcmfmac-rpi.txt');
+    scenario.oneChannel = true; // the fake refuses association off hostapd's channel
+  });
+
+  it('the AP starts on the station channel and follows a join that moves it', async () => {
+    const r = radio();
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true); // freq=2437
+    await r.startAp({ ...AP, channel: 1 });
+    expect(conf(r.paths.hostapdConf)).toContain('channel=6\n');
+    const [first] = live('hostapd');
+    const dnsmasq = live('dnsmasq')[0];
+    // The next network is on channel 11: hostapd pauses for the join, restarts there; dnsmasq and
+    // the address stay.
+    scenario.status = fixture('status-completed-ch11.txt');
+    scenario.scanResults = scanWithHome(2462);
+    await r.scan();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(first?.stopped).toBe(true);
+    expect(live('hostapd')).toHaveLength(1);
+    expect(conf(r.paths.hostapdConf)).toContain('channel=11\n');
+    expect(dnsmasq?.stopped).toBe(false);
+    expect(argvOf('ip').some((a) => a.includes('addr del 10.171.23.1/24'))).toBe(false);
+    expect((await r.status()).ap.up).toBe(true);
+    // Same channel again: nothing restarts.
+    await r.join(HOME, { timeoutMs: 30_000, keepAp: true });
+    expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(2);
+  });
+
+  it('a join to another channel pauses hostapd (the radio refuses it otherwise)', async () => {
+    const r = radio();
+    await r.startAp({ ...AP, channel: 1 }); // station not associated: the configured channel
+    expect(conf(r.paths.hostapdConf)).toContain('channel=1\n');
+    await r.scan(); // HomeNet on 2437: channel 6
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(refused).toBe(false);
+    expect(live('hostapd').map((h) => h.channel)).toEqual([6]);
+    expect(logs.join('\n')).toMatch(/hostapd paused for this join/);
+  });
+
+  it('a join not in the latest scan pauses hostapd too', async () => {
+    const r = radio();
+    await r.startAp({ ...AP, channel: 1 });
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(live('hostapd').map((h) => h.channel)).toEqual([6]);
+  });
+
+  it('after a failed join hostapd is back on its configured channel', async () => {
+    scenario.events = fixture('events-wrong-key.txt').split('\n');
+    scenario.status = fixture('status-scanning.txt');
+    const r = radio();
+    await r.startAp({ ...AP, channel: 1 });
+    const dnsmasq = live('dnsmasq')[0];
+    await r.scan();
+    expect(await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).toMatchObject({ reason: 'auth_failed' });
+    expect(live('hostapd').map((h) => h.channel)).toEqual([1]);
+    expect(dnsmasq?.stopped).toBe(false);
+    expect((await r.status()).ap.up).toBe(true);
+  });
+
+  it('5 GHz target without a country: take turns for that join; the AP stays down after success', async () => {
+    scenario.scanResults = scanWithHome(5180);
+    scenario.status = statusOn(5180);
+    const r = radio();
+    await r.startAp({ ...AP, channel: 1 });
+    await r.scan();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(live('hostapd')).toEqual([]);
+    expect((await r.status()).ap.up).toBe(false);
+    expect(logs.join('\n')).toMatch(/channel 36 is 5 GHz and no regulatory country/);
+  });
+
+  it('DFS target (even with a country): take turns; after a failure the AP comes back', async () => {
+    scenario.scanResults = scanWithHome(5500);
+    scenario.status = 'wpa_state=SCANNING\n';
+    scenario.events = fixture('events-not-found.txt').split('\n');
+    const r = radio({ country: 'DE' });
+    await r.startAp({ ...AP, channel: 1 });
+    await r.scan();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(false);
+    expect(logs.join('\n')).toMatch(/channel 100 is a DFS channel/);
+    expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(2);
+    expect(live('hostapd').map((h) => h.channel)).toEqual([1]);
+    expect((await r.status()).ap.up).toBe(true);
+  });
+
+  it('5 GHz non-DFS target with a country: the AP follows onto it', async () => {
+    scenario.scanResults = scanWithHome(5180);
+    scenario.status = statusOn(5180);
+    const r = radio({ country: 'DE' });
+    await r.startAp({ ...AP, channel: 1 });
+    await r.scan();
+    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: true })).ok).toBe(true);
+    expect(live('hostapd').map((h) => h.channel)).toEqual([36]);
+    expect(conf(r.paths.hostapdConf)).toContain('country_code=DE\n');
+  });
+});
+
 describe('WpaSupplicantRadio WPA3-SAE detection', () => {
-  it('reports wpa3-sae when get_capability key_mgmt lists SAE (asked at capabilities)', async () => {
+  it('unknown until wpa_supplicant answers: offered; SAE listed keeps it', async () => {
     const r = radio();
     expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+    expect(spawned).toEqual([]);
+    await r.scan();
     expect(argvOf('wpa_cli').map((a) => a.replace(/^-p \S+ -i wlan0 /, ''))).toContain(
       'get_capability key_mgmt',
     );
-    expect(live('wpa_supplicant')).toHaveLength(1);
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
   });
 
-  it('no SAE: no wpa3-sae, and a WPA3 join fails as hardware without taking the AP down', async () => {
+  it('no SAE once the supplicant answered: withheld, and a WPA3 join fails early without taking the AP down', async () => {
     scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
-    const r = radio({ apInterface: 'wlan0' });
+    const r = radio();
+    expect((await r.capabilities()).security).toContain('wpa3-sae');
+    await r.scan();
     expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
     await r.startAp(AP);
     calls = [];
@@ -591,28 +855,34 @@ describe('WpaSupplicantRadio WPA3-SAE detection', () => {
     expect(argvOf('rfkill')).toEqual([]);
   });
 
+  it('no SAE found by a join: that WPA3 join fails as hardware, without the rfkill retry', async () => {
+    scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
+    const r = radio();
+    const outcome = await r.join(
+      { ...HOME, security: 'wpa3-sae', passphrase: 'sae secret' },
+      { timeoutMs: 30_000, keepAp: false },
+    );
+    expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
+    expect(argvOf('rfkill')).toEqual([]);
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+  });
+
   it('older wpa_supplicant: SAE under auth_alg only still counts', async () => {
     scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
     scenario.authAlg = fixture('get_capability-auth_alg-sae.txt');
-    expect((await radio().capabilities()).security).toContain('wpa3-sae');
-  });
-
-  it('wpa_supplicant not startable at capabilities: absent, then detected once it starts', async () => {
-    scenario.supplicantFailures = 1;
     const r = radio();
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
-    expect(logs.join('\n')).toMatch(/WPA3-SAE support unknown/);
-    expect((await r.join(HOME, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
-  });
-
-  it('a refused get_capability (FAIL) leaves SAE unknown: absent, asked again later', async () => {
-    scenario.keyMgmt = 'FAIL\n';
-    const r = radio();
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
-    scenario.keyMgmt = fixture('get_capability-key_mgmt-sae.txt');
     await r.scan();
     expect((await r.capabilities()).security).toContain('wpa3-sae');
+  });
+
+  it('a refused get_capability (FAIL) leaves SAE unknown (offered), asked again later', async () => {
+    scenario.keyMgmt = 'FAIL\n';
+    const r = radio();
+    await r.scan();
+    expect((await r.capabilities()).security).toContain('wpa3-sae');
+    scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
+    await r.scan();
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
   });
 });
 
@@ -628,7 +898,7 @@ describe('WpaSupplicantRadio Ethernet and cellular', () => {
       lease: {
         ip: '192.168.10.23',
         subnetmask: '255.255.255.0',
-        defaultgw: '192.168.1.1',
+        defaultgw: '192.168.10.1', // eth0's own route, not wlan0's
         nameservers: ['192.168.1.1'],
       },
     });
