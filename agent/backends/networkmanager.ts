@@ -42,6 +42,7 @@ import {
   NMCLI_EXIT,
   parseDeviceStatus,
   parseWifiListDetailed,
+  toScanResult,
   type NmcliAccessPoint,
   type NmcliDevice,
 } from '../../shared/parsers/nmcli';
@@ -359,15 +360,7 @@ export class NetworkManagerRadio implements RadioPort {
     const aps = (await this.accessPoints('yes')) ?? (await this.accessPoints('no'));
     if (aps === undefined)
       throw new AirliftError('COMMAND_FAILED', `nmcli could not list Wi-Fi networks on ${this.ifname}`);
-    return aps.map(({ ssid, ssidHex, bssid, frequency, signal, security, known }) => ({
-      ssid,
-      ssidHex,
-      bssid,
-      frequency,
-      signal,
-      security,
-      known,
-    }));
+    return aps.map(toScanResult);
   }
 
   private async lease(ifname: string): Promise<Lease | undefined> {

@@ -33,6 +33,7 @@ import {
   isConnectedState,
   parseDeviceStatus,
   parseWifiListDetailed,
+  toScanResult,
   splitTerse,
   usableWifiDevices,
   type NmcliAccessPoint,
@@ -186,15 +187,7 @@ export class NmcliAdapter implements WifiAdapter {
     if (aps === undefined) {
       throw new AirliftError('COMMAND_FAILED', `nmcli could not list Wi-Fi networks on ${this.ifname}`);
     }
-    return aps.map(({ ssid, ssidHex, bssid, frequency, signal, security, known }) => ({
-      ssid,
-      ssidHex,
-      bssid,
-      frequency,
-      signal,
-      security,
-      known,
-    }));
+    return aps.map(toScanResult);
   }
 
   async current(): Promise<CurrentConnection | undefined> {

@@ -120,6 +120,19 @@ export interface NmcliAccessPoint extends ScanResult {
   securityText: string;
 }
 
+/** The port's ScanResult of an access point, without nmcli's extra facts. */
+export function toScanResult({
+  ssid,
+  ssidHex,
+  bssid,
+  frequency,
+  signal,
+  security,
+  known,
+}: NmcliAccessPoint): ScanResult {
+  return { ssid, ssidHex, bssid, frequency, signal, security, known };
+}
+
 const BSSID_RE = /^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$/;
 
 /**
