@@ -86,7 +86,7 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    files: ['renderer/src/**/*.ts', 'renderer/src/**/*.tsx'],
     rules: forbid(
       [...nodeBuiltins, 'electron', '**/agent/**', '**/main/**', '**/lab/**', '**/test/**'],
       'renderer/ may import shared/ types, React and its bridge module only (see ARCHITECTURE.md).',
