@@ -88,11 +88,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     onEvent: (event, detail) => opts.logger.info({ ...detail }, `session ${event}`),
   });
   agent.lastClientActivity = () => sessions.lastActivity();
-  agent.onSetupEntered = (fresh) => {
-    if (fresh)
-      void sessions
-        .openSetupWindow()
-        .catch((err: unknown) => opts.logger.warn({ err }, 'could not reset window'));
+  // A closed setup window reopens only when setup opens again after the device was online, never
+  // because the agent restarted (protocol.md, abuse limits). Set before any such entry can happen:
+  // being online and back in setup takes a timer, and none has fired yet.
+  agent.onSetupEntered = (afterOnline) => {
+    if (!afterOnline) return;
+    sessions
+      .openSetupWindow()
+      .catch((err: unknown) => opts.logger.warn({ err }, 'could not open a new setup window'));
   };
 
   let hosts = allowedHostsFor(agent, opts.config, opts.listen);

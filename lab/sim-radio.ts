@@ -68,6 +68,20 @@ export interface SimFaults {
   ethernet?: Lease;
   /** `startAp` fails as if hostapd would not start. */
   failApStart?: boolean;
+  /** `join` throws, as a backend with a bug or a crashed helper would, instead of reporting a reason. */
+  joinThrows?: boolean;
+  /** `status` throws, as when the backend's status command cannot run. */
+  statusThrows?: boolean;
+}
+
+/**
+ * Puts the setup AP's address on a real interface while the sim AP is up (network-namespace tests),
+ * so listeners bound to it meet the kernel's rules. `up` may add the address later than it returns,
+ * as a backend whose interface is configured behind its back does.
+ */
+export interface ApAddressHook {
+  up(config: SetupApConfig): Promise<void>;
+  down(config: SetupApConfig): Promise<void>;
 }
 
 export interface SimRadioOptions {
@@ -80,6 +94,8 @@ export interface SimRadioOptions {
   capabilities?: Partial<RadioCapabilities>;
   /** Source of jitter, in [0, 1). Default: a PRNG seeded from the device id (reproducible runs). */
   random?: () => number;
+  /** Mirror the AP's address onto a real interface (see ApAddressHook). */
+  apAddress?: ApAddressHook;
 }
 
 /** Default level a station hears a setup AP at: the technician stands next to the devices. */
@@ -134,6 +150,7 @@ export class SimRadio implements RadioPort {
   private faultState: SimFaults;
   private readonly baseCapabilities: Partial<RadioCapabilities>;
   private readonly random: () => number;
+  private readonly apAddressHook: ApAddressHook | undefined;
   /** Chosen once, so a restarted setup AP keeps its BSSID (and any signal overrides on it). */
   private ownBssid: string | undefined;
   private apConfig: SetupApConfig | undefined;
@@ -154,6 +171,7 @@ export class SimRadio implements RadioPort {
     this.faultState = { ...options.faults };
     this.baseCapabilities = { ...options.capabilities };
     this.random = options.random ?? mulberry32(stableHash(options.deviceId));
+    this.apAddressHook = options.apAddress;
   }
 
   // -- lab controls ---------------------------------------------------------------------------
@@ -190,7 +208,10 @@ export class SimRadio implements RadioPort {
   }
 
   join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome> {
-    return this.exclusive('join', () => this.doJoin(target, options));
+    return this.exclusive('join', () => {
+      if (this.faultState.joinThrows === true) throw new Error('simulated fault: the join crashed');
+      return this.doJoin(target, options);
+    });
   }
 
   leave(): Promise<void> {
@@ -207,7 +228,7 @@ export class SimRadio implements RadioPort {
       }
       const frequency = channelToFrequency(config.channel);
       // Restarting: the old AP goes first, as hostapd would be restarted.
-      this.removeOwnAp();
+      await this.removeOwnAp();
       if (this.faultState.failApStart === true) {
         await this.sleep(this.duration(this.latency.apStartMs));
         throw new AirliftError('COMMAND_FAILED', 'Access point failed to start (simulated fault)');
@@ -232,6 +253,7 @@ export class SimRadio implements RadioPort {
         owner: this.deviceId,
       });
       this.apConfig = config;
+      await this.apAddressHook?.up(config);
     });
   }
 
@@ -240,6 +262,9 @@ export class SimRadio implements RadioPort {
   }
 
   status(): Promise<RadioStatus> {
+    if (this.faultState.statusThrows === true) {
+      return Promise.reject(new Error('simulated fault: the status command crashed'));
+    }
     const membership = this.airspace.membershipOf(this.deviceId);
     const ethernet = this.faultState.ethernet;
     const ap = this.ownAp();
@@ -269,13 +294,12 @@ export class SimRadio implements RadioPort {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       this.airspace.leave(this.deviceId);
-      this.removeOwnAp();
+      await this.removeOwnAp();
     }
-    return Promise.resolve();
   }
 
   // -- internals ------------------------------------------------------------------------------
@@ -394,12 +418,14 @@ export class SimRadio implements RadioPort {
   private async stopApNow(): Promise<void> {
     if (this.ownAp() === undefined) return;
     await this.sleep(this.duration(this.latency.apStopMs));
-    this.removeOwnAp();
+    await this.removeOwnAp();
   }
 
-  private removeOwnAp(): void {
+  private async removeOwnAp(): Promise<void> {
     if (this.ownAp() !== undefined && this.ownBssid !== undefined) this.airspace.removeAp(this.ownBssid);
+    const config = this.apConfig;
     this.apConfig = undefined;
+    if (config !== undefined) await this.apAddressHook?.down(config);
   }
 
   private concurrentApSta(): boolean {

@@ -80,12 +80,22 @@ export interface WifiSetRequest {
   apply: 'now' | 'later';
 }
 
+/** The setup AP as the radio last reported it: what listeners on the AP's address follow. */
+export interface SetupApState {
+  up: boolean;
+  /** The AP's own address (`10.X.Y.1`); empty without an identity. */
+  address: string;
+}
+
 export interface AppReport {
   name: string;
   state: AppStatus['appstate']['state'];
   code: number;
   connectivity?: { state: AppStatus['connectivity']['state']; code: number };
 }
+
+/** How long the agent waits before starting a setup AP again that failed to start. */
+export const AP_RETRY_MS = 15_000;
 
 const EMPTY_RADIO_STATUS: RadioStatus = {
   wifi: { up: false },
@@ -96,6 +106,12 @@ const EMPTY_RADIO_STATUS: RadioStatus = {
 
 export class Agent {
   readonly events: EventBus<AgentEvent>;
+  /**
+   * Internal: emitted whenever the radio's report of the setup AP (up, address) changes, after any
+   * AP start or stop and any status refresh, whatever the lifecycle state does. Not part of the
+   * public event stream.
+   */
+  readonly setupApChanges: EventBus<SetupApState>;
   private ctx!: Context;
   private readonly policy: Policy;
   private readonly actor: RadioActor;
@@ -114,13 +130,24 @@ export class Agent {
   private stopped = false;
   private readonly background = new Set<Promise<unknown>>();
   private lastScan: ScanResult[] = [];
-  /** Called when the machine leaves setup for good, so the session layer can open a new window. */
-  onSetupEntered?: (fromOnline: boolean) => void;
+  /** Online (or on trial) since setup was last entered. In memory only: a restart forgets it. */
+  private onlineSinceSetup = false;
+  /** A `wifi.set` between its BUSY check and its dispatch (it awaits the store in between). */
+  private claimingApply = false;
+  /**
+   * Called on every entry into setup. `afterOnline`: the device was online since it last entered
+   * setup in this run — only then may the session layer open a new setup window; a restart, an
+   * idle timeout's round through connecting, or a failed push never does.
+   */
+  onSetupEntered?: (afterOnline: boolean) => void;
   /** When a station last spoke to us (ms); the agent avoids pulling the AP from under it. */
   lastClientActivity: () => number = () => 0;
 
   constructor(private readonly deps: AgentDeps) {
     this.events = new EventBus<AgentEvent>((err) => deps.logger.warn({ err }, 'event listener failed'));
+    this.setupApChanges = new EventBus<SetupApState>((err) =>
+      deps.logger.warn({ err }, 'setup AP listener failed'),
+    );
     this.actor = new RadioActor(deps.radio, () => deps.clock.now());
     const c = deps.config;
     this.policy = {
@@ -259,6 +286,20 @@ export class Agent {
     };
   }
 
+  /** The setup AP as the radio last reported it; the address falls back to the one derived from the id. */
+  setupApState(): SetupApState {
+    const ap = this.radioStatus.ap;
+    const derived = this.identity ? setupSubnet(this.identity.deviceId).address : '';
+    return { up: ap.up, address: ap.address ?? derived };
+  }
+
+  /** The setup AP's subnet while the AP is up (thingymcconfig serves only clients on it). */
+  setupApSubnet(): { address: string; prefixLength: number } | undefined {
+    const ap = this.setupApState();
+    if (!ap.up || !this.identity || ap.address === '') return undefined;
+    return { address: ap.address, prefixLength: setupSubnet(this.identity.deviceId).prefixLength };
+  }
+
   /**
    * What the device hears. Unforced reads accept a scan up to a minute old: setup mode keeps one
    * warm, so a station checking link quality does not wait for the radio.
@@ -297,11 +338,22 @@ export class Agent {
    */
   async setWifi(req: WifiSetRequest): Promise<WifiSetResult> {
     if (req.networks.length === 0) throw new AirliftError('BAD_REQUEST', 'No networks given');
-    if (this.ctx.state === 'applying')
+    if (this.ctx.state === 'applying' || this.claimingApply)
       throw new AirliftError('BUSY', 'Already applying networks; wait for the result');
     // Refuse before storing anything: a change the machine will not apply must not replace the list.
     if (this.ctx.state === 'booting')
       throw new AirliftError('BUSY', 'The device is starting; try again in a moment');
+    // Claimed until dispatched: two calls racing through the awaits below would otherwise both
+    // store a pending change, and the one the machine refuses would stay pending for ever.
+    this.claimingApply = true;
+    try {
+      return await this.storeAndApply(req);
+    } finally {
+      this.claimingApply = false;
+    }
+  }
+
+  private async storeAndApply(req: WifiSetRequest): Promise<WifiSetResult> {
     await this.refreshCapabilities();
     // A network this radio cannot join (WPA3 on a driver without SAE) is refused up front, with a
     // reason the station can show, rather than found out as an auth failure after the AP went down.
@@ -322,6 +374,7 @@ export class Agent {
       return { attemptId: '', apStaysUp: this.ctx.apUp, state: this.ctx.state };
     }
     const attemptId = toHex(randomBytes(8));
+    const before = { net: this.net, meta: this.meta };
     // A trial on top of a trial: what we fall back to is still the last confirmed list.
     const previous = this.net.pending?.previous ?? this.net.networks;
     const tried = new Set(
@@ -333,22 +386,29 @@ export class Agent {
         )
         .map((m) => m.id),
     );
+    try {
+      await this.saveNetworks({
+        networks: merged,
+        pending: {
+          attemptId,
+          previous,
+          failsafeSeconds: req.failsafeSeconds,
+          ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
+        },
+      });
+      await this.setLastAttempt({
+        id: attemptId,
+        result: 'pending',
+        at: now,
+        ...(req.networks[0] ? { ssidHex: req.networks[0].ssidHex } : {}),
+      });
+    } catch (err) {
+      // Not stored: nothing is applied, and no half-stored change is left pending in memory.
+      await this.saveNetworks(before.net).catch(() => undefined);
+      await this.saveMeta(before.meta).catch(() => undefined);
+      throw err;
+    }
     this.attemptTargets.set(attemptId, [...tried]);
-    await this.saveNetworks({
-      networks: merged,
-      pending: {
-        attemptId,
-        previous,
-        failsafeSeconds: req.failsafeSeconds,
-        ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
-      },
-    });
-    await this.setLastAttempt({
-      id: attemptId,
-      result: 'pending',
-      at: now,
-      ...(req.networks[0] ? { ssidHex: req.networks[0].ssidHex } : {}),
-    });
     const r = this.dispatch({
       type: 'apply',
       attemptId,
@@ -453,7 +513,14 @@ export class Agent {
     this.ctx = r.ctx;
     if (r.accepted && event.type !== 'timer')
       this.deps.logger.debug({ event: event.type, state: r.ctx.state }, 'event');
-    for (const effect of r.effects) this.runEffect(effect);
+    for (const effect of r.effects) {
+      // One effect that throws must not keep the others of this transition from running.
+      try {
+        this.runEffect(effect);
+      } catch (err) {
+        this.deps.logger.error({ err, effect: effect.type }, 'effect failed to start');
+      }
+    }
     return r.accepted;
   }
 
@@ -489,7 +556,7 @@ export class Agent {
         this.track(this.apDown(effect.afterAnswer === true));
         return;
       case 'connectKnown':
-        this.track(this.connectKnown(this.epoch));
+        this.track(this.connectKnownOrFail(this.epoch));
         return;
       case 'probeKnown':
         this.track(this.probeKnown(this.epoch));
@@ -507,7 +574,7 @@ export class Agent {
         this.track(this.revertAttempt(effect.attemptId));
         return;
       case 'checkConnectivity':
-        this.track(this.checkConnectivity());
+        this.track(this.checkConnectivityOrFail(this.epoch));
         return;
     }
   }
@@ -515,13 +582,32 @@ export class Agent {
   private onEnter(state: DeviceState, previous: DeviceState): void {
     this.deps.logger.info({ state, previous }, 'state');
     this.events.emit({ type: 'state', state, previous, at: new Date(this.deps.clock.now()).toISOString() });
-    if (state === 'setup') this.onSetupEntered?.(previous !== 'applying');
+    if (state === 'online' || state === 'failsafe') this.onlineSinceSetup = true;
+    if (state === 'setup') this.enteredSetup();
     this.track(this.updateTxt());
   }
 
+  private enteredSetup(): void {
+    const afterOnline = this.onlineSinceSetup;
+    this.onlineSinceSetup = false;
+    try {
+      this.onSetupEntered?.(afterOnline);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'setup hook failed');
+    }
+  }
+
   private async refreshStatus(): Promise<void> {
-    this.radioStatus = await this.actor.run((r) => r.status());
+    this.setRadioStatus(await this.actor.run((r) => r.status()));
     await this.refreshCapabilities();
+  }
+
+  /** Every radio status passes here, so a change of the setup AP is signalled whatever caused it. */
+  private setRadioStatus(next: RadioStatus): void {
+    const before = this.setupApState();
+    this.radioStatus = next;
+    const after = this.setupApState();
+    if (before.up !== after.up || before.address !== after.address) this.setupApChanges.emit(after);
   }
 
   /**
@@ -541,11 +627,46 @@ export class Agent {
     this.caps = caps;
   }
 
+  /**
+   * Start the setup AP. One that fails to start is tried again every AP_RETRY_MS while the machine
+   * still wants it (same state, AP meant to be up): a device in setup without its AP waits for
+   * nobody.
+   */
   private async apUp(): Promise<void> {
+    const epoch = this.epoch;
+    try {
+      if (!(await this.startSetupAp())) return;
+    } catch (err) {
+      this.deps.logger.error({ err, retryInMs: AP_RETRY_MS }, 'the setup access point did not start');
+      this.retryApLater(epoch);
+      return;
+    }
+    // Warm the scan cache once the AP is up, for a station's link check and the portal's list.
+    if (this.ctx.state === 'setup') {
+      this.lastScan = await this.actor.scan(true).catch((err: unknown) => {
+        this.deps.logger.warn({ err }, 'scan after the AP came up failed');
+        return this.lastScan;
+      });
+    }
+  }
+
+  private retryApLater(epoch: number): void {
+    this.timers.get('apRetry')?.cancel();
+    this.timers.set(
+      'apRetry',
+      this.deps.clock.setTimer(AP_RETRY_MS, () => {
+        // A state change since then made its own plan for the AP.
+        if (!this.stopped && epoch === this.epoch && this.ctx.apUp) this.track(this.apUp());
+      }),
+    );
+  }
+
+  /** False when there is no identity to derive the AP from. */
+  private async startSetupAp(): Promise<boolean> {
     const id = this.identity?.deviceId;
     if (!id) {
       this.deps.logger.warn('no identity: the setup access point stays down (airliftctl provision-identity)');
-      return;
+      return false;
     }
     const subnet = setupSubnet(id);
     const passphrase = this.deps.config.setup.passphrase;
@@ -560,17 +681,20 @@ export class Agent {
       }),
     );
     await this.refreshStatus();
-    // Warm the scan cache once the AP is up, for a station's link check and the portal's list.
-    if (this.ctx.state === 'setup') this.lastScan = await this.actor.scan(true);
+    return true;
   }
 
   private async apDown(afterAnswer: boolean): Promise<void> {
     const delay = afterAnswer ? this.deps.config.setup.teardownDelayMs : 0;
-    await this.actor.run(async (r) => {
-      if (delay > 0) await this.sleep(delay);
-      await r.stopAp();
-    });
-    await this.refreshStatus();
+    try {
+      await this.actor.run(async (r) => {
+        if (delay > 0) await this.sleep(delay);
+        await r.stopAp();
+      });
+    } finally {
+      // What the radio says now, even when stopping failed: the AP's listeners follow it.
+      await this.refreshStatus();
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -579,6 +703,16 @@ export class Agent {
 
   private joinTimeoutMs(): number {
     return this.deps.config.join.timeoutSeconds * 1000;
+  }
+
+  /** connectKnown, whose failure is a verdict too: the machine waits in connecting for one. */
+  private async connectKnownOrFail(epoch: number): Promise<void> {
+    try {
+      await this.connectKnown(epoch);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'connecting to known networks failed');
+      if (epoch === this.epoch && this.ctx.state === 'connecting') this.dispatch({ type: 'connectFailed' });
+    }
   }
 
   /** Ethernet first, then saved Wi-Fi networks in range by priority, then cellular. */
@@ -624,19 +758,26 @@ export class Agent {
     return false;
   }
 
+  /** A join that throws (a backend bug, a helper that crashed) is a join that failed: `hardware`. */
   private async join(net: StoredNetwork, keepAp: boolean): Promise<JoinOutcome> {
-    const outcome = await this.actor.run((r) =>
-      r.join(
-        {
-          ssidHex: net.ssidHex,
-          security: net.security,
-          hidden: net.hidden,
-          ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
-          ...(net.psk !== undefined ? { psk: net.psk } : {}),
-        },
-        { timeoutMs: this.joinTimeoutMs(), keepAp },
-      ),
-    );
+    let outcome: JoinOutcome;
+    try {
+      outcome = await this.actor.run((r) =>
+        r.join(
+          {
+            ssidHex: net.ssidHex,
+            security: net.security,
+            hidden: net.hidden,
+            ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
+            ...(net.psk !== undefined ? { psk: net.psk } : {}),
+          },
+          { timeoutMs: this.joinTimeoutMs(), keepAp },
+        ),
+      );
+    } catch (err) {
+      this.deps.logger.error({ err, ssid: ssidDisplay(net.ssidHex) }, 'the radio threw instead of joining');
+      outcome = { ok: false, reason: 'hardware', detail: err instanceof Error ? err.message : String(err) };
+    }
     await this.refreshStatus();
     return outcome;
   }
@@ -644,31 +785,77 @@ export class Agent {
   /** In setup: look for a known network coming back, without pulling the AP from under a client. */
   private async probeKnown(epoch: number): Promise<void> {
     if (this.ctx.state !== 'setup') return;
+    const ap = { takenDown: false };
+    try {
+      if (await this.joinReturningNetwork(epoch, ap)) return;
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'background retry of known networks failed');
+    }
+    // Nothing came back, or the retry failed: reopen the AP if we took it down in this same setup.
+    if (ap.takenDown && epoch === this.epoch) await this.apUp();
+  }
+
+  /** True once a known network in range is joined and the machine told. */
+  private async joinReturningNetwork(epoch: number, ap: { takenDown: boolean }): Promise<boolean> {
     const scan = await this.actor.scan(true).catch(() => [] as ScanResult[]);
     this.lastScan = scan;
     const candidates = candidatesInRange(this.net.networks, scan).filter((n) => !n.hidden);
-    if (candidates.length === 0 || epoch !== this.epoch) return;
+    if (candidates.length === 0 || epoch !== this.epoch) return false;
     await this.refreshStatus();
     const busy =
       this.radioStatus.ap.clients > 0 || this.deps.clock.now() - this.lastClientActivity() < 60_000;
-    if (!this.caps.concurrentApSta && busy) return;
-    if (!this.caps.concurrentApSta) await this.actor.run((r) => r.stopAp());
+    if (!this.caps.concurrentApSta && busy) return false;
+    if (!this.caps.concurrentApSta) {
+      ap.takenDown = true;
+      await this.actor.run((r) => r.stopAp());
+    }
     for (const net of candidates) {
       if (epoch !== this.epoch) break;
       const outcome = await this.join(net, this.caps.concurrentApSta);
       if (outcome.ok) {
         await this.markConnected(net.id);
         this.dispatch({ type: 'knownReturned', via: 'wifi' });
-        return;
+        return true;
       }
     }
-    // Nothing came back: reopen the AP if we took it down and are still in setup.
-    if (!this.caps.concurrentApSta && this.state === 'setup') {
-      await this.apUp();
-    }
+    return false;
   }
 
   private async applyAttempt(attemptId: string, keepAp: boolean): Promise<void> {
+    try {
+      await this.tryAttempt(attemptId, keepAp);
+    } catch (err) {
+      await this.endCrashedAttempt(attemptId, err);
+    } finally {
+      this.attemptTargets.delete(attemptId);
+    }
+  }
+
+  /**
+   * Anything that threw while applying (a status refresh, a connectivity check, the store) ends the
+   * attempt as `hardware` by the normal failure path: the previous networks restored, setup
+   * reopened or the old network rejoined. Left in `applying`, every later push would be BUSY.
+   */
+  private async endCrashedAttempt(attemptId: string, err: unknown): Promise<void> {
+    if (this.ctx.state !== 'applying' || this.ctx.attempt?.id !== attemptId) {
+      this.deps.logger.error({ err, attemptId }, 'an attempt failed after its outcome was decided');
+      return;
+    }
+    this.deps.logger.error({ err, attemptId }, 'applying networks failed; the attempt ends as hardware');
+    const last = this.meta.lastAttempt;
+    const ssidHex = last?.id === attemptId ? last.ssidHex : undefined;
+    const saved = this.setLastAttempt({
+      id: attemptId,
+      result: 'failed',
+      reason: 'hardware',
+      at: new Date(this.deps.clock.now()).toISOString(),
+      ...(ssidHex !== undefined ? { ssidHex } : {}),
+    });
+    this.dispatch({ type: 'applyFailed' });
+    await saved;
+  }
+
+  private async tryAttempt(attemptId: string, keepAp: boolean): Promise<void> {
     const ids = this.attemptTargets.get(attemptId) ?? [];
     const targets = connectionOrder(this.net.networks.filter((n) => ids.includes(n.id)));
     let reason: ConnectFailureReason = 'ssid_not_found';
@@ -691,7 +878,6 @@ export class Agent {
         await this.refreshStatus();
       }
     }
-    this.attemptTargets.delete(attemptId);
     const at = new Date(this.deps.clock.now()).toISOString();
     if (joined) {
       await this.markConnected(joined.id);
@@ -776,6 +962,16 @@ export class Agent {
     return undefined;
   }
 
+  /** A check that could not run counts as failed: the machine re-arms its checks only on a verdict. */
+  private async checkConnectivityOrFail(epoch: number): Promise<void> {
+    try {
+      await this.checkConnectivity();
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'connectivity check failed to run');
+      if (epoch === this.epoch) this.dispatch({ type: 'connectivity', ok: false });
+    }
+  }
+
   private async checkConnectivity(): Promise<void> {
     await this.refreshStatus();
     const s = this.radioStatus;
@@ -809,10 +1005,13 @@ export class Agent {
     return s.ethernet.lease ?? s.wifi.lease ?? s.cellular.lease;
   }
 
+  /** Best effort: `lastConnectedAt` is information, and a store that failed must not undo a join. */
   private async markConnected(id: string): Promise<void> {
     const at = new Date(this.deps.clock.now()).toISOString();
     const networks = this.net.networks.map((n) => (n.id === id ? { ...n, lastConnectedAt: at } : n));
-    await this.saveNetworks({ ...this.net, networks });
+    await this.saveNetworks({ ...this.net, networks }).catch((err: unknown) =>
+      this.deps.logger.error({ err }, 'could not record the network as connected'),
+    );
   }
 
   private provisionalIds(): Set<string> {
