@@ -93,6 +93,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['platform/**/*.ts'],
+    rules: forbid(
+      ['electron', 'react', '**/agent/**', '**/main/**', '**/renderer/**', '**/lab/**', '**/test/**'],
+      'platform/ is Node code under agent/, main/ and lab/: it may import shared/ and Node only (see ARCHITECTURE.md).',
+    ),
+  },
+  {
     files: ['lab/**/*.ts'],
     rules: forbid(['electron', '**/test/**'], 'lab/ is imported by tests and the demo, never the reverse.'),
   },
