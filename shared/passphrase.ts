@@ -43,8 +43,13 @@ export const pskHexSchema = z.string({ error: 'psk must be a string' }).transfor
 function saePasswordProblem(text: string): string | undefined {
   if (text.length === 0) return 'WPA3-SAE password is empty';
   if (hasLoneSurrogate(text)) return 'WPA3-SAE password is not valid Unicode (unpaired surrogate)';
-  // NUL truncates C strings and CR/LF break line-based tools; no supplicant accepts them.
+  // NUL truncates C strings and CR/LF break line-based tools. wpa_supplicant refuses any other
+  // control character in a passphrase, and NetworkManager hands it an 8..63-byte SAE password as
+  // one: a tab or an escape would pass here and fail every join on such a device.
   if (/[\0\r\n]/.test(text)) return 'WPA3-SAE password must not contain NUL, CR or LF';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(text))
+    return 'WPA3-SAE password must not contain control characters (tab, escape, DEL)';
   const length = utf8Encode(text).length;
   if (length > SAE_PASSWORD_MAX_BYTES) {
     return `WPA3-SAE password is ${length} bytes in UTF-8; at most ${SAE_PASSWORD_MAX_BYTES} are allowed`;
@@ -52,7 +57,7 @@ function saePasswordProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** WPA3-SAE password: 1..128 bytes of UTF-8, no NUL, CR or LF. Output unchanged. */
+/** WPA3-SAE password: 1..128 bytes of UTF-8 without control characters (C0, DEL). Output unchanged. */
 export const saePasswordSchema = z
   .string({ error: 'passphrase must be a string' })
   .superRefine((text, ctx) => {

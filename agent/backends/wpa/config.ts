@@ -2,14 +2,15 @@
  * Pure generators of the whole configuration files the wpa_supplicant backend runs on
  * (architecture principle 6: written, not patched). SSIDs are written as hex wherever the format
  * allows (`ssid=<hex>` for wpa_supplicant, `ssid2=<hex>` for hostapd); WPA2 passphrases are turned
- * into their 64-hex PSK here, so only a SAE password is ever written as text, and only after a
- * validation strict enough that it cannot leave its quotes. Every value is checked before it is
- * written: nothing reaches a file that could start a new line or a new key.
+ * into their 64-hex PSK here, and a SAE password is written as the hex of its UTF-8 bytes, so no
+ * secret is ever written as text. Every value is checked before it is written: nothing reaches a
+ * file that could start a new line or a new key.
  */
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { AirliftError } from '../../../shared/errors';
 import { fromHex, isHex, toHex, utf8Encode } from '../../../shared/encoding';
+import { saePasswordSchema } from '../../../shared/passphrase';
 import type { NetworkSecurity } from '../../../shared/protocol/wifi';
 import type { SetupApConfig } from '../../ports/radio';
 import { writeFileAtomic } from '../../store/atomic-file';
@@ -111,22 +112,15 @@ function checkPskHex(psk: string): string {
 }
 
 /**
- * A SAE password that may be written between double quotes in wpa_supplicant.conf. That format has
- * no escape for `"`, and a backslash, a control character or a line break could change how the
- * line is read, so those are refused (INVALID_PASSPHRASE) rather than written.
+ * A SAE password as the input rules accept it (shared/passphrase.ts), checked again here because
+ * the file is the last place a bad value could do harm. It is written as hex, so it needs no
+ * quoting at all.
  */
 export function checkSaePassword(password: string): string {
-  if (password.length === 0) invalid('INVALID_PASSPHRASE', 'WPA3-SAE password is empty');
-  // eslint-disable-next-line no-control-regex
-  if (/["\\\x00-\x1f\x7f]/.test(password)) {
-    invalid(
-      'INVALID_PASSPHRASE',
-      'WPA3-SAE password must not contain a double quote, a backslash or control characters for this backend',
-    );
+  const parsed = saePasswordSchema.safeParse(password);
+  if (!parsed.success) {
+    invalid('INVALID_PASSPHRASE', parsed.error.issues[0]?.message ?? 'WPA3-SAE password is not valid');
   }
-  if (/[\uD800-\uDFFF]/u.test(password))
-    invalid('INVALID_PASSPHRASE', 'WPA3-SAE password is not valid Unicode');
-  if (utf8Encode(password).length > 128) invalid('INVALID_PASSPHRASE', 'WPA3-SAE password is over 128 bytes');
   return password;
 }
 
@@ -192,7 +186,9 @@ function networkBlock(network: WpaNetwork): string[] {
       lines.push(
         '\tkey_mgmt=SAE',
         '\tieee80211w=2',
-        `\tsae_password="${checkSaePassword(network.passphrase)}"`,
+        // Hex, one of wpa_supplicant's string forms (wpa_config_parse_string): a quoted form
+        // would need `"`, `\\` and `#` to survive its line reader.
+        `\tsae_password=${toHex(utf8Encode(checkSaePassword(network.passphrase)))}`,
       );
       break;
     default:

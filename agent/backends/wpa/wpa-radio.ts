@@ -616,9 +616,15 @@ export class WpaSupplicantRadio implements RadioPort {
     await this.readRadio();
     // Known to be impossible: say so before the AP is taken down for nothing.
     if (target.security === 'wpa3-sae' && this.sae === false) return this.noSae();
-    // Invalid input is a caller's bug, not an ordinary failure: the generator throws it, before the
-    // AP is touched.
-    await this.writeSupplicantConf(target);
+    // Checked before the AP is touched. A secret the generator refuses (the input rules refuse the
+    // same ones) fails the join as NetworkManager's passwd-file does: auth_failed, not an exception.
+    try {
+      await this.writeSupplicantConf(target);
+    } catch (err) {
+      if (err instanceof AirliftError && err.code === 'INVALID_PASSPHRASE')
+        return { ok: false, reason: 'auth_failed', detail: err.message };
+      throw err;
+    }
     const concurrent = this.ap !== undefined && options.keepAp && this.apIface !== this.iface;
     if (this.ap && !concurrent) await this.stopAp();
     const plan = concurrent && this.singleChannel ? await this.clearChannelFor(target) : 'keep';

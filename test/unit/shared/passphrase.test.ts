@@ -71,7 +71,8 @@ describe('saePasswordSchema (WPA3)', () => {
   it('accepts 1..128 UTF-8 bytes unchanged', () => {
     expect(saePasswordSchema.parse('p')).toBe('p');
     expect(saePasswordSchema.parse('é'.repeat(64))).toBe('é'.repeat(64));
-    expect(saePasswordSchema.parse('tab\there')).toBe('tab\there');
+    for (const text of ['a"b', 'back\\slash\\', '"', '#1 $(x) `y`', ' lead and trail ', '\u0085 next line'])
+      expect(saePasswordSchema.parse(text)).toBe(text);
   });
 
   it.each([
@@ -80,8 +81,20 @@ describe('saePasswordSchema (WPA3)', () => {
     ['NUL', 'a\0'],
     ['CR', 'a\r'],
     ['LF', 'a\n'],
+    // wpa_supplicant refuses control characters in a passphrase, and NetworkManager hands it an
+    // 8..63-byte SAE password as one: no backend could join with them.
+    ['TAB', 'tab\there'],
+    ['ESC', 'esc\x1bape'],
+    ['DEL', 'del\x7fete'],
     ['lone surrogate', '\uDFFFa'],
   ])('refuses %s', (_what, value) => {
     expectSchemaCode(saePasswordSchema, value, 'INVALID_PASSPHRASE');
+  });
+
+  it('refuses every C0 control character and DEL, wherever it is', () => {
+    for (let code = 0; code < 0x20; code++) {
+      expectSchemaCode(saePasswordSchema, `pass${String.fromCharCode(code)}word`, 'INVALID_PASSPHRASE');
+    }
+    expectSchemaCode(saePasswordSchema, '\x7f', 'INVALID_PASSPHRASE');
   });
 });

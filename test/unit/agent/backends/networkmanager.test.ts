@@ -26,7 +26,9 @@ import {
 import { selectBackend } from '../../../../agent/backends/select-backend';
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../../agent/ports/command-runner';
 import type { SetupApConfig } from '../../../../agent/ports/radio';
+import fc from 'fast-check';
 import { AirliftError } from '../../../../shared/errors';
+import { saePasswordSchema } from '../../../../shared/passphrase';
 import { agentConfigSchema } from '../../../../shared/agent-config';
 import { parseWifiList } from '../../../../shared/parsers/nmcli';
 import {
@@ -703,5 +705,132 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     const config = agentConfigSchema.parse({ backend: 'networkmanager' });
     const port = await selectBackend(config, new FakeRunner());
     expect(port).toBeInstanceOf(NetworkManagerRadio);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// What NetworkManager makes of a SAE password: nmcli reads the passwd-file, NetworkManager hands
+// the secret to wpa_supplicant. Both steps as their sources do them, so every password the input
+// rules accept is shown to arrive unchanged (no NetworkManager runs here).
+
+/**
+ * nmcli's reading of one passwd-file line (libnmc-base/nm-client-utils.c
+ * nmc_utils_parse_passwd_file: lines end at CR or LF, `setting.property` up to the first `:`; the
+ * value through nm_utils_buf_utf8safe_unescape with STRIP_SPACES: unescaped leading and trailing
+ * ASCII whitespace dropped, `\NNN` octal, `\b \f \n \r \t \v`, any other `\c` is `c`).
+ */
+function nmcliPasswdValue(file: string): { key: string; value: string } {
+  const line = file.split(/\r\n|\n|\r/)[0] ?? '';
+  const colon = line.search(/[:=]/);
+  const key = line.slice(0, colon).trim();
+  const raw = Array.from(line.slice(colon + 1).replace(/^[ \t\n\v\f\r]+/, '')); // code points
+  const named: Record<string, number> = { b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+  const bytes: number[] = [];
+  let trailingPlain = 0; // unescaped whitespace at the end, which STRIP_SPACES drops
+  const utf8 = new TextEncoder();
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] ?? '';
+    if (c !== '\\') {
+      const encoded = [...utf8.encode(c)];
+      bytes.push(...encoded);
+      trailingPlain = /[ \t\n\v\f\r]/.test(c) ? trailingPlain + 1 : 0;
+      continue;
+    }
+    trailingPlain = 0;
+    const next = raw[++i] ?? '';
+    if (next === '') break; // a trailing backslash: nmcli stops there
+    if (/[0-9]/.test(next)) {
+      let v = Number(next);
+      for (let k = 0; k < 2 && /[0-7]/.test(raw[i + 1] ?? ''); k++) v = v * 8 + Number(raw[++i]);
+      bytes.push(v & 0xff);
+    } else {
+      bytes.push(named[next] ?? next.charCodeAt(0));
+    }
+  }
+  const kept = bytes.slice(0, bytes.length - trailingPlain);
+  return { key, value: new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(kept)) };
+}
+
+/**
+ * How NetworkManager hands a SAE password to wpa_supplicant (core/supplicant/nm-supplicant-config.c:
+ * 8..63 bytes as `psk`, otherwise `sae_password`, both quoted strings over D-Bus), and whether
+ * wpa_supplicant takes it (wpa_supplicant/config.c: a quoted `psk` must have no byte < 0x20 or 0x7f,
+ * `has_ctrl_char`; a quoted string ends at its last `"`).
+ */
+function supplicantTakesNmSecret(secret: string): boolean {
+  const bytes = new TextEncoder().encode(secret);
+  if (bytes.length >= 8 && bytes.length <= 63) return !bytes.some((b) => b < 0x20 || b === 0x7f);
+  return bytes.length > 0 && !bytes.includes(0);
+}
+
+describe('a SAE password through NetworkManager', () => {
+  const corpus = (
+    JSON.parse(readFileSync(new URL('../../../fixtures/hostile-inputs.json', import.meta.url), 'utf8')) as {
+      passphrases: { label: string; security?: string; passphrase?: string; verdict: string }[];
+    }
+  ).passphrases.filter((e) => e.security === 'wpa3-sae' && e.passphrase !== undefined);
+  const extra = [
+    '  ',
+    ' a\\b ',
+    '\\',
+    '\\\\040',
+    'a\\nb',
+    '\u00a0nbsp\u00a0',
+    '\u2028sep',
+    'x'.repeat(63),
+    '\v',
+    'tabbed\tpassword',
+  ];
+
+  it('reads the passwd-file as nmcli does (and the reader can tell a bad line)', () => {
+    expect(nmcliPasswdValue(passwdFileLine(' a\\b '))).toEqual({
+      key: '802-11-wireless-security.psk',
+      value: ' a\\b ',
+    });
+    // Unescaped, the spaces and the backslash would be lost: the reader is not the identity.
+    expect(nmcliPasswdValue('802-11-wireless-security.psk: a\\q \n').value).toBe('aq');
+    expect(nmcliPasswdValue('802-11-wireless-security.psk:a\\tb\\101').value).toBe('a\tbA');
+  });
+
+  it('every value the input rules accept arrives unchanged and is taken by wpa_supplicant', () => {
+    const accepted = [...corpus.map((e) => e.passphrase ?? ''), ...extra].filter(
+      (p) => saePasswordSchema.safeParse(p).success,
+    );
+    expect(accepted.length).toBeGreaterThan(20);
+    for (const password of accepted) {
+      expect(nmcliPasswdValue(passwdFileLine(password)).value, JSON.stringify(password)).toBe(password);
+      expect(supplicantTakesNmSecret(password), JSON.stringify(password)).toBe(true);
+    }
+  });
+
+  it('the same holds for any accepted string (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 64 }),
+          fc.string({ unit: 'binary', maxLength: 64 }),
+        ),
+        (password) => {
+          if (!saePasswordSchema.safeParse(password).success) return;
+          expect(nmcliPasswdValue(passwdFileLine(password)).value).toBe(password);
+          expect(supplicantTakesNmSecret(password)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('what the rules refuse is what one of the two steps would lose or refuse', () => {
+    for (const password of ['tab\there ok', 'esc\x1bape!', 'del\x7fete!', 'nl\nno', 'nul\0no']) {
+      expect(saePasswordSchema.safeParse(password).success).toBe(false);
+      const arrives = (): boolean => {
+        try {
+          return nmcliPasswdValue(passwdFileLine(password)).value === password;
+        } catch {
+          return false; // passwdFileLine refuses it
+        }
+      };
+      expect(arrives() && supplicantTakesNmSecret(password), JSON.stringify(password)).toBe(false);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   type WpaNetwork,
 } from '../../../../../agent/backends/wpa/config';
 import { AirliftError } from '../../../../../shared/errors';
+import { saePasswordSchema } from '../../../../../shared/passphrase';
 import { fromHex, toHex, utf8Encode } from '../../../../../shared/encoding';
 import type { NetworkSecurity } from '../../../../../shared/protocol/wifi';
 
@@ -138,7 +139,7 @@ describe('wpaSupplicantConf', () => {
         '\tssid=ff00',
         '\tkey_mgmt=SAE',
         '\tieee80211w=2',
-        '\tsae_password="sae pass #1"',
+        `\tsae_password=${toHex(utf8Encode('sae pass #1'))}`,
         '\tscan_ssid=1',
         '\tpriority=-5',
         '}',
@@ -174,21 +175,31 @@ describe('wpaSupplicantConf', () => {
     expectRefused(() => gen({}, 'relative'), ['INVALID_CONFIG']);
   });
 
-  it('refuses SAE passwords that could leave their quotes', () => {
+  it('writes a SAE password as hex, so quotes, backslashes and # need no escaping', () => {
+    for (const password of ['a"b', 'a\\', '"', '\\"', ' # not a comment ', "it's #1 ünïcødé; $(x) `y`"]) {
+      const text = wpaSupplicantConf({
+        ctrlInterface: CTRL,
+        networks: [{ ssidHex: '41', security: 'wpa3-sae', passphrase: password }],
+      });
+      expect(text).toContain(`\tsae_password=${toHex(utf8Encode(password))}\n`);
+      expect(checkSaePassword(password)).toBe(password);
+    }
+  });
+
+  it('refuses the SAE passwords the input rules refuse', () => {
     for (const bad of [
       '',
-      'a"b',
-      'a\\',
       'line\nbreak',
       'cr\rhere',
       'nul\0',
       'tab\there',
       'del\x7f',
+      '\uDFFF',
       'x'.repeat(129),
     ]) {
       expectRefused(() => checkSaePassword(bad), ['INVALID_PASSPHRASE']);
+      expect(saePasswordSchema.safeParse(bad).success).toBe(false);
     }
-    expect(checkSaePassword("it's #1 ünïcødé; $(x) `y`")).toBe("it's #1 ünïcødé; $(x) `y`");
   });
 });
 
@@ -223,8 +234,12 @@ const ownSsids: HostileSsid[] = [
 
 const ownSecrets: HostileSecret[] = [
   { label: 'SAE closing quote + key', security: 'wpa3-sae', passphrase: 'x"\npsk=1', verdict: 'reject' },
-  { label: 'SAE quote', security: 'wpa3-sae', passphrase: 'pa"ss', verdict: 'reject' },
-  { label: 'SAE backslash', security: 'wpa3-sae', passphrase: 'pa\\ss', verdict: 'reject' },
+  { label: 'SAE closing quote, then a key', security: 'wpa3-sae', passphrase: 'x" psk=1', verdict: 'accept' },
+  { label: 'SAE quote', security: 'wpa3-sae', passphrase: 'pa"ss', verdict: 'accept' },
+  { label: 'SAE backslash', security: 'wpa3-sae', passphrase: 'pa\\ss', verdict: 'accept' },
+  { label: 'SAE trailing backslash', security: 'wpa3-sae', passphrase: 'pass\\', verdict: 'accept' },
+  { label: 'SAE hex-looking', security: 'wpa3-sae', passphrase: '6162', verdict: 'accept' },
+  { label: 'SAE NULL keyword', security: 'wpa3-sae', passphrase: 'NULL', verdict: 'accept' },
   { label: 'SAE brace', security: 'wpa3-sae', passphrase: '}network={', verdict: 'accept' },
   { label: 'SAE hash', security: 'wpa3-sae', passphrase: '#not a comment', verdict: 'accept' },
   { label: 'WPA2 quote and brace', security: 'wpa2-psk', passphrase: '"}\'network={', verdict: 'accept' },
@@ -317,7 +332,10 @@ describe('hostile corpus', () => {
       const network: WpaNetwork = {
         ssidHex,
         security,
-        ...(entry.passphrase === undefined ? {} : { passphrase: entry.passphrase }),
+        // The input rules read an empty passphrase as none; the agent stores it so.
+        ...(entry.passphrase === undefined || entry.passphrase === ''
+          ? {}
+          : { passphrase: entry.passphrase }),
         ...(entry.psk === undefined ? {} : { psk: entry.psk }),
       };
       let text: string;
@@ -326,6 +344,9 @@ describe('hostile corpus', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(AirliftError);
         expect(['INVALID_PASSPHRASE', 'UNSUPPORTED_SECURITY']).toContain((err as AirliftError).code);
+        // What the shared rules accept, the generator writes: refusing it here would fail a join
+        // the station was told is fine.
+        expect(entry.verdict).toBe('reject');
         return;
       }
       // What the shared rules refuse, the generator refuses too.
@@ -341,10 +362,110 @@ describe('hostile corpus', () => {
         if (entry.passphrase !== undefined) expect(text).not.toContain(entry.passphrase);
       } else {
         expect(Object.keys(block)).toEqual(['ssid', 'key_mgmt', 'ieee80211w', 'sae_password']);
+        expect(block.sae_password).toMatch(/^([0-9a-f]{2})+$/);
         expect(new TextDecoder().decode(wpaString(block.sae_password ?? ''))).toBe(entry.passphrase);
       }
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real wpa_supplicant reads what we write: `-D none` (no radio), in a network namespace of its
+// own, at debug level with keys shown, so every value it parsed is printed as bytes.
+
+const WPA_SUPPLICANT = ['/usr/sbin/wpa_supplicant', '/sbin/wpa_supplicant'].find((p) => existsSync(p));
+const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p));
+const supplicantSkip = !WPA_SUPPLICANT
+  ? 'wpa_supplicant is not installed (apt-get install wpasupplicant)'
+  : !UNSHARE || process.getuid?.() !== 0
+    ? 'running wpa_supplicant in a network namespace of its own needs root and unshare'
+    : '';
+
+interface SupplicantRead {
+  /** Per network block, the bytes wpa_supplicant parsed, as hex. */
+  networks: { ssid?: string; sae_password?: string }[];
+  errors: string[];
+}
+
+/** Run wpa_supplicant on `text` until it has read the file; what it parsed, from its debug dump. */
+async function readBySupplicant(text: string, name: string): Promise<SupplicantRead> {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(file, text, { mode: 0o600 });
+  const args = ['-n', WPA_SUPPLICANT ?? '', '-ddd', '-K', '-D', 'none', '-i', 'lo', '-c', file];
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(UNSHARE ?? '', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve(out);
+    };
+    const timer = setTimeout(done, 10_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      // Read and dumped (or refused): nothing more to learn from it.
+      if (/^Priority group|Failed to read or parse configuration/m.test(out)) done();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('exit', done);
+  });
+  const read: SupplicantRead = { networks: [], errors: [] };
+  const lines = output.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/start of a new network block/.test(line)) read.networks.push({});
+    if (/failed to parse|Invalid|invalid|too long|too short/.test(line)) read.errors.push(line);
+    const dump = /^(ssid|sae_password) - hexdump_ascii\(len=(\d+)\):/.exec(line);
+    if (!dump) continue;
+    let hex = '';
+    while (hex.length < Number(dump[2]) * 2) {
+      const row = /^ {5}((?:[0-9a-f]{2} )+)/.exec(lines[++i] ?? '');
+      if (!row?.[1]) break;
+      hex += row[1].replace(/ /g, '');
+    }
+    const current = read.networks.at(-1);
+    if (current) current[dump[1] as 'ssid' | 'sae_password'] = hex;
+  }
+  return read;
+}
+
+describe('wpa_supplicant reads the file as written', () => {
+  it.skipIf(supplicantSkip !== '')('every SAE password the rules accept, byte for byte', async () => {
+    const accepted = secretCorpus.filter((e) => e.security === 'wpa3-sae' && e.verdict === 'accept');
+    expect(accepted.length).toBeGreaterThan(20);
+    const networks: WpaNetwork[] = accepted.map((e, i) => ({
+      ssidHex: toHex(utf8Encode(`Test-${i}`)),
+      security: 'wpa3-sae',
+      passphrase: e.passphrase ?? '',
+    }));
+    const read = await readBySupplicant(
+      wpaSupplicantConf({ ctrlInterface: join(dir, 'ctrl'), networks }),
+      'sae',
+    );
+    expect(read.errors).toEqual([]);
+    expect(read.networks).toEqual(
+      networks.map((n) => ({ ssid: n.ssidHex, sae_password: toHex(utf8Encode(n.passphrase ?? '')) })),
+    );
+  });
+
+  it.skipIf(supplicantSkip !== '')(
+    'and the check can fail: a value it cannot parse is reported',
+    async () => {
+      const text = wpaSupplicantConf({
+        ctrlInterface: join(dir, 'ctrl'),
+        networks: [{ ssidHex: '41', security: 'wpa3-sae', passphrase: 'abc' }],
+      }).replace(/sae_password=[0-9a-f]+/, 'sae_password=616');
+      const read = await readBySupplicant(text, 'broken');
+      expect(read.errors.join('\n')).toMatch(/failed to parse sae_password/);
+    },
+  );
+
+  if (supplicantSkip !== '') {
+    it(`SKIPPED: ${supplicantSkip}; the real wpa_supplicant parse check did not run`, () => {
+      console.warn(`wpa_supplicant parse check skipped: ${supplicantSkip}`);
+    });
+  }
 });
 
 const HOSTAPD_WPA_KEYS = [

@@ -17,6 +17,11 @@ import type { JoinTarget, SetupApConfig } from '../../../../../agent/ports/radio
 import { defaultAgentConfig } from '../../../../../shared/agent-config';
 import { pickIwWiphy } from '../../../../../shared/parsers/iw';
 import { toHex, utf8Encode } from '../../../../../shared/encoding';
+import { agentConfigSchema } from '../../../../../shared/agent-config';
+import { Agent } from '../../../../../agent/core/agent';
+import { systemClock } from '../../../../../agent/ports/clock';
+import { silentLogger } from '../../../../../agent/log';
+import { MemoryStore } from '../../../../../lab/memory-store';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../../../fixtures/wpa/${name}`, import.meta.url), 'utf8');
@@ -399,10 +404,61 @@ describe('WpaSupplicantRadio.join', () => {
     expect(argvOf('rfkill')).toEqual(['unblock wifi']);
   });
 
-  it('refuses a SAE password it cannot write, rather than writing it', async () => {
-    await expect(
-      radio().join({ ...HOME, security: 'wpa3-sae', passphrase: 'a"b' }, { timeoutMs: 1000, keepAp: false }),
-    ).rejects.toMatchObject({ code: 'INVALID_PASSPHRASE' });
+  it('joins a WPA3 network whose password has quotes, a backslash and #: written as hex', async () => {
+    const r = radio();
+    const password = 'say "hi" \\ #1';
+    const outcome = await r.join(
+      { ...HOME, security: 'wpa3-sae', passphrase: password },
+      { timeoutMs: 30_000, keepAp: false },
+    );
+    expect(outcome).toMatchObject({ ok: true });
+    const conf = readFileSync(r.paths.wpaConf, 'utf8');
+    expect(conf).toContain(`\tsae_password=${toHex(utf8Encode(password))}\n`);
+    expect(conf).not.toContain('hi');
+  });
+
+  it('answers a secret it cannot write with a failure reason, never an exception', async () => {
+    const outcome = await radio().join(
+      { ...HOME, security: 'wpa3-sae', passphrase: 'tab\there' },
+      { timeoutMs: 1000, keepAp: false },
+    );
+    expect(outcome).toMatchObject({ ok: false, reason: 'auth_failed' });
+    expect(spawned).toEqual([]);
+  });
+});
+
+describe('an agent on the wpa_supplicant backend', () => {
+  it('gets a valid WPA3 password with a double quote online (it used to stay in applying)', async () => {
+    const agent = new Agent({
+      config: agentConfigSchema.parse({ mdns: { mode: 'off' } }),
+      radio: radio(),
+      store: new MemoryStore(),
+      connectivity: { check: () => Promise.resolve([]) },
+      clock: systemClock,
+      logger: silentLogger,
+      agentVersion: 'test',
+    });
+    await agent.start();
+    try {
+      const deadline = Date.now() + 5000;
+      while (agent.state !== 'setup' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(agent.state).toBe('setup');
+      const password = 'quote"inside';
+      const { attemptId } = await agent.setWifi({
+        networks: [
+          { ssidHex: HOME.ssidHex, security: 'wpa3-sae', passphrase: password, hidden: false, priority: 0 },
+        ],
+        mode: 'replace',
+        commit: 'auto',
+        failsafeSeconds: 300,
+        apply: 'now',
+      });
+      await agent.idle();
+      expect(agent.status().lastAttempt).toMatchObject({ id: attemptId, result: 'ok' });
+      expect(agent.state).toBe('online');
+    } finally {
+      await agent.stop();
+    }
   });
 });
 
