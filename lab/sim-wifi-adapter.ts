@@ -1,7 +1,8 @@
 /**
  * The station's Wi-Fi adapter over the airspace (the lab side of main/ports/wifi-adapter.ts). A join
  * takes `joinMs` (association + DHCP), like a laptop's adapter; it remembers networks it joined
- * with their passphrases, as an OS keeps profiles, so `restore` can go back.
+ * with their passphrases or PSKs, as an OS keeps profiles, so `restore` can go back. The airspace
+ * checks credentials as WPA2 does: a passphrase and the PSK derived from it are the same key.
  */
 import { performance } from 'node:perf_hooks';
 import type { ScanResult } from '../shared/protocol/wifi';
@@ -39,8 +40,8 @@ export class SimWifiAdapter implements WifiAdapter {
   private readonly net: SimNet;
   private readonly latency: SimAdapterLatency;
   private readonly timeScale: number;
-  /** Saved profiles: ssidHex → passphrase (undefined for open networks). */
-  private readonly profiles = new Map<string, string | undefined>();
+  /** Saved profiles: ssidHex → its secret (none for open networks). */
+  private readonly profiles = new Map<string, Pick<JoinRequest, 'passphrase' | 'psk'>>();
 
   constructor(o: SimWifiAdapterOptions) {
     this.airspace = o.airspace;
@@ -58,7 +59,7 @@ export class SimWifiAdapter implements WifiAdapter {
 
   /** Remember a network as the OS would (the technician's own Wi-Fi, set up before the job). */
   saveProfile(ssidHex: string, passphrase?: string): void {
-    this.profiles.set(ssidHex, passphrase);
+    this.profiles.set(ssidHex, passphrase === undefined ? {} : { passphrase });
   }
 
   async scan(): Promise<ScanResult[]> {
@@ -93,10 +94,8 @@ export class SimWifiAdapter implements WifiAdapter {
       await this.wait(Math.min(req.timeoutMs, this.latency.joinMs));
       return done({ ok: false, reason: 'ssid_not_found' });
     }
-    const creds = checkCredentials(heard.ap, {
-      security: req.security,
-      ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}),
-    });
+    const secret = secretOf(req);
+    const creds = checkCredentials(heard.ap, { security: req.security, ...secret });
     if (creds !== 'ok') {
       await this.wait(this.latency.joinMs);
       return done({ ok: false, reason: creds === 'auth_failed' ? 'auth_failed' : 'hardware', detail: creds });
@@ -112,7 +111,7 @@ export class SimWifiAdapter implements WifiAdapter {
           : 'timeout';
       return done({ ok: false, reason, detail: (err as Error).message });
     }
-    this.profiles.set(req.ssidHex, req.passphrase);
+    this.profiles.set(req.ssidHex, secret);
     if (req.expectReachable && !this.net.route(req.expectReachable.host, [this.observerId])) {
       return done({
         ok: false,
@@ -139,16 +138,24 @@ export class SimWifiAdapter implements WifiAdapter {
       await this.leave();
       return;
     }
-    if (!this.profiles.has(previous.ssidHex)) return;
-    const passphrase = this.profiles.get(previous.ssidHex);
+    const secret = this.profiles.get(previous.ssidHex);
+    if (!secret) return;
     const ap = this.airspace.listAps().find((a) => a.ssidHex === previous.ssidHex);
     await this.join({
       ssidHex: previous.ssidHex,
       security: ap?.security === 'open' ? 'open' : ap?.security === 'wpa3-sae' ? 'wpa3-sae' : 'wpa2-psk',
-      ...(passphrase !== undefined ? { passphrase } : {}),
+      ...secret,
       timeoutMs: 30_000,
     });
   }
+}
+
+/** The request's passphrase or PSK, as given (the airspace checks them). */
+function secretOf(req: JoinRequest): Pick<JoinRequest, 'passphrase' | 'psk'> {
+  return {
+    ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}),
+    ...(req.psk !== undefined ? { psk: req.psk } : {}),
+  };
 }
 
 export class SimAdapterProvider implements WifiAdapterProvider {

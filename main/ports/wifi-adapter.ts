@@ -26,7 +26,10 @@ export interface CurrentConnection {
 export interface JoinRequest {
   ssidHex: string;
   security: NetworkSecurity;
+  /** WPA2 passphrase (8..63 printable ASCII) or WPA3-SAE password. Never logged, never in argv. */
   passphrase?: string;
+  /** WPA2 raw pre-shared key, 64 hex digits, instead of a passphrase (never with WPA3-SAE). */
+  psk?: string;
   hidden?: boolean;
   /** Overall deadline for association and an address. */
   timeoutMs: number;

@@ -17,7 +17,7 @@ import { networkInterfaces, tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AirliftError } from '../../shared/errors';
-import { passphraseSchema, saePasswordSchema } from '../../shared/passphrase';
+import { passphraseSchema, pskHexSchema, saePasswordSchema } from '../../shared/passphrase';
 import { ssidHexSchema } from '../../shared/ssid';
 import { parseOrThrow } from '../../shared/validate';
 import type { JoinRequest, JoinResult } from '../ports/wifi-adapter';
@@ -361,23 +361,43 @@ export function outputOf(r: CommandResult): string {
 // ---------------------------------------------------------------------------------------------
 // Join requests, validated the same way by every adapter
 
+/** A join's secret: a passphrase (WPA2) or password (WPA3-SAE), or a WPA2 raw PSK of 64 hex digits. */
+export interface JoinSecret {
+  kind: 'passphrase' | 'psk';
+  value: string;
+}
+
 /**
- * The request's secret, validated for its security (WPA2: 8..63 printable ASCII; WPA3-SAE: 1..128
- * bytes, no NUL/CR/LF); throws INVALID_PASSPHRASE. Open networks take none.
+ * The request's secret, validated for its security (WPA2: a passphrase of 8..63 printable ASCII or
+ * a PSK of 64 hex digits, lowercased; WPA3-SAE: a password of 1..128 bytes without NUL/CR/LF, no
+ * PSK); throws INVALID_PASSPHRASE. Open networks take none.
  */
-export function requestSecret(req: JoinRequest): string | undefined {
+export function requestSecret(req: JoinRequest): JoinSecret | undefined {
+  const given = (req.passphrase !== undefined ? 1 : 0) + (req.psk !== undefined ? 1 : 0);
   if (req.security === 'open') {
-    if (req.passphrase !== undefined && req.passphrase !== '') {
+    if ((req.passphrase ?? '') !== '' || req.psk !== undefined) {
       throw new AirliftError('INVALID_PASSPHRASE', 'An open network takes no passphrase');
     }
     return undefined;
   }
-  if (req.passphrase === undefined) {
+  if (given === 0) {
     throw new AirliftError('INVALID_PASSPHRASE', `A ${req.security} network needs a passphrase`);
   }
-  return req.security === 'wpa2-psk'
-    ? parseOrThrow(passphraseSchema, req.passphrase, 'passphrase')
-    : parseOrThrow(saePasswordSchema, req.passphrase, 'passphrase');
+  if (given === 2) throw new AirliftError('INVALID_PASSPHRASE', 'Give a passphrase or a PSK, not both');
+  if (req.psk !== undefined) {
+    if (req.security !== 'wpa2-psk') {
+      throw new AirliftError('INVALID_PASSPHRASE', 'A raw PSK is for WPA2 only; WPA3-SAE needs the password');
+    }
+    return { kind: 'psk', value: parseOrThrow(pskHexSchema, req.psk, 'psk') };
+  }
+  const passphrase = req.passphrase ?? '';
+  return {
+    kind: 'passphrase',
+    value:
+      req.security === 'wpa2-psk'
+        ? parseOrThrow(passphraseSchema, passphrase, 'passphrase')
+        : parseOrThrow(saePasswordSchema, passphrase, 'passphrase'),
+  };
 }
 
 /** The request's SSID as lowercase hex of 1..32 bytes; throws INVALID_SSID. */

@@ -14,8 +14,9 @@
  *      form. An SSID that is not valid UTF-8, or holds NUL, cannot travel in a Node argv, so such
  *      a profile is added over D-Bus instead: `busctl call ... Settings AddConnectionUnsaved` with
  *      the SSID as a byte array (`ay`).
- *   2. `nmcli --wait N connection up uuid U ifname X passwd-file <file>`: the secret is in a 0600
- *      file in a 0700 directory (`802-11-wireless-security.psk:<secret>`), removed at once; nmcli's
+ *   2. `nmcli --wait N connection up uuid U ifname X passwd-file <file>`: the secret (a passphrase
+ *      or a 64-hex PSK) is in a 0600 file in a 0700 directory
+ *      (`802-11-wireless-security.psk:<secret>`), removed at once; nmcli's
  *      own secret agent answers NetworkManager from it. Never argv, never `modify wifi-sec.psk`.
  *   3. exit codes and NetworkManager's reason texts become JoinResult reasons
  *      (`classifyActivationFailure`), then the IPv4 address and `expectReachable` are checked.
@@ -217,7 +218,9 @@ export class NmcliAdapter implements WifiAdapter {
     const start = this.deps.now();
     const deadline = start + req.timeoutMs;
     const ssidHex = requestSsidHex(req);
-    const secret = requestSecret(req);
+    // NetworkManager's `802-11-wireless-security.psk` takes a passphrase or the 64-hex PSK itself
+    // (nm-setting-wireless-security.c: 64 hex digits are the key), so both go in the passwd-file.
+    const secret = requestSecret(req)?.value;
     const fail = joinFailure(this.deps.now, start);
 
     await this.dropTemporary();

@@ -15,7 +15,7 @@
  * - scanning, exact SSID bytes and joining secured networks need CoreWLAN in a process with
  *   Location consent: `airlift-wifi-helper`, a small Swift command-line tool (source and protocol
  *   in `main/wifi/macos-helper/`) that prints one JSON object per call and reads the passphrase
- *   from stdin.
+ *   (or a WPA2 raw PSK as 64 hex digits) from stdin.
  *
  * Tested here (Linux): the networksetup parsers on recorded output, the helper's JSON schemas on
  * recorded and hostile replies, every argv (no secret ever in one), the join flows on a fake
@@ -443,7 +443,9 @@ export class MacosAdapter implements WifiAdapter {
     const start = this.deps.now();
     const deadline = start + req.timeoutMs;
     const ssidHex = requestSsidHex(req);
-    const secret = requestSecret(req);
+    // CoreWLAN's associate(to:password:) takes "the network passphrase or key": a WPA2 raw PSK goes
+    // to the helper as its 64 hex digits, on stdin like a passphrase (not checked on a Mac here).
+    const secret = requestSecret(req)?.value;
     const fail = (reason: FailureReason, detail?: string): JoinResult => ({
       ok: false,
       reason,

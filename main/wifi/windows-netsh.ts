@@ -330,6 +330,8 @@ export interface WlanProfileSpec {
   ssidHex: string;
   security: NetworkSecurity;
   passphrase?: string;
+  /** WPA2's raw key, 64 hex digits: written as `keyType` `networkKey` instead of `passPhrase`. */
+  psk?: string;
   hidden?: boolean;
 }
 
@@ -342,13 +344,32 @@ function ssidNameText(ssidHex: string): string | undefined {
   return text;
 }
 
+/** The profile's key: a passphrase, or WPA2's 64-hex PSK; exactly one. */
+function sharedKeyOf(spec: WlanProfileSpec): { keyType: 'passPhrase' | 'networkKey'; material: string } {
+  if (spec.psk !== undefined) {
+    if (spec.passphrase !== undefined) {
+      throw new AirliftError('INVALID_PASSPHRASE', 'A profile takes a passphrase or a PSK, not both');
+    }
+    if (spec.security !== 'wpa2-psk' || !/^[0-9a-fA-F]{64}$/.test(spec.psk)) {
+      throw new AirliftError('INVALID_PASSPHRASE', 'A raw PSK is 64 hex digits, for WPA2 only');
+    }
+    return { keyType: 'networkKey', material: spec.psk.toLowerCase() };
+  }
+  if (spec.passphrase === undefined || spec.passphrase === '') {
+    throw new AirliftError('INVALID_PASSPHRASE', `A ${spec.security} profile needs a passphrase`);
+  }
+  return { keyType: 'passPhrase', material: spec.passphrase };
+}
+
 /**
  * A WLAN profile (namespace http://www.microsoft.com/networking/WLAN/profile/v1). The SSID goes in
  * `<hex>`, which Windows uses whenever present ("the hex SSID takes precedence over the name
  * SSID"); `<name>` is added for people only when the SSID is printable text. WPA2-Personal is
  * WPA2PSK/AES, WPA3-Personal WPA3SAE/AES (Windows 10 2004 and later), open is open/none. The
  * passphrase is `<sharedKey><keyType>passPhrase</keyType><protected>false</protected>` with the
- * key XML-escaped: this document is a secret and only ever goes to a private 0600 file.
+ * key XML-escaped; a WPA2 raw PSK (64 hex digits) is `keyType` `networkKey` (the WLAN_profile
+ * schema's sharedKey: `networkKey` for a key, `passPhrase` for a passphrase). This document is a
+ * secret and only ever goes to a private 0600 file.
  */
 export function buildWlanProfileXml(spec: WlanProfileSpec): string {
   const ssidHex = spec.ssidHex.toLowerCase();
@@ -361,18 +382,16 @@ export function buildWlanProfileXml(spec: WlanProfileSpec): string {
       : { authentication: spec.security === 'wpa3-sae' ? 'WPA3SAE' : 'WPA2PSK', encryption: 'AES' };
   let sharedKey = '';
   if (spec.security !== 'open') {
-    if (spec.passphrase === undefined || spec.passphrase === '') {
-      throw new AirliftError('INVALID_PASSPHRASE', `A ${spec.security} profile needs a passphrase`);
-    }
+    const { keyType, material } = sharedKeyOf(spec);
     let key: string;
     try {
-      key = xmlEscape(spec.passphrase);
+      key = xmlEscape(material);
     } catch {
       throw new AirliftError('INVALID_PASSPHRASE', 'The passphrase contains control characters');
     }
     sharedKey =
       '\t\t\t<sharedKey>\n' +
-      '\t\t\t\t<keyType>passPhrase</keyType>\n' +
+      `\t\t\t\t<keyType>${keyType}</keyType>\n` +
       '\t\t\t\t<protected>false</protected>\n' +
       `\t\t\t\t<keyMaterial>${key}</keyMaterial>\n` +
       '\t\t\t</sharedKey>\n';
@@ -531,7 +550,11 @@ export class NetshAdapter implements WifiAdapter {
       name: profile,
       ssidHex,
       security: req.security,
-      ...(secret === undefined ? {} : { passphrase: secret }),
+      ...(secret === undefined
+        ? {}
+        : secret.kind === 'psk'
+          ? { psk: secret.value }
+          : { passphrase: secret.value }),
       hidden: req.hidden === true,
     });
     const added = await withSecretFile(this.deps.tmpRoot, 'profile.xml', xml, (file) =>

@@ -21,7 +21,9 @@
 //                                                 "band":"5GHz","security":"wpa2-psk"}]}
 //   current --interface en0                     {"ok":true,...,"current":null | {"ssidHex":..,"bssid":..,"channel":36}}
 //   join    --interface en0 --ssid-hex HEX --security open|wpa2-psk|wpa3-sae [--hidden] [--known]
-//           --timeout-ms N                      passphrase on stdin (all of it, no newline added; empty for open).
+//           --timeout-ms N                      passphrase on stdin (all of it, no newline added; empty for open);
+//                                               a WPA2 raw PSK arrives the same way, as its 64 hex digits:
+//                                               associate(to:password:) takes "the network passphrase or key".
 //                                               {"ok":true,...} or {"ok":false,...,"reason":"ssid_not_found",
 //                                               "message":".."} or {"ok":false,...,"code":-3924,"message":".."}
 //                                               (`code` is CoreWLAN's CWErr; the station maps it to a reason).
@@ -233,6 +235,7 @@ func join(_ options: Options) -> Never {
         guard let text = String(data: input, encoding: .utf8), !text.isEmpty else {
             refuse("bad_arguments", "the passphrase must be given on stdin")
         }
+        // A passphrase, or a WPA2 raw PSK as 64 hex digits: CoreWLAN takes either as `password`.
         password = text
     }
     do {

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { JoinRequest } from '../../../../main/ports/wifi-adapter';
 import { AirliftError } from '../../../../shared/errors';
 import {
   childEnv,
@@ -137,14 +138,30 @@ describe('addresses and reachability', () => {
 describe('requestSecret', () => {
   it('validates the secret for its security', () => {
     expect(requestSecret({ ssidHex: '41', security: 'open', timeoutMs: 1 })).toBeUndefined();
-    expect(requestSecret({ ssidHex: '41', security: 'wpa3-sae', passphrase: 'ünïcode', timeoutMs: 1 })).toBe(
-      'ünïcode',
-    );
+    expect(
+      requestSecret({ ssidHex: '41', security: 'wpa3-sae', passphrase: 'ünïcode', timeoutMs: 1 }),
+    ).toEqual({ kind: 'passphrase', value: 'ünïcode' });
     expect(() =>
       requestSecret({ ssidHex: '41', security: 'wpa2-psk', passphrase: 'ünïcode1', timeoutMs: 1 }),
     ).toThrow(AirliftError);
     expect(() =>
       requestSecret({ ssidHex: '41', security: 'wpa3-sae', passphrase: 'a\nb', timeoutMs: 1 }),
     ).toThrow(AirliftError);
+  });
+
+  it('takes a WPA2 raw PSK of 64 hex digits, lowercased, and refuses it anywhere else', () => {
+    const psk = 'AB'.repeat(32);
+    expect(requestSecret({ ssidHex: '41', security: 'wpa2-psk', psk, timeoutMs: 1 })).toEqual({
+      kind: 'psk',
+      value: 'ab'.repeat(32),
+    });
+    const refused = (req: Omit<JoinRequest, 'ssidHex' | 'timeoutMs'>) => () =>
+      requestSecret({ ssidHex: '41', timeoutMs: 1, ...req });
+    expect(refused({ security: 'wpa2-psk', psk: 'ab'.repeat(31) })).toThrow(/64 hex digits/);
+    expect(refused({ security: 'wpa3-sae', psk })).toThrow(/WPA2 only/);
+    expect(refused({ security: 'open', psk })).toThrow(AirliftError);
+    expect(refused({ security: 'wpa2-psk', psk, passphrase: 'correct horse' })).toThrow(/not both/);
+    // 64 hex digits given as a passphrase are a PSK sent the wrong way: refused, not hashed.
+    expect(refused({ security: 'wpa2-psk', passphrase: psk })).toThrow(/raw PSK/);
   });
 });

@@ -336,6 +336,20 @@ describe('NmcliAdapter.join', () => {
     expectSecretNeverInArgv(runner.calls, PASS);
   });
 
+  it('joins with a raw 64-hex PSK through the same 0600 passwd-file, never argv', async () => {
+    const psk = '9e54f1f2a5ba1c5c4a4a3d1ed9b07b0d4e7c6d7e5b0a0f3a8c6d2e1f0a9b8c7d';
+    const { a, runner } = adapter(nmcliHandler(), { ip: '192.168.50.23' });
+    const { passphrase: _none, ...withoutPassphrase } = wpa2;
+    const r = await a.join({ ...withoutPassphrase, psk: psk.toUpperCase(), expectReachable: undefined });
+    expect(r).toMatchObject({ ok: true });
+    const [up] = runner.find('connection', 'up');
+    const passwd = up?.args[up.args.indexOf('passwd-file') + 1] ?? '';
+    expect(up?.files[passwd]).toEqual({ content: `802-11-wireless-security.psk:${psk}\n`, mode: 0o600 });
+    expect(up?.options.redact).toEqual([psk]);
+    expectSecretNeverInArgv(runner.calls, psk);
+    expectSecretNeverInArgv(runner.calls, psk.toUpperCase());
+  });
+
   it('reports the access point it joined when NetworkManager lists it in use', async () => {
     const { a } = adapter(nmcliHandler(), { ip: '192.168.1.50' });
     const r = await a.join({ ...wpa2, ssidHex: toHex(utf8Encode('HomeNet-5G')), expectReachable: undefined });

@@ -274,6 +274,16 @@ describe('MacosAdapter with the helper', () => {
     expectSecretNeverInArgv(runner.calls, PASS);
   });
 
+  it('joins with a raw 64-hex PSK, given to the helper on stdin like a passphrase', async () => {
+    const psk = '9e54f1f2a5ba1c5c4a4a3d1ed9b07b0d4e7c6d7e5b0a0f3a8c6d2e1f0a9b8c7d';
+    const { a, runner } = adapter(helperHandler(), HELPER, '10.150.7.23');
+    const { passphrase: _none, ...withoutPassphrase } = wpa2;
+    expect(await a.join({ ...withoutPassphrase, psk })).toMatchObject({ ok: true });
+    expect(runner.calls[0]?.options.input).toBe(psk);
+    expect(runner.calls[0]?.options.redact).toEqual([psk]);
+    expectSecretNeverInArgv(runner.calls, psk);
+  });
+
   it.each([
     ['helper-join-bad-password.json', 'auth_failed'],
     ['helper-join-not-found.json', 'ssid_not_found'],

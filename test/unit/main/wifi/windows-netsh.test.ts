@@ -258,6 +258,36 @@ describe('buildWlanProfileXml', () => {
     );
   });
 
+  it('writes a WPA2 raw PSK as a networkKey, lowercased', () => {
+    const psk = 'AB'.repeat(32);
+    const xml = buildWlanProfileXml({ name: 'n', ssidHex: '41', security: 'wpa2-psk', psk });
+    expect(xml).toContain(
+      [
+        '\t\t\t<sharedKey>',
+        '\t\t\t\t<keyType>networkKey</keyType>',
+        '\t\t\t\t<protected>false</protected>',
+        `\t\t\t\t<keyMaterial>${'ab'.repeat(32)}</keyMaterial>`,
+        '\t\t\t</sharedKey>',
+      ].join('\n'),
+    );
+    expect(xml).not.toContain('passPhrase');
+    expect(() => buildWlanProfileXml({ name: 'n', ssidHex: '41', security: 'wpa3-sae', psk })).toThrow(
+      /WPA2 only/,
+    );
+    expect(() => buildWlanProfileXml({ name: 'n', ssidHex: '41', security: 'wpa2-psk', psk: 'ab' })).toThrow(
+      /64 hex/,
+    );
+    expect(() =>
+      buildWlanProfileXml({
+        name: 'n',
+        ssidHex: '41',
+        security: 'wpa2-psk',
+        psk,
+        passphrase: 'correct horse',
+      }),
+    ).toThrow(/not both/);
+  });
+
   it('omits <name> for an SSID that is not printable text (hex alone is authoritative)', () => {
     for (const hex of ['fffe4142', '6c696e65310a6c696e6532', '610062']) {
       const xml = buildWlanProfileXml({ name: 'n', ssidHex: hex, security: 'open', hidden: true });
@@ -450,6 +480,26 @@ describe('NetshAdapter.join', () => {
     expect(a.temporaryProfiles).toEqual(['airlift-tmp-0a1b2c3d']);
     expectSecretNeverInArgv(runner.calls, PASS);
     expectSecretNeverInArgv(runner.calls, 'p&ss');
+  });
+
+  it('joins with a raw PSK: the profile holds it as a networkKey, argv never does', async () => {
+    const psk = '9e54f1f2a5ba1c5c4a4a3d1ed9b07b0d4e7c6d7e5b0a0f3a8c6d2e1f0a9b8c7d';
+    const { a, runner } = adapter(netshHandler(['associating', 'connected']), '192.168.50.23');
+    const { passphrase: _none, ...withoutPassphrase } = wpa2;
+    expect(await a.join({ ...withoutPassphrase, psk })).toMatchObject({ ok: true });
+    const [add] = runner.find('wlan', 'add', 'profile');
+    const file = add?.args[3]?.slice('filename='.length) ?? '';
+    expect(add?.files[file]?.content).toBe(
+      buildWlanProfileXml({
+        name: 'airlift-tmp-0a1b2c3d',
+        ssidHex: SETUP_HEX,
+        security: 'wpa2-psk',
+        psk,
+        hidden: false,
+      }),
+    );
+    expect(add?.files[file]?.mode).toBe(0o600);
+    expectSecretNeverInArgv(runner.calls, psk);
   });
 
   it('reports ssid_not_found when Windows does not see the network, and deletes the profile', async () => {
