@@ -173,7 +173,9 @@ export const REPORT_CSV_HEADER = [
  * RFC 4180 (CRLF line ends, fields quoted when they hold `"` `,` CR or LF, quotes doubled), with
  * spreadsheet formula injection defused: a text cell starting with `= + - @`, tab or CR gets a `'`
  * in front so a spreadsheet shows it instead of evaluating it (names, reasons and hostnames come from
- * manifests and devices). Numbers we format ourselves are left alone, so `-67` stays a number.
+ * manifests and devices). Cells holding `;` or TAB are quoted too: spreadsheets in many locales
+ * split on `;` (and pasted text on TAB), and an unquoted `x;=cmd` would start a cell with `=`
+ * there. Numbers we format ourselves are left alone, so `-67` stays a number.
  */
 export function reportToCsv(report: JobReport): string {
   const rows: string[] = [REPORT_CSV_HEADER.join(',')];
@@ -209,7 +211,7 @@ function csvCell(value: string | number | undefined): string {
   if (value === undefined) return '';
   if (typeof value === 'number') return Number.isFinite(value) ? String(Math.round(value * 1000) / 1000) : '';
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  return /[",;\t\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 // ---- terminal table ---------------------------------------------------------------------------------

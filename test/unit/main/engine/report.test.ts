@@ -239,6 +239,49 @@ describe('reportToCsv', () => {
     for (const h of ['name', 'group', 'reason', 'ip', 'hostname'] as const) expect(cell(h)).toBe(expected);
   });
 
+  it('quotes cells holding ; or TAB, so a spreadsheet splitting on them keeps each cell whole', () => {
+    const spec = makeSpec();
+    const hostile = ['north;=1+1', 'tab\t@SUM(A1)', 'plain'];
+    spec.devices = spec.devices.slice(0, 3).map((d, i) => ({ ...d, name: hostile[i] ?? '' }));
+    const report = buildReport(spec, [
+      verified(A, {
+        apps: [
+          { name: 'sensor', state: 'ok', code: 0 },
+          { name: '=cmd', state: 'ok', code: 0 },
+        ],
+      }),
+    ]);
+    const csv = reportToCsv({
+      ...report,
+      devices: report.devices.map((d, i) => ({ ...d, name: hostile[i] ?? '' })),
+    });
+    const lines = csv.split('\r\n').slice(1, 4);
+    expect(lines[0]).toContain('"north;=1+1"');
+    expect(lines[0]).toContain('"sensor:ok;=cmd:ok"');
+    expect(lines[1]).toContain('"tab\t@SUM(A1)"');
+    // Split the way a spreadsheet in a `;` (or TAB) locale does: outside quotes only.
+    const split = (line: string, sep: string) => {
+      const cells: string[] = [];
+      let cell = '';
+      let quoted = false;
+      for (const c of line) {
+        if (c === '"') quoted = !quoted;
+        if (c === sep && !quoted) {
+          cells.push(cell);
+          cell = '';
+        } else cell += c;
+      }
+      return [...cells, cell];
+    };
+    for (const line of lines)
+      for (const sep of [';', '\t']) for (const c of split(line, sep)) expect(c).not.toMatch(/^[=+\-@]/);
+    expect(
+      parseCsv(csv)
+        .slice(1, 4)
+        .map((r) => r[1]),
+    ).toEqual(hostile);
+  });
+
   it('defuses app names too, and leaves negative numbers numeric', () => {
     const report = buildReport(makeSpec(), [
       verified(A, { apps: [{ name: '=cmd', state: 'ok', code: 0 }], rssi: -70 }),
