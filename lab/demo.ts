@@ -95,7 +95,7 @@ async function main(): Promise<number> {
       {
         adapters: fleet.adapters,
         browser: fleet.browser(),
-        fetch: fleet.stationFetch,
+        transport: fleet.transport,
         secrets,
         recorder: journalRecorder(journal),
         onEvent: (e) => progress.handle(e),

@@ -11,7 +11,7 @@ import type { AgentConfigInput } from '../shared/agent-config';
 import type { SimFaults, SimLatency } from './sim-radio';
 import { Airspace, DEFAULT_APS, ssidHexOf } from './airspace';
 import { startLabDevice, type LabDevice } from './lab-device';
-import { SimBrowser, SimMdnsBus, SimNet } from './sim-net';
+import { SimBrowser, SimMdnsBus, SimNet, type SimDeviceTransport } from './sim-net';
 import { SimAdapterProvider, SimWifiAdapter, type SimAdapterLatency } from './sim-wifi-adapter';
 
 export const WORKSHOP = { ssid: 'Workshop', passphrase: 'technician wifi' };
@@ -51,6 +51,9 @@ export interface Fleet {
   provider: SimAdapterProvider;
   /** The station's browser: sees what its adapters' networks carry. */
   browser(): SimBrowser;
+  /** How the station reaches devices (the engine's DeviceTransport seam). */
+  transport: SimDeviceTransport;
+  /** `transport.fetch`, for callers that need only a fetch. */
   stationFetch: ReturnType<SimNet['fetchFor']>;
   manifest: (ManifestEntry & { salt: string; iter: number })[];
   close(): Promise<void>;
@@ -142,6 +145,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     await a.restore({ ssidHex: ssidHexOf(WORKSHOP.ssid), ssid: WORKSHOP.ssid });
   }
   const observers = () => adapters.map((a) => a.observerId);
+  const transport = net.transportFor(observers);
   return {
     airspace,
     net,
@@ -150,9 +154,11 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     adapters,
     provider: new SimAdapterProvider(adapters),
     browser: () => new SimBrowser(bus, observers),
-    stationFetch: net.fetchFor(observers),
+    transport,
+    stationFetch: transport.fetch,
     manifest: devices.map((d) => d.entry),
     async close() {
+      transport.close();
       await Promise.all(devices.map((d) => d.lab.close()));
       bus.close();
     },

@@ -2,13 +2,16 @@
  * The lab's IP layer and mDNS, over the airspace. A station reaches a device's API only as it would
  * in the world: through the device's setup AP while one of its adapters is joined to that AP, or
  * at the device's LAN address while both are on the same network. Requests that may pass are
- * forwarded to the device's real HTTP listener on loopback, with the Host header the station used.
+ * forwarded to the device's real HTTP listener on loopback, with the Host header the station used,
+ * and answered as the station's own transport answers (main/engine/device-http.ts): at most 1 MiB,
+ * no redirects, pooled connections dropped when the station changes networks.
  */
 import { Agent as HttpAgent, request } from 'node:http';
 import { AirliftError } from '../shared/errors';
 import { setupSubnet } from '../shared/addressing';
 import type { FetchLike } from '../shared/session/client';
 import type { Advertisement, AdvertiserPort } from '../agent/ports/advertiser';
+import type { DeviceTransport } from '../main/ports/device-transport';
 import type { DiscoveredService, DiscoveryEvent, ServiceBrowser } from '../main/ports/discovery';
 import type { Airspace } from './airspace';
 
@@ -62,13 +65,18 @@ export class SimNet {
   }
 
   /** A fetch for a station whose adapters are `observers()` (re-read on every request). */
-  fetchFor(observers: () => readonly string[]): FetchLike {
+  fetchFor(observers: () => readonly string[], agent: HttpAgent = keepAlive): FetchLike {
     return async (url, init) => {
       const u = new URL(url);
       const target = this.route(u.hostname, observers());
       if (!target) throw new AirliftError('UNREACHABLE', `No route to ${u.host} from the station's networks`);
-      return forward(target.loopback, u, init);
+      return forward(target.loopback, u, init, { agent });
     };
+  }
+
+  /** The station's transport over this network (the seam the engine drives after each join). */
+  transportFor(observers: () => readonly string[]): SimDeviceTransport {
+    return new SimDeviceTransport((agent) => this.fetchFor(observers, agent));
   }
 
   /** The LAN address of a device as the airspace has it now. */
@@ -78,13 +86,69 @@ export class SimNet {
 }
 
 /** Keep-alive, like a browser or undici: a new TCP connection per call is not what stations do. */
-const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+const newKeepAlive = () => new HttpAgent({ keepAlive: true, maxSockets: 64 });
+const keepAlive = newKeepAlive();
+
+/** What the station's transport reads of one answer at most (main/engine/device-http.ts). */
+export const SIM_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * One keep-alive pool per network the station is on, like the station's undici transport: after
+ * `networkChanged()` new requests get a fresh pool, and the old one is destroyed once the requests
+ * still running on it (other lanes') are done.
+ */
+export class SimDeviceTransport implements DeviceTransport {
+  private agent = newKeepAlive();
+  private current: FetchLike;
+  private readonly running = new Map<HttpAgent, number>();
+  private readonly retired = new Set<HttpAgent>();
+
+  constructor(private readonly fetchVia: (agent: HttpAgent) => FetchLike) {
+    this.current = fetchVia(this.agent);
+  }
+
+  readonly fetch: FetchLike = async (url, init) => {
+    const agent = this.agent;
+    const via = this.current;
+    this.running.set(agent, (this.running.get(agent) ?? 0) + 1);
+    try {
+      return await via(url, init);
+    } finally {
+      const left = (this.running.get(agent) ?? 1) - 1;
+      this.running.set(agent, left);
+      if (left === 0 && this.retired.has(agent)) this.drop(agent);
+    }
+  };
+
+  networkChanged(): void {
+    const old = this.agent;
+    this.agent = newKeepAlive();
+    this.current = this.fetchVia(this.agent);
+    this.retired.add(old);
+    if ((this.running.get(old) ?? 0) === 0) this.drop(old);
+  }
+
+  close(): void {
+    for (const a of [this.agent, ...this.retired]) a.destroy();
+    this.retired.clear();
+    this.running.clear();
+  }
+
+  private drop(agent: HttpAgent): void {
+    agent.destroy();
+    this.retired.delete(agent);
+    this.running.delete(agent);
+  }
+}
 
 export function forward(
   to: { host: string; port: number },
   u: URL,
   init: { method: string; headers: Record<string, string>; body?: string },
+  o: { agent?: HttpAgent; maxResponseBytes?: number } = {},
 ): Promise<{ status: number; json(): Promise<unknown> }> {
+  const max = o.maxResponseBytes ?? SIM_MAX_RESPONSE_BYTES;
+  const what = `${init.method} ${u.pathname}`;
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -98,17 +162,50 @@ export function forward(
           ...(init.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(init.body)) } : {}),
         },
         setHost: false,
-        agent: keepAlive,
+        agent: o.agent ?? keepAlive,
       },
       (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) {
+          res.destroy();
+          reject(
+            new AirliftError(
+              'PROTOCOL_ERROR',
+              `${what}: the device answered with a redirect (HTTP ${status})`,
+            ),
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let total = 0;
+        res.on('data', (c: Buffer) => {
+          total += c.length;
+          if (total > max) {
+            res.destroy();
+            reject(
+              new AirliftError('PAYLOAD_TOO_LARGE', `${what}: the device answered more than ${max} bytes`),
+            );
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           resolve({
-            status: res.statusCode ?? 0,
-            json: () => Promise.resolve(JSON.parse(text) as unknown),
+            status,
+            json: () => {
+              try {
+                return Promise.resolve(JSON.parse(text) as unknown);
+              } catch {
+                return Promise.reject(
+                  new AirliftError(
+                    'PROTOCOL_ERROR',
+                    `${what}: the device answered HTTP ${status} without JSON`,
+                  ),
+                );
+              }
+            },
           });
         });
       },

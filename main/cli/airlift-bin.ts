@@ -1,7 +1,8 @@
-/** The `airlift` executable: the CLI with this machine's Wi-Fi adapters, mDNS and HTTP. */
+/** The `airlift` executable: the CLI with this machine's Wi-Fi adapters, mDNS and HTTP (undici). */
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { MdnsBrowser } from '../discovery/mdns-browser';
+import { UndiciDeviceTransport } from '../engine/device-http';
 import { wifiAdapterProvider } from '../wifi/select';
 import { NmcliAdapterProvider } from '../wifi/linux-nmcli';
 import type { WifiAdapterProvider } from '../ports/wifi-adapter';
@@ -52,18 +53,23 @@ function adapters(): WifiAdapterProvider {
   };
 }
 
+// Device answers capped at 1 MiB, no redirects, one connection pool per network (decision 0011).
+const transport = new UndiciDeviceTransport();
+
 const env = (): StationEnv => ({
   adapters: adapters(),
   browser: () => new MdnsBrowser({ onWarning: (m) => process.stderr.write(`mdns: ${m}\n`) }),
-  fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(15_000) }),
+  transport,
 });
 
-main(process.argv.slice(2), io, env).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`airlift: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2), io, env)
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`airlift: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => transport.close());

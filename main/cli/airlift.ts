@@ -16,7 +16,7 @@ import { parseQrPayload } from '../../shared/qr';
 import { deviceIdFromSetupSsid, DEFAULT_SSID_PREFIX } from '../../shared/identity';
 import { parseNetworkInput, type NetworkInput } from '../../shared/protocol/network-input';
 import { parseTxt } from '../../shared/protocol/mdns';
-import type { FetchLike } from '../../shared/session/client';
+import type { DeviceTransport } from '../ports/device-transport';
 import type { ServiceBrowser } from '../ports/discovery';
 import type { WifiAdapter, WifiAdapterProvider } from '../ports/wifi-adapter';
 import { DeviceSecrets } from '../engine/secrets';
@@ -34,7 +34,8 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, ENVIRONMENT: 3, INTERRUPTED: 1
 export interface StationEnv {
   adapters: WifiAdapterProvider;
   browser: () => ServiceBrowser;
-  fetch: FetchLike;
+  /** HTTP to devices (undici on this machine, decision 0011; the lab's routed transport). */
+  transport: DeviceTransport;
 }
 
 export interface CliIo {
@@ -159,7 +160,7 @@ async function runJob(
     {
       adapters: await lanes(env, spec.options.adapters),
       browser: env.browser(),
-      fetch: env.fetch,
+      transport: env.transport,
       secrets,
       recorder: journalRecorder(journal),
       onEvent: (e) => progress.handle(e),
@@ -173,10 +174,36 @@ async function runJob(
     const report = buildReport(spec, outcomes, { finishedAt: new Date().toISOString() });
     io.stdout.write(`\n${formatSummaryTable(report, { color: io.stdout.isTTY === true })}\n`);
     io.stdout.write(`Job ${spec.id}: airlift report ${spec.id} --csv --out report.csv\n`);
-    if (summary.failed > 0)
-      io.stdout.write(`Retry a failure group: airlift retry ${spec.id} --reason <reason>\n`);
+    for (const line of retryHints(spec.id, summary.byReason)) io.stdout.write(`${line}\n`);
   }
   return summary.failed > 0 || summary.pending > 0 ? EXIT.FAILED : EXIT.OK;
+}
+
+/** Failure groups a retry alone does not fix: what to do first. */
+const FIX_BEFORE_RETRY: Readonly<Record<string, string>> = {
+  locked_out:
+    'on each device run `airliftctl reset-lockout` (or use its reset button or reboot policy), and check its setup secret in the manifest',
+  setup_closed:
+    'its setup window reopens when setup is opened again after the device was online, or at once with `airliftctl reset-lockout` on the device; check its setup secret in the manifest',
+  auth_failed_setup: 'the setup secret does not match the device: check the manifest or the label',
+  rate_limited: 'the device delays handshakes after failed ones: wait for the time in the report',
+};
+
+/** The retry commands after a job, with what to fix first where a plain retry cannot succeed. */
+export function retryHints(jobId: string, byReason: Readonly<Record<string, number>>): string[] {
+  const reasons = Object.keys(byReason);
+  if (reasons.length === 0) return [];
+  const lines: string[] = [];
+  for (const reason of reasons) {
+    const fix = FIX_BEFORE_RETRY[reason];
+    if (fix !== undefined) {
+      lines.push(
+        `  ${reason} (${byReason[reason] ?? 0}): ${fix}; then: airlift retry ${jobId} --reason ${reason}`,
+      );
+    }
+  }
+  lines.push(`Retry a failure group: airlift retry ${jobId} --reason <reason>`);
+  return lines;
 }
 
 export function buildProgram(env: () => StationEnv, io: CliIo, setExit: (code: number) => void): Command {

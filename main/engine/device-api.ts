@@ -1,6 +1,6 @@
 /** The station's view of one device's public API, over whatever transport reaches it. */
+import type { z } from 'zod';
 import { AirliftError, isErrorCode } from '../../shared/errors';
-import { parseOrThrow } from '../../shared/validate';
 import {
   errorBodySchema,
   networksResponseSchema,
@@ -30,12 +30,57 @@ export function asAirlift(err: unknown): AirliftError {
   return new AirliftError('UNREACHABLE', `Device unreachable: ${msg}`);
 }
 
+/** A device's answer that does not match its schema is the device's bug: PROTOCOL_ERROR. */
+export function parseDeviceReply<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const first = r.error.issues[0];
+  const where = first ? `${first.path.map(String).join('.') || 'root'}: ${first.message}` : 'invalid';
+  throw new AirliftError('PROTOCOL_ERROR', `The device answered an invalid ${what} (${where})`);
+}
+
+/**
+ * Handshakes refused for a moment are tried again: BUSY (the device is computing another one)
+ * with a growing pause, RATE_LIMITED when the device's own `retryAfterMs` is short. Bounded in
+ * tries and in total wait, so one device never holds its lane for long.
+ */
+export interface HandshakeRetry {
+  attempts: number;
+  busyFirstMs: number;
+  busyMaxMs: number;
+  /** RATE_LIMITED waits longer than this are not waited out: the device fails as rate_limited. */
+  maxRetryAfterMs: number;
+  /** All pauses of one handshake together. */
+  maxTotalWaitMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export const HANDSHAKE_RETRY: Readonly<HandshakeRetry> = {
+  attempts: 6,
+  busyFirstMs: 250,
+  busyMaxMs: 4_000,
+  maxRetryAfterMs: 10_000,
+  maxTotalWaitMs: 20_000,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+/** `details.retryAfterMs` of a device's error, when it is a sane number. */
+export function retryAfterMsOf(e: AirliftError): number | undefined {
+  const v = e.details?.['retryAfterMs'];
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
 export class DeviceApi {
+  private readonly retry: Readonly<HandshakeRetry>;
+
   constructor(
     readonly baseUrl: string,
     private readonly fetch: FetchLike,
     private readonly timeoutMs = 10_000,
-  ) {}
+    retry: Partial<HandshakeRetry> = {},
+  ) {
+    this.retry = { ...HANDSHAKE_RETRY, ...retry };
+  }
 
   private async get(path: string): Promise<unknown> {
     try {
@@ -45,7 +90,7 @@ export class DeviceApi {
         `GET ${path}`,
       );
       const body = await res.json();
-      if (res.status >= 400) {
+      if (res.status < 200 || res.status > 299) {
         const e = errorBodySchema.safeParse(body);
         if (e.success) {
           const code = isErrorCode(e.data.error.code) ? e.data.error.code : 'PROTOCOL_ERROR';
@@ -60,19 +105,55 @@ export class DeviceApi {
   }
 
   async status(): Promise<DeviceStatus> {
-    return parseOrThrow(statusSchema, await this.get('/v1/status'), 'device status');
+    return parseDeviceReply(statusSchema, await this.get('/v1/status'), 'status');
   }
 
   /** What the device hears; `fresh` makes it scan now instead of answering from its recent scan. */
   async networks(fresh = false): Promise<NetworksResponse> {
-    return parseOrThrow(
+    return parseDeviceReply(
       networksResponseSchema,
       await this.get(fresh ? '/v1/networks?force=1' : '/v1/networks'),
-      'device scan',
+      'scan',
     );
   }
 
+  /** The secure session, retrying a handshake the device refused for a moment (`HandshakeRetry`). */
   async session(deviceId: string, secrets: DeviceSecrets): Promise<SecureSession> {
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handshake(deviceId, secrets);
+      } catch (err) {
+        const e = asAirlift(err);
+        const pause = this.pauseBefore(e, attempt, waited);
+        if (pause === undefined) throw attempt > 1 ? gaveUp(e, attempt, waited) : e;
+        waited += pause;
+        await this.retry.sleep(pause);
+      }
+    }
+  }
+
+  /** How long to wait before another try after `e`, or undefined to give up. */
+  private pauseBefore(e: AirliftError, attempt: number, waited: number): number | undefined {
+    if (attempt >= this.retry.attempts) return undefined;
+    let pause: number | undefined;
+    if (e.code === 'BUSY') {
+      // Growing, and never sooner than the device asks: a device kept busy by others (or by an
+      // attacker's stream of handshakes) is given time instead of our tries being spent at once.
+      const grown = Math.min(this.retry.busyMaxMs, this.retry.busyFirstMs * 2 ** (attempt - 1));
+      const wanted = Math.min(Math.max(grown, retryAfterMsOf(e) ?? 0), this.retry.maxRetryAfterMs);
+      // Jitter, so two stations (or lanes) that collided do not collide again in step.
+      pause = wanted * (0.75 + Math.random() / 2);
+    } else if (e.code === 'RATE_LIMITED') {
+      const after = retryAfterMsOf(e);
+      // A little past the device's own limit: its clock and ours do not tick together.
+      if (after !== undefined && after <= this.retry.maxRetryAfterMs) pause = after + 100;
+    }
+    if (pause === undefined || waited + pause > this.retry.maxTotalWaitMs) return undefined;
+    return Math.round(pause);
+  }
+
+  private async handshake(deviceId: string, secrets: DeviceSecrets): Promise<SecureSession> {
     try {
       return await withTimeout(
         openSession({
@@ -88,4 +169,15 @@ export class DeviceApi {
       throw asAirlift(err);
     }
   }
+}
+
+/** The last refusal, saying that the station tried again before giving up. */
+function gaveUp(e: AirliftError, attempts: number, waitedMs: number): AirliftError {
+  if (e.code !== 'BUSY' && e.code !== 'RATE_LIMITED') return e;
+  return new AirliftError(
+    e.code,
+    `${e.message} (${attempts} tries over ${(waitedMs / 1000).toFixed(1)} s)`,
+    { ...e.details, attempts },
+    { cause: e },
+  );
 }

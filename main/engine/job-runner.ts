@@ -16,11 +16,13 @@ import { setupSubnet } from '../../shared/addressing';
 import { DEFAULT_SSID_PREFIX, setupSsid } from '../../shared/identity';
 import { parseTxt } from '../../shared/protocol/mdns';
 import type { NetworkInput } from '../../shared/protocol/network-input';
-import type { StatusDetail, WifiSetResult } from '../../shared/protocol/api';
+import { statusDetailSchema, wifiSetResultSchema, type WifiSetResult } from '../../shared/protocol/api';
 import type { FetchLike, SecureSession } from '../../shared/session/client';
+import { fixedTransport, type DeviceTransport } from '../ports/device-transport';
 import type { DiscoveredService, ServiceBrowser } from '../ports/discovery';
-import type { CurrentConnection, WifiAdapter } from '../ports/wifi-adapter';
-import { DeviceApi, asAirlift } from './device-api';
+import type { CurrentConnection, JoinRequest, JoinResult, WifiAdapter } from '../ports/wifi-adapter';
+import { DeviceApi, asAirlift, parseDeviceReply, retryAfterMsOf } from './device-api';
+import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './device-text';
 import type { DeviceSecrets } from './secrets';
 import type { DeviceOutcome, DeviceStep, JobEvent, JobSpec, JobSummary, StepTimings } from './types';
 
@@ -33,7 +35,13 @@ export interface RunnerDeps {
   /** Lanes for the AP path and the way back to the target network (the first one returns). */
   adapters: WifiAdapter[];
   browser: ServiceBrowser;
-  fetch: FetchLike;
+  /**
+   * How devices are reached; told after every join and restore so no pooled connection outlives
+   * its network (decision 0011). Give this, or `fetch`.
+   */
+  transport?: DeviceTransport;
+  /** A transport with nothing pooled to drop, as a plain fetch (`transport` wins when both are given). */
+  fetch?: FetchLike;
   secrets: DeviceSecrets;
   recorder?: JobRecorder;
   onEvent?: (event: JobEvent) => void;
@@ -70,6 +78,23 @@ class DeviceFailure extends Error {
   }
 }
 
+/** The station's own failure for one device (its journal, a bug): never the device's fault. */
+function stationFailure(what: string, err: unknown): DeviceFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  return new DeviceFailure('station_error', clip(`${what}: ${message}`, TEXT_LIMITS.detail));
+}
+
+/** What to do on the device when it refuses handshakes after too many failed ones (protocol.md). */
+const LOCKOUT_FIX = {
+  LOCKED_OUT:
+    'the device refuses every handshake after 100 failed ones (a wrong setup secret?). On the device run ' +
+    '`airliftctl reset-lockout`, or use its reset button or reboot policy; then retry this group',
+  SETUP_CLOSED:
+    'the device closed its setup window after 20 failed handshakes (a wrong setup secret?). The window ' +
+    'reopens when setup is opened again after the device was online, or at once with ' +
+    '`airliftctl reset-lockout` on the device; then retry this group',
+} as const;
+
 const TERMINAL: readonly DeviceStep[] = ['verified', 'failed'];
 const PUSHED: readonly DeviceStep[] = ['pushed', 'awaiting'];
 
@@ -84,11 +109,27 @@ function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
       return new DeviceFailure('unreachable', `${step}: ${e.message}`);
     case 'AUTH_FAILED':
       return new DeviceFailure(step === 'session' ? 'auth_failed_setup' : 'session_failed', e.message);
-    case 'RATE_LIMITED':
+    case 'RATE_LIMITED': {
+      const after = retryAfterMsOf(e);
+      const wait = after === undefined ? 'later' : `in ${Math.ceil(after / 1000)} s`;
+      return new DeviceFailure(
+        'rate_limited',
+        `the device limits handshakes after failed ones; retry this group ${wait} (the device said: ${e.message})`,
+      );
+    }
     case 'LOCKED_OUT':
     case 'SETUP_CLOSED':
+      return new DeviceFailure(
+        e.code.toLowerCase(),
+        `${LOCKOUT_FIX[e.code]} (the device said: ${e.message})`,
+      );
+    case 'BUSY':
+      return new DeviceFailure(
+        'device_busy',
+        `another handshake kept the device busy (a phone on its portal, another station?): ${e.message}`,
+      );
     case 'DEVICE_MISMATCH':
-      return new DeviceFailure(e.code.toLowerCase(), e.message);
+      return new DeviceFailure('device_mismatch', e.message);
     default:
       return new DeviceFailure(step === 'pushing' ? 'rejected' : 'session_failed', `${e.code}: ${e.message}`);
   }
@@ -100,6 +141,7 @@ export class JobRunner {
   private readonly sessions = new Map<string, SecureSession>();
   private readonly apiPort: number;
   private readonly nonce8: string;
+  private readonly transport: DeviceTransport;
   private originals: (CurrentConnection | undefined)[] = [];
 
   constructor(
@@ -108,6 +150,9 @@ export class JobRunner {
   ) {
     this.apiPort = deps.apPort ?? 80;
     this.nonce8 = input.spec.nonce.slice(0, 8);
+    const transport = deps.transport ?? (deps.fetch ? fixedTransport(deps.fetch) : undefined);
+    if (!transport) throw new AirliftError('INTERNAL', 'The job runner needs a device transport');
+    this.transport = transport;
   }
 
   get spec(): JobSpec {
@@ -133,7 +178,7 @@ export class JobRunner {
     } finally {
       this.emit({ type: 'phase', jobId: spec.id, phase: 'restore' });
       if (this.deps.restoreNetworks !== false) {
-        await Promise.all(lanes.map((l, i) => l.restore(this.originals[i]).catch(() => undefined)));
+        await Promise.all(lanes.map((l, i) => this.restoreLane(l, this.originals[i])));
       }
       await this.deps.browser.stop();
     }
@@ -173,7 +218,8 @@ export class JobRunner {
           for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
             const next = queue.slice(0, 2);
             this.deps.secrets.precompute(next);
-            await this.pushOverAp(lane, id);
+            const deviceId = id;
+            await this.isolated(deviceId, () => this.pushOverAp(lane, deviceId));
           }
         }),
       );
@@ -201,7 +247,7 @@ export class JobRunner {
       await this.step(deviceId, 'joining', {}, lane.info.id);
       const subnet = setupSubnet(deviceId);
       const ssid = setupSsid(deviceId, this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX);
-      const joined = await lane.join({
+      const joined = await this.joinLane(lane, {
         ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
         security: 'open',
         timeoutMs: this.input.spec.options.joinTimeoutMs,
@@ -210,14 +256,14 @@ export class JobRunner {
       if (!joined.ok)
         throw new DeviceFailure(
           'unreachable',
-          `setup AP ${ssid}: ${joined.reason}${joined.detail ? ` (${joined.detail})` : ''}`,
+          `setup AP ${ssid}: ${joined.reason}${joined.detail ? ` (${clip(joined.detail, TEXT_LIMITS.quoted)})` : ''}`,
         );
       // Where the station met the device's setup AP, for the report.
       if (joined.bssid !== undefined) o.bssid = joined.bssid;
       if (joined.signal !== undefined) o.rssi = joined.signal;
       const api = new DeviceApi(
         `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
-        this.deps.fetch,
+        this.transport.fetch,
       );
       step = 'session';
       await this.step(deviceId, 'session', {}, lane.info.id);
@@ -265,7 +311,7 @@ export class JobRunner {
   ): Promise<WifiSetResult> {
     const { target, options, nonce } = this.input.spec;
     const { passphrase, psk } = this.input.credentials;
-    const result = (await call('wifi.set', {
+    const result = await call('wifi.set', {
       networks: [
         {
           ssidHex: target.ssidHex,
@@ -279,8 +325,8 @@ export class JobRunner {
       nonce,
       commit: 'confirm',
       failsafeSeconds: options.failsafeSeconds,
-    })) as WifiSetResult;
-    return result;
+    });
+    return parseDeviceReply(wifiSetResultSchema, result, 'wifi.set result');
   }
 
   /** With AP+STA the device reports its result on the AP: wait for it there. */
@@ -289,8 +335,10 @@ export class JobRunner {
     while (performance.now() < deadline) {
       const s = await api.status().catch(() => undefined);
       const a = s?.lastAttempt;
-      if (a?.id === attemptId && a.result === 'failed')
-        throw new DeviceFailure(a.reason ?? 'timeout', 'reported on the setup AP');
+      if (a?.id === attemptId && a.result === 'failed') {
+        const f = reportedFailure(a.reason, 'reported on the setup AP');
+        throw new DeviceFailure(f.reason, f.detail);
+      }
       if (a?.id === attemptId && a.result === 'ok') return;
       await sleep(200);
     }
@@ -300,13 +348,14 @@ export class JobRunner {
     const current = await lane.current().catch(() => undefined);
     const { target, options } = this.input.spec;
     if (current?.ssidHex === target.ssidHex) return;
-    const { passphrase } = this.input.credentials;
-    const r = await lane.join({
+    const { passphrase, psk } = this.input.credentials;
+    const r = await this.joinLane(lane, {
       ssidHex: target.ssidHex,
       security: target.security,
       hidden: target.hidden,
       timeoutMs: options.joinTimeoutMs,
       ...(passphrase !== undefined ? { passphrase } : {}),
+      ...(psk !== undefined ? { psk } : {}),
     });
     if (!r.ok) {
       // The station cannot verify: devices stay unverified and are looked for as setup APs.
@@ -322,15 +371,15 @@ export class JobRunner {
   private async verify(ids: string[]): Promise<void> {
     const { spec } = this.input;
     this.emit({ type: 'phase', jobId: spec.id, phase: 'verify' });
-    const waiting = new Set(ids);
-    for (const id of ids) await this.step(id, 'awaiting', {});
+    for (const id of ids) await this.awaitStep(id);
+    const waiting = new Set(ids.filter((id) => !TERMINAL.includes(this.get(id).step)));
     const confirming: Promise<void>[] = [];
     const consider = (svc: DiscoveredService) => {
       const txt = safeTxt(svc.txt);
       if (!txt || !waiting.has(txt.id)) return;
       if (txt.pv !== this.nonce8 || (txt.st !== 'failsafe' && txt.st !== 'online')) return;
       waiting.delete(txt.id);
-      confirming.push(this.confirm(txt.id, svc));
+      confirming.push(this.isolated(txt.id, () => this.confirm(txt.id, svc)));
     };
     const allSeen = new Promise<void>((resolve) => {
       const check = () => {
@@ -346,6 +395,15 @@ export class JobRunner {
     });
     await Promise.race([allSeen, sleep(spec.options.verifyTimeoutMs)]);
     await Promise.all(confirming);
+  }
+
+  /** Into `awaiting`; a journal that cannot record it fails this device only. */
+  private async awaitStep(deviceId: string): Promise<void> {
+    try {
+      await this.step(deviceId, 'awaiting', {});
+    } catch (err) {
+      await this.fail(deviceId, reasonFor('awaiting', err));
+    }
   }
 
   private async confirm(deviceId: string, svc: DiscoveredService): Promise<void> {
@@ -366,13 +424,15 @@ export class JobRunner {
         );
       }
       if (!committed) {
-        session = await new DeviceApi(url, this.deps.fetch).session(deviceId, this.deps.secrets);
+        session = await new DeviceApi(url, this.transport.fetch).session(deviceId, this.deps.secrets);
         await session.call('device.commit', commit).catch((err: unknown) => {
           throw new DeviceFailure('commit_failed', asAirlift(err).message);
         });
       }
-      const detail = (await session?.call('status.detail').catch(() => undefined)) as
-        StatusDetail | undefined;
+      const detail = await session
+        ?.call('status.detail')
+        .then((r) => parseDeviceReply(statusDetailSchema, r, 'status.detail'))
+        .catch(() => undefined);
       this.sessions.delete(deviceId);
       const o = this.get(deviceId);
       o.ip = ip;
@@ -393,7 +453,6 @@ export class JobRunner {
 
   /** Devices that did not come back: find their setup AP again and read why. */
   private async rescue(lane: WifiAdapter, ids: string[]): Promise<void> {
-    const prefix = this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX;
     // A scan that fails (no Location consent on Windows, a busy radio) is reported with its own
     // message on every device it leaves unexplained: that text is the technician's fix-it.
     let scanError: string | undefined;
@@ -401,55 +460,60 @@ export class JobRunner {
       scanError = asAirlift(err).message;
       return [];
     });
-    for (const id of ids) {
-      const o = this.get(id);
-      const ssid = setupSsid(id, prefix);
-      if (!scan.some((s) => s.ssid === ssid)) {
-        await this.fail(
-          id,
-          new DeviceFailure(
-            'not_rediscovered',
-            scanError === undefined
-              ? 'neither on the target network nor in setup mode'
-              : `not on the target network, and the scan for its setup AP failed: ${scanError}`,
-          ),
-        );
-        continue;
-      }
-      const subnet = setupSubnet(id);
-      const joined = await lane.join({
-        ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
-        security: 'open',
-        timeoutMs: this.input.spec.options.joinTimeoutMs,
-        expectReachable: { host: subnet.address, port: this.apiPort },
-      });
-      if (!joined.ok) {
-        await this.fail(
-          id,
-          new DeviceFailure(
-            'not_rediscovered',
-            `back in setup mode but its AP could not be joined (${joined.reason})`,
-          ),
-        );
-        continue;
-      }
-      const api = new DeviceApi(
-        `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
-        this.deps.fetch,
+    for (const id of ids) await this.isolated(id, () => this.rescueOne(lane, id, scan, scanError));
+  }
+
+  /** One device that did not come back: its setup AP, and the reason it recorded there. */
+  private async rescueOne(
+    lane: WifiAdapter,
+    id: string,
+    scan: readonly { ssid: string }[],
+    scanError: string | undefined,
+  ): Promise<void> {
+    const ssid = setupSsid(id, this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX);
+    if (!scan.some((s) => s.ssid === ssid)) {
+      await this.fail(
+        id,
+        new DeviceFailure(
+          'not_rediscovered',
+          scanError === undefined
+            ? 'neither on the target network nor in setup mode'
+            : `not on the target network, and the scan for its setup AP failed: ${scanError}`,
+        ),
       );
-      const status = await api.status().catch(() => undefined);
-      const a = status?.lastAttempt;
-      if (a && a.id === o.attemptId && a.result === 'failed') {
-        await this.fail(
-          id,
-          new DeviceFailure(a.reason ?? 'timeout', 'reported by the device after it reopened setup'),
-        );
-      } else {
-        await this.fail(
-          id,
-          new DeviceFailure('not_rediscovered', 'back in setup mode without a recorded reason'),
-        );
-      }
+      return;
+    }
+    const subnet = setupSubnet(id);
+    const joined = await this.joinLane(lane, {
+      ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
+      security: 'open',
+      timeoutMs: this.input.spec.options.joinTimeoutMs,
+      expectReachable: { host: subnet.address, port: this.apiPort },
+    });
+    if (!joined.ok) {
+      await this.fail(
+        id,
+        new DeviceFailure(
+          'not_rediscovered',
+          `back in setup mode but its AP could not be joined (${joined.reason})`,
+        ),
+      );
+      return;
+    }
+    const api = new DeviceApi(
+      `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
+      this.transport.fetch,
+    );
+    const status = await api.status().catch(() => undefined);
+    const a = status?.lastAttempt;
+    if (a && a.id === this.get(id).attemptId && a.result === 'failed') {
+      const f = reportedFailure(a.reason, 'reported by the device after it reopened setup');
+      await this.fail(id, new DeviceFailure(f.reason, f.detail));
+    } else {
+      await this.fail(
+        id,
+        new DeviceFailure('not_rediscovered', 'back in setup mode without a recorded reason'),
+      );
     }
   }
 
@@ -467,8 +531,10 @@ export class JobRunner {
     const workers = Array.from(
       { length: Math.max(1, Math.min(spec.options.concurrency, queue.length)) },
       async () => {
-        for (let id = queue.shift(); id !== undefined; id = queue.shift())
-          await this.pushOverLan(id, found.get(id));
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          const deviceId = id;
+          await this.isolated(deviceId, () => this.pushOverLan(deviceId, found.get(deviceId)));
+        }
       },
     );
     await Promise.all(workers);
@@ -517,8 +583,8 @@ export class JobRunner {
     try {
       const ip = svc?.addresses.find((a) => !a.includes(':'));
       if (!svc || !ip) throw new DeviceFailure('unreachable', 'not found on the network');
-      Object.assign(o, { ip, hostname: svc.host });
-      const api = new DeviceApi(`http://${ip}:${svc.port}`, this.deps.fetch);
+      Object.assign(o, boundFacts({ ip, hostname: svc.host }));
+      const api = new DeviceApi(`http://${ip}:${svc.port}`, this.transport.fetch);
       await this.step(deviceId, 'session', {});
       const session = await api.session(deviceId, this.deps.secrets);
       step = 'linkCheck';
@@ -558,9 +624,15 @@ export class JobRunner {
     if (this.deps.signal?.aborted) throw new JobAborted();
     const o = this.get(deviceId);
     this.closeTiming(o);
-    Object.assign(o, facts, { step });
+    const bounded = boundFacts(facts);
+    Object.assign(o, bounded, { step });
     this.stepStarted.set(deviceId, performance.now());
-    await this.deps.recorder?.step(deviceId, step, facts);
+    try {
+      await this.deps.recorder?.step(deviceId, step, bounded);
+    } catch (err) {
+      // Going on unrecorded would let a resume push to this device again: stop here for it.
+      throw stationFailure(`the job journal could not record step ${step}`, err);
+    }
     this.emit({
       type: 'device-step',
       jobId: this.input.spec.id,
@@ -590,6 +662,7 @@ export class JobRunner {
     await this.finish(deviceId, 'failed');
   }
 
+  /** The definite result; never throws: a result the journal refuses fails the device as station_error. */
   private async finish(deviceId: string, result: 'verified' | 'failed'): Promise<void> {
     const o = this.get(deviceId);
     if (TERMINAL.includes(o.step)) return;
@@ -598,8 +671,75 @@ export class JobRunner {
     o.result = result;
     if (result === 'verified') delete o.reason;
     o.endedAt = new Date().toISOString();
-    await this.deps.recorder?.result({ ...o });
+    Object.assign(o, boundOutcome(o));
+    try {
+      await this.deps.recorder?.result({ ...o });
+    } catch (err) {
+      await this.recordUnrecorded(o, err);
+    }
     this.emit({ type: 'device-result', jobId: this.input.spec.id, outcome: { ...o } });
+  }
+
+  /**
+   * The journal refused a result: the device fails as station_error (the record does not hold what
+   * happened), and the bare facts are tried once more, without anything the device said.
+   */
+  private async recordUnrecorded(o: DeviceOutcome, err: unknown): Promise<void> {
+    const was = o.result === 'verified' ? 'verified' : `failed (${o.reason ?? 'unknown'})`;
+    const f = stationFailure(`the job journal could not record the result; the device was ${was}`, err);
+    o.step = 'failed';
+    o.result = 'failed';
+    o.reason = f.reason;
+    o.detail = f.detail ?? f.reason;
+    const bare: DeviceOutcome = {
+      deviceId: o.deviceId,
+      ...(o.name === undefined ? {} : { name: o.name }),
+      ...(o.group === undefined ? {} : { group: o.group }),
+      step: 'failed',
+      result: 'failed',
+      reason: f.reason,
+      detail: o.detail,
+      timings: o.timings,
+      attempts: o.attempts,
+      ...(o.startedAt === undefined ? {} : { startedAt: o.startedAt }),
+      ...(o.endedAt === undefined ? {} : { endedAt: o.endedAt }),
+    };
+    await this.deps.recorder?.result(bare).catch(() => undefined);
+  }
+
+  /**
+   * Run one device's work so that nothing it throws ends the job: the device fails with a station
+   * reason and the others go on. Only a stop (JobAborted) passes.
+   */
+  private async isolated(deviceId: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      if (err instanceof JobAborted) throw err;
+      await this.fail(
+        deviceId,
+        err instanceof DeviceFailure ? err : stationFailure('the station failed', err),
+      );
+    }
+  }
+
+  /** Join on a lane, then tell the transport: pooled connections belong to the network left. */
+  private async joinLane(lane: WifiAdapter, req: JoinRequest): Promise<JoinResult> {
+    try {
+      return await lane.join(req);
+    } finally {
+      this.transport.networkChanged();
+    }
+  }
+
+  private async restoreLane(lane: WifiAdapter, previous: CurrentConnection | undefined): Promise<void> {
+    try {
+      await lane.restore(previous);
+    } catch {
+      // The technician's network could not be restored: nothing the job can do about it now.
+    } finally {
+      this.transport.networkChanged();
+    }
   }
 
   private emit(event: JobEvent): void {

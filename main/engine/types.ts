@@ -5,12 +5,17 @@
  */
 import type { NetworkSecurity } from '../../shared/protocol/wifi';
 import { JOB_DEVICE_STEPS } from '../../shared/protocol/job';
+import { CONNECT_FAILURE_REASONS } from '../../shared/errors';
 
 /** The per-device steps, defined once with their schema in shared/protocol/job.ts. */
 export const DEVICE_STEPS = JOB_DEVICE_STEPS;
 export type DeviceStep = (typeof DEVICE_STEPS)[number];
 
-/** Why a device failed: the agent's own reasons (protocol.md) or the station's. */
+/** Why a device's own attempt failed, as it reports it (`lastAttempt.reason`, protocol.md). */
+export const DEVICE_REASONS = [...CONNECT_FAILURE_REASONS, 'not_confirmed', 'interrupted'] as const;
+export type DeviceReason = (typeof DEVICE_REASONS)[number];
+
+/** Why a device failed, as the station tells it (besides the device's own reasons). */
 export const STATION_REASONS = [
   'unreachable',
   'not_rediscovered',
@@ -20,9 +25,26 @@ export const STATION_REASONS = [
   'session_failed',
   'rejected',
   'commit_failed',
+  'rate_limited',
+  'locked_out',
+  'setup_closed',
+  'device_mismatch',
+  /** Another handshake kept the device busy through every retry. */
+  'device_busy',
+  /** The device reported a failure with a reason outside DEVICE_REASONS (kept, clipped, in the detail). */
+  'device_error',
+  /** The station itself failed for this device (its journal could not record it, a bug). */
+  'station_error',
   'cancelled',
 ] as const;
 export type StationReason = (typeof STATION_REASONS)[number];
+
+export function isKnownReason(reason: string): reason is DeviceReason | StationReason {
+  return (
+    (DEVICE_REASONS as readonly string[]).includes(reason) ||
+    (STATION_REASONS as readonly string[]).includes(reason)
+  );
+}
 
 export type JobPath = 'ap' | 'lan';
 

@@ -3,8 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AirliftError } from '../../../shared/errors';
 import { main, EXIT, type CliIo, type StationEnv } from '../../../main/cli/airlift';
 import { LABNET, startFleet, type Fleet, type FleetOptions } from '../../../lab/fleet';
+import { wpa2Psk, ssidHexOf } from '../../../lab/airspace';
+import { errorAnswer, standIn } from './hostile-device';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -31,7 +34,7 @@ async function rig(o: FleetOptions): Promise<Rig> {
   const env = (): StationEnv => ({
     adapters: fleet.provider,
     browser: () => fleet.browser(),
-    fetch: fleet.stationFetch,
+    transport: fleet.transport,
   });
   return {
     fleet,
@@ -129,6 +132,31 @@ describe('airlift CLI', () => {
       summary: { verified: number; failed: number };
     };
     expect(report.summary).toMatchObject({ verified: 3, failed: 0 });
+  });
+
+  it('provisions with a raw PSK read from the passphrase file', async () => {
+    const r = await rig({ devices: 2, adapters: 1 });
+    const psk = Buffer.from(wpa2Psk(LABNET.passphrase, ssidHexOf(LABNET.ssid))).toString('hex');
+    await writeFile(join(r.dir, 'pass.txt'), `${psk}\n`, { mode: 0o600 });
+    const p = await r.run(provisionArgs(r.dir));
+    expect(p.code, p.out + p.err).toBe(EXIT.OK);
+    expect(p.out).toContain('2 devices: 2 verified, 0 failed');
+    expect(p.out + p.err).not.toContain(psk);
+  });
+
+  it('says what to do on a locked-out device before retrying its group', async () => {
+    const r = await rig({ devices: 2, adapters: 1 });
+    const victim = r.fleet.manifest[0]?.deviceId ?? '';
+    const s = await standIn(r.fleet, victim, (q) =>
+      q.path === '/v1/session/hello' ? errorAnswer(new AirliftError('LOCKED_OUT', 'no')) : undefined,
+    );
+    cleanups.push(() => s.close());
+    const p = await r.run(provisionArgs(r.dir));
+    expect(p.code).toBe(EXIT.FAILED);
+    const id = jobIdOf(p.out);
+    expect(p.out).toContain('locked_out');
+    expect(p.out).toMatch(/locked_out \(1\): on each device run `airliftctl reset-lockout`/);
+    expect(p.out).toContain(`airlift retry ${id} --reason locked_out`);
   });
 
   it('refuses bad input with clear errors and usage exit codes', async () => {

@@ -3,6 +3,8 @@
  * device's setup AP while joined to it, or on the same LAN; mDNS is heard only on the device's network.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setupSubnet } from '../../../shared/addressing';
 import { setupSsid } from '../../../shared/identity';
 import { toHex, utf8Encode } from '../../../shared/encoding';
@@ -79,5 +81,42 @@ describe('sim network', () => {
     const now = browser.services()[0]?.addresses;
     expect(now).toEqual([f.net.leaseOf(d.entry.deviceId)]);
     await browser.stop();
+  });
+
+  it('answers like the station transport: a pool per network, 1 MiB at most, no redirects', async () => {
+    const f = await startFleet({ devices: 1, adapters: 1, timeScale: 0 });
+    fleets.push(f);
+    const id = f.manifest[0]?.deviceId ?? '';
+    const adapter = f.adapters[0];
+    if (!adapter) throw new Error('no adapter');
+    const ports: number[] = [];
+    const answer = (res: ServerResponse, status: number, body: string, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    };
+    const server = createServer((req, res) => {
+      ports.push(req.socket.remotePort ?? 0);
+      if (req.url === '/big') answer(res, 200, JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+      else if (req.url === '/moved') answer(res, 302, '', { location: 'http://example.invalid/' });
+      else answer(res, 200, '{"ok":true}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    f.net.register(id, { host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+    try {
+      await adapter.join({ ssidHex: hex(setupSsid(id)), security: 'open', timeoutMs: 1000 });
+      const get = (path: string) =>
+        f.transport.fetch(`http://${setupSubnet(id).address}${path}`, { method: 'GET', headers: {} });
+      for (let i = 0; i < 3; i++) await get('/ok');
+      const before = new Set(ports);
+      expect(before.size).toBe(1);
+      f.transport.networkChanged();
+      await get('/ok');
+      expect(before.has(ports.at(-1) ?? 0)).toBe(false);
+      await expect(get('/big')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      await expect(get('/moved')).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
