@@ -155,12 +155,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       : []),
     ...(opts.apServers ?? []).map((s) => new ApListener(agent, s.port, () => s.make(agent), opts.logger)),
   ];
-  const unsubscribe =
-    apListeners.length > 0
-      ? agent.events.subscribe(() => {
-          for (const l of apListeners) l.sync();
-        })
-      : () => undefined;
+  // The listeners follow the AP itself, not the lifecycle: the AP comes up after the state that
+  // asked for it, and goes down and up again inside one attempt.
+  const unsubscribe = agent.setupApChanges.subscribe(() => {
+    for (const l of apListeners) l.sync();
+  });
   for (const l of apListeners) l.sync();
 
   return {
@@ -180,13 +179,24 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
 }
 
+/** First wait before binding again to an AP address not yet on its interface; it doubles per try. */
+export const AP_BIND_RETRY_FIRST_MS = 100;
+const AP_BIND_RETRY_MAX_MS = 2_000;
+/** About 20 s of tries: a backend configures the address within seconds of reporting the AP up. */
+const AP_BIND_RETRIES = 14;
+
 /**
- * Binds the API to the AP address while the setup AP is up. The address exists only once the
- * backend has configured the AP interface, so binding is retried on each state event until it holds.
+ * One server on the setup AP's address while the AP is up, closed when it goes down: it follows
+ * the agent's setup AP signal. The address may reach its interface a moment after the backend
+ * reports the AP up, so a bind refused with EADDRNOTAVAIL is tried again on a timer.
  */
 class ApListener {
-  private server?: Server;
-  private busy = false;
+  private bound?: { server: Server; address: string };
+  private syncing = false;
+  private syncAgain = false;
+  private retry?: NodeJS.Timeout;
+  private retries = 0;
+  private closed = false;
 
   constructor(
     private readonly agent: Agent,
@@ -195,36 +205,90 @@ class ApListener {
     private readonly logger: Logger,
   ) {}
 
+  /** Bring the listener in line with the AP as the agent last heard of it; one pass at a time. */
   sync(): void {
-    if (this.busy) return;
-    const ap = this.agent.status().setupAp;
-    const present = Object.values(networkInterfaces()).some((l) =>
-      (l ?? []).some((a) => a.address === ap.address),
-    );
-    if (ap.up && present && !this.server) {
-      this.busy = true;
-      const server = this.make();
-      listen(server, { host: ap.address, port: this.port }).then(
-        () => {
-          this.server = server;
-          this.busy = false;
-          this.logger.info({ address: ap.address, port: this.port }, 'API listening on the setup AP');
-        },
-        (err: unknown) => {
-          this.busy = false;
-          this.logger.warn({ err, address: ap.address }, 'cannot listen on the setup AP address');
-        },
-      );
-    } else if (!ap.up && this.server) {
-      void this.close();
+    if (this.closed) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
     }
+    this.syncing = true;
+    void this.reconcile()
+      .catch((err: unknown) => this.logger.warn({ err }, 'setup AP listener failed'))
+      .finally(() => {
+        this.syncing = false;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.sync();
+        }
+      });
   }
 
   async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
+    this.closed = true;
+    this.stopRetrying();
+    await this.unbind();
+  }
+
+  private wantedAddress(): string | undefined {
+    const ap = this.agent.setupApState();
+    return ap.up && ap.address !== '' ? ap.address : undefined;
+  }
+
+  private async reconcile(): Promise<void> {
+    const address = this.wantedAddress();
+    if (this.bound && this.bound.address !== address) await this.unbind();
+    if (address === undefined || this.bound) {
+      this.stopRetrying();
+      return;
+    }
+    const server = this.make();
+    try {
+      await listen(server, { host: address, port: this.port });
+    } catch (err) {
+      this.bindFailed(err, address);
+      return;
+    }
+    this.stopRetrying();
+    this.bound = { server, address };
+    this.logger.info({ address, port: this.port }, 'API listening on the setup AP');
+    // Closed, or the AP went, while binding: the next pass undoes it.
+    if (this.closed) await this.unbind();
+    else if (this.wantedAddress() !== address) this.syncAgain = true;
+  }
+
+  private bindFailed(err: unknown, address: string): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRNOTAVAIL' && this.retries < AP_BIND_RETRIES) {
+      const delay = Math.min(AP_BIND_RETRY_FIRST_MS * 2 ** this.retries, AP_BIND_RETRY_MAX_MS);
+      this.retries++;
+      this.logger.debug(
+        { address, port: this.port, code, delay },
+        'setup AP address not there yet; retrying',
+      );
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.sync();
+      }, delay);
+      this.retry.unref();
+      return;
+    }
+    this.stopRetrying();
+    this.logger.warn({ err, address, port: this.port, code }, 'cannot listen on the setup AP address');
+  }
+
+  private stopRetrying(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    this.retries = 0;
+  }
+
+  private async unbind(): Promise<void> {
+    const s = this.bound?.server;
+    this.bound = undefined;
     if (!s) return;
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+    this.logger.info({ port: this.port }, 'API closed on the setup AP');
   }
 }

@@ -84,7 +84,8 @@ async function main(argv: string[]): Promise<void> {
     agentVersion: AGENT_VERSION,
     listen: [{ host: config.api.lanHost, port: config.api.lanPort }],
     apListen: { port: config.api.apPort },
-    // thingymcconfig's plaintext API lives on the setup AP only, and only when enabled.
+    // thingymcconfig's plaintext API lives on the setup AP only (its address, clients on its
+    // subnet), and only when enabled.
     apServers:
       config.compat.thingymcconfig.port === null
         ? []
@@ -96,6 +97,7 @@ async function main(argv: string[]): Promise<void> {
                   agent,
                   logger,
                   failsafeSeconds: config.failsafe.defaultSeconds,
+                  setupAp: () => agent.setupApSubnet(),
                 }),
             },
           ],

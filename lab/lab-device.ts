@@ -10,7 +10,8 @@ import { makeVerifierRecord } from '../shared/crypto/airlift';
 import { toHex } from '../shared/encoding';
 import { deviceIdSchema, normaliseSetupSecret } from '../shared/identity';
 import { parseOrThrow } from '../shared/validate';
-import { startAgent, type ListenSpec, type RunningAgent } from '../agent/daemon';
+import { startAgent, type ListenSpec, type RunningAgent, type StartAgentOptions } from '../agent/daemon';
+import { ExecRunner } from '../agent/system/exec-runner';
 import { FileStore } from '../agent/store/file-store';
 import { startNetconnectdSocket } from '../agent/compat/netconnectd';
 import { createThingymcconfigServer } from '../agent/compat/thingymcconfig';
@@ -18,9 +19,9 @@ import { MemoryStore } from './memory-store';
 import { systemClock, type ClockPort } from '../agent/ports/clock';
 import { silentLogger, type Logger } from '../agent/log';
 import type { AdvertiserPort } from '../agent/ports/advertiser';
-import type { RadioCapabilities } from '../agent/ports/radio';
+import type { RadioCapabilities, SetupApConfig } from '../agent/ports/radio';
 import { Airspace } from './airspace';
-import { SimRadio, type SimFaults, type SimLatency } from './sim-radio';
+import { SimRadio, type ApAddressHook, type SimFaults, type SimLatency } from './sim-radio';
 import { SimConnectivity } from './sim-connectivity';
 
 export const LAB_AGENT_VERSION = 'lab';
@@ -47,6 +48,13 @@ export interface LabDeviceOptions {
   portalPageDir?: string;
   /** `memory` for large fleets (each real device has its own disk); default `file`. */
   store?: 'file' | 'memory';
+  /**
+   * Serve on the setup AP's address as a device does, for network-namespace tests: while the sim
+   * AP is up its address is on the real interface `ifname` (added `addressDelayMs` after the AP
+   * reports up, as when a backend's interface is configured behind its back), the API and captive
+   * portal listen there on `apiPort`, and thingymcconfig (when enabled) there only.
+   */
+  setupApLink?: { ifname: string; apiPort: number; addressDelayMs?: number };
 }
 
 export interface LabDevice {
@@ -87,9 +95,11 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
       createdAt: new Date().toISOString(),
     });
   }
+  const apLink = opts.setupApLink ? interfaceAddressHook(opts.setupApLink, logger) : undefined;
   const radio = new SimRadio({
     airspace,
     deviceId,
+    ...(apLink ? { apAddress: apLink } : {}),
     ...(opts.timeScale !== undefined ? { timeScale: opts.timeScale } : {}),
     ...(opts.latency ? { latency: opts.latency } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
@@ -106,14 +116,21 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
     listen: [opts.listen ?? { host: '127.0.0.1', port: 0 }],
     ...(opts.portalPageDir !== undefined ? { portal: { onListen: true, pageDir: opts.portalPageDir } } : {}),
     ...(opts.advertiser ? { advertiser: opts.advertiser } : {}),
+    ...(opts.setupApLink
+      ? {
+          apListen: { port: opts.setupApLink.apiPort },
+          apServers: thingymcconfigOnAp(config, logger),
+        }
+      : {}),
   });
   // The compatibility surfaces, when the config switches them on: netconnectd's socket as
-  // configured, thingymcconfig on loopback (a lab device has no setup AP interface to bind).
+  // configured; thingymcconfig on the AP's address with a setup AP link, else on loopback (an
+  // in-process lab device has no setup AP interface to bind).
   const netconnectd = config.compat.netconnectd.socket
     ? await startNetconnectdSocket({ path: config.compat.netconnectd.socket, agent: running.agent, logger })
     : undefined;
   const thingy =
-    config.compat.thingymcconfig.port === null
+    config.compat.thingymcconfig.port === null || opts.setupApLink
       ? undefined
       : createThingymcconfigServer({ agent: running.agent, logger });
   if (thingy)
@@ -132,7 +149,62 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
       await netconnectd?.close();
       if (thingy) await new Promise<void>((resolve) => thingy.close(() => resolve()));
       await running.close();
+      await apLink?.settled();
       if (ownsDir) await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** thingymcconfig as `airliftd` serves it: on the setup AP's address, to clients on its subnet only. */
+function thingymcconfigOnAp(config: AgentConfig, logger: Logger): StartAgentOptions['apServers'] {
+  const port = config.compat.thingymcconfig.port;
+  if (port === null) return [];
+  return [
+    {
+      port,
+      make: (agent) => createThingymcconfigServer({ agent, logger, setupAp: () => agent.setupApSubnet() }),
+    },
+  ];
+}
+
+/**
+ * The sim AP's address on a real interface (`ip addr`, through the command runner). A pending
+ * delayed add is dropped when the AP goes down first; `settled` waits for the last command.
+ */
+function interfaceAddressHook(
+  link: { ifname: string; addressDelayMs?: number },
+  logger: Logger,
+): ApAddressHook & { settled(): Promise<void> } {
+  const runner = new ExecRunner();
+  let pending: NodeJS.Timeout | undefined;
+  let last: Promise<unknown> = Promise.resolve();
+  const ip = (args: string[]) => {
+    last = last.then(async () => {
+      const r = await runner.run('ip', args, { timeoutMs: 5000 });
+      if (r.code !== 0) logger.warn({ args, stderr: r.stderr.trim() }, 'lab: ip addr failed');
+    });
+    return last;
+  };
+  const cidr = (c: SetupApConfig) => `${c.address}/${c.prefixLength}`;
+  return {
+    up(config) {
+      const add = () => ip(['-4', 'addr', 'replace', cidr(config), 'dev', link.ifname]);
+      if (!link.addressDelayMs) return add().then(() => undefined);
+      pending = setTimeout(() => {
+        pending = undefined;
+        void add();
+      }, link.addressDelayMs);
+      return Promise.resolve();
+    },
+    async down(config) {
+      if (pending) clearTimeout(pending);
+      pending = undefined;
+      // Absent already (never added, or removed by hand) is fine: the goal is "not there".
+      await ip(['-4', 'addr', 'del', cidr(config), 'dev', link.ifname]);
+    },
+    async settled() {
+      if (pending) clearTimeout(pending);
+      await last;
     },
   };
 }

@@ -3,8 +3,12 @@
  * for it. `GET /scan`, `POST /config` (`application/json`, `{ ssid, psk }`), `GET /status`; any
  * other request is 400 with an empty body, as the original answered. Plaintext by nature: the
  * caller binds it to the setup AP address only, and only when `compat.thingymcconfig.port` is set.
+ * Binding is not enough: Linux accepts a packet for any of its addresses on any interface, so a
+ * LAN host with a route to the AP subnet through the device reaches the AP address too. With
+ * `setupAp`, a connection is served only when made to the AP's address from the AP's subnet.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AirliftError } from '../../shared/errors';
 import { THINGYMCCONFIG_MAX_BODY_BYTES, thingymcconfigConfigSchema } from '../../shared/protocol/compat';
 import type { DeviceStatus } from '../../shared/protocol/api';
@@ -20,6 +24,11 @@ export interface ThingymcconfigOptions {
   logger: Logger;
   /** Fail-safe of a change made here; with `commit: auto` it only matters if the join is slow. */
   failsafeSeconds?: number;
+  /**
+   * The setup AP's subnet while the AP is up. When given, a connection is served only if it was
+   * made to the AP's own address from an address on that subnet; any other is closed at once.
+   */
+  setupAp?: () => { address: string; prefixLength: number } | undefined;
 }
 
 /** `/status` in thingymcconfig's words: config_state, supplicant, dhcp4 (its client's states), apps. */
@@ -87,6 +96,34 @@ function isJsonContentType(value: string | undefined): boolean {
   return value?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
+/** `a.b.c.d` as a number; undefined for anything else (IPv6, garbage). */
+function ipv4Number(address: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}
+
+/** An IPv4 address as Node reports it on a dual-stack socket (`::ffff:a.b.c.d`), unwrapped. */
+function plainIpv4(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:/i, '');
+}
+
+/** The connection was made to the AP's own address, from an address on the AP's subnet. */
+export function fromSetupAp(
+  socket: Pick<Socket, 'localAddress' | 'remoteAddress'>,
+  ap: { address: string; prefixLength: number } | undefined,
+): boolean {
+  if (!ap) return false;
+  const local = ipv4Number(plainIpv4(socket.localAddress));
+  const remote = ipv4Number(plainIpv4(socket.remoteAddress));
+  const own = ipv4Number(ap.address);
+  if (local === undefined || remote === undefined || own === undefined || local !== own) return false;
+  const size = 2 ** (32 - ap.prefixLength);
+  return Math.floor(remote / size) === Math.floor(own / size);
+}
+
 export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server {
   const { agent, logger } = opts;
 
@@ -152,6 +189,17 @@ export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server 
       }
     });
   });
+  const setupAp = opts.setupAp;
+  if (setupAp) {
+    server.on('connection', (socket: Socket) => {
+      if (fromSetupAp(socket, setupAp())) return;
+      logger.warn(
+        { local: socket.localAddress, remote: socket.remoteAddress },
+        'thingymcconfig: connection from outside the setup AP refused',
+      );
+      socket.destroy();
+    });
+  }
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   server.maxHeadersCount = 32;

@@ -114,3 +114,59 @@ describe('thingymcconfig compatibility HTTP', () => {
     expect(Object.keys(lease).sort()).toEqual(['defaultgw', 'ip', 'nameservers', 'subnetmask']);
   });
 });
+
+describe('thingymcconfig on the setup AP only', () => {
+  let guarded: Server;
+  let guardedPort: number;
+  // Loopback plays the AP here: the "AP" is 127.0.0.1/24, so 127.0.0.5 is a client on its subnet
+  // and 127.0.1.5 a host elsewhere (the netns test does the same with real interfaces).
+  const ap = { address: '127.0.0.1', prefixLength: 24 };
+
+  afterEach(async () => {
+    guarded.closeAllConnections();
+    await new Promise((r) => guarded.close(r));
+  });
+
+  async function serve(host: string, subnet: { address: string; prefixLength: number } | undefined) {
+    guarded = createThingymcconfigServer({
+      agent: device.running.agent,
+      logger: silentLogger,
+      setupAp: () => subnet,
+    });
+    await new Promise<void>((r) => guarded.listen(0, host, r));
+    guardedPort = (guarded.address() as AddressInfo).port;
+  }
+
+  /** GET /status from `localAddress` to `host`: the status code, or `closed` when refused. */
+  function statusFrom(localAddress: string, host = '127.0.0.1'): Promise<number | 'closed'> {
+    return new Promise((resolve) => {
+      const s = connect({ port: guardedPort, host, localAddress });
+      let data = '';
+      s.setEncoding('utf8');
+      s.on('data', (c: string) => (data += c));
+      s.on('error', () => resolve('closed'));
+      s.on('close', () => resolve(data === '' ? 'closed' : Number(data.split(' ')[1])));
+      s.write(`GET /status HTTP/1.1\r\nHost: ${host}:1338\r\nConnection: close\r\n\r\n`);
+    });
+  }
+
+  it('serves a client on the AP subnet that connects to the AP address', async () => {
+    await serve('127.0.0.1', ap);
+    expect(await statusFrom('127.0.0.5')).toBe(200);
+  });
+
+  it('closes a connection from outside the AP subnet', async () => {
+    await serve('127.0.0.1', ap);
+    expect(await statusFrom('127.0.1.5')).toBe('closed');
+  });
+
+  it('closes a connection made to another local address than the AP', async () => {
+    await serve('127.0.0.3', ap);
+    expect(await statusFrom('127.0.0.5', '127.0.0.3')).toBe('closed');
+  });
+
+  it('closes every connection while the AP is down', async () => {
+    await serve('127.0.0.1', undefined);
+    expect(await statusFrom('127.0.0.5')).toBe('closed');
+  });
+});
