@@ -180,7 +180,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 }
 
 /** First wait before binding again to an AP address not yet on its interface; it doubles per try. */
-export const AP_BIND_RETRY_FIRST_MS = 100;
+const AP_BIND_RETRY_FIRST_MS = 100;
 const AP_BIND_RETRY_MAX_MS = 2_000;
 /** About 20 s of tries: a backend configures the address within seconds of reporting the AP up. */
 const AP_BIND_RETRIES = 14;

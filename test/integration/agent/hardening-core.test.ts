@@ -210,6 +210,40 @@ describe('an exception in an effect never leaves the machine waiting', () => {
   });
 });
 
+describe('two pushes at once', () => {
+  it('the second is BUSY and leaves nothing of itself behind', async () => {
+    const d = await device();
+    await inSetupWithAp(d);
+    const network = (passphrase: string) => ({
+      ssidHex: LABNET_HEX,
+      security: 'wpa2-psk' as const,
+      passphrase,
+      hidden: false,
+      priority: 0,
+    });
+    const push = (passphrase: string) =>
+      d.running.agent.setWifi({
+        networks: [network(passphrase)],
+        mode: 'replace',
+        commit: 'auto',
+        failsafeSeconds: 300,
+        apply: 'now',
+      });
+    const [first, second] = await Promise.allSettled([push('correct horse'), push('other horse')]);
+    expect(first.status).toBe('fulfilled');
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'BUSY' } });
+    const { attemptId } = (first as PromiseFulfilledResult<{ attemptId: string }>).value;
+    const s = await waitFor(
+      () => status(d),
+      (s) => s.state === 'online',
+      'online',
+    );
+    expect(s.lastAttempt).toMatchObject({ id: attemptId, result: 'ok' });
+    // Committed: nothing is left on trial, and only the first push's network is saved.
+    expect(d.running.agent.listWifi()).toMatchObject([{ ssidHex: LABNET_HEX, provisional: false }]);
+  });
+});
+
 describe('the setup window', () => {
   const WRONG_SECRET = 'ZZZZZZZZZZZZZZZZZZZZZZZZZQ';
 
