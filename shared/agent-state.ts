@@ -89,6 +89,11 @@ export const abuseCountersSchema = z.object({
   lifetimeFailures: countSchema,
   /** Epoch ms before which no handshake is accepted (exponential delay). */
   notBefore: epochMsSchema,
+  /**
+   * The counters file was found damaged and set aside: the real counts are unknown, so the limits
+   * start closed (agent/session/abuse-limits.ts) until the window reopens or a local reset.
+   */
+  damaged: z.literal(true).optional(),
 });
 export type AbuseCounters = z.infer<typeof abuseCountersSchema>;
 

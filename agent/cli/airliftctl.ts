@@ -36,6 +36,7 @@ import { FileStore, STATE_FILES } from '../store/file-store';
 import { errnoCode } from '../store/atomic-file';
 import { AgentNotRunningError, ControlClient, type ControlClientOptions } from '../control/socket-server';
 import { CORE_CHECKS, runDoctor, type DoctorDeps } from '../control/doctor';
+import { describeLimits } from '../session/abuse-limits';
 import { systemChecks } from '../control/system-checks';
 import { ExecRunner } from '../system/exec-runner';
 
@@ -734,6 +735,10 @@ export function formatStatus(s: DeviceStatus): string {
       'Fail-safe',
       `attempt ${s.failsafe.attemptId}, reverts in ${Math.ceil(s.failsafe.expiresInMs / 1000)} s unless confirmed`,
     ]);
+  }
+  if (s.limits) {
+    const { summary, fix } = describeLimits(s.limits);
+    rows.push(['Setup limits', fix !== undefined ? `${summary}. ${fix}` : summary]);
   }
   if (s.lastAttempt) {
     const a = s.lastAttempt;

@@ -5,10 +5,11 @@
  */
 import { access, constants, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { identityFileSchema } from '../../shared/agent-state';
+import { countersFileSchema, identityFileSchema } from '../../shared/agent-state';
 import type { AgentConfig } from '../../shared/agent-config';
 import type { DoctorCheck, DoctorReport, DoctorStatus } from '../../shared/protocol/control';
 import { errnoCode } from '../store/atomic-file';
+import { describeLimits, limitsStatus } from '../session/abuse-limits';
 import { STATE_FILES } from '../store/file-store';
 import { callControl } from './socket-server';
 
@@ -134,6 +135,47 @@ export const stateFilesCheck: DoctorCheckFn = {
   },
 };
 
+/**
+ * The secure session's abuse limits, read from counters.json as the agent last saved them. Anyone in
+ * range of the setup AP can use them up; this says so, and how the owner gets back in.
+ */
+export const limitsCheck: DoctorCheckFn = {
+  id: 'session.limits',
+  async run({ stateDir, now = Date.now }) {
+    const path = join(stateDir, STATE_FILES.counters);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return pass('No failed handshakes recorded');
+      return warn(
+        `Cannot read ${path}: ${code ?? 'error'}`,
+        'Run doctor as root (or through the running agent)',
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = countersFileSchema.safeParse(json);
+    if (!parsed.success) {
+      return fail(
+        `${path} is damaged: airliftd starts with setup closed`,
+        'Restart airliftd (it sets the file aside and keeps setup closed), then run `airliftctl reset-lockout`',
+      );
+    }
+    const status = limitsStatus(parsed.data, now());
+    const { summary, fix = '' } = describeLimits(status);
+    const message = `Setup limits ${summary}`;
+    if (status.state === 'open') return pass(message);
+    // A delay passes by itself; a closed window or a lockout keeps every station out.
+    return status.state === 'delayed' ? warn(message, fix) : fail(message, fix);
+  },
+};
+
 export const clockCheck: DoctorCheckFn = {
   id: 'clock.sane',
   run({ now = Date.now }) {
@@ -178,6 +220,7 @@ export const CORE_CHECKS: readonly DoctorCheckFn[] = [
   identityCheck,
   stateDirCheck,
   stateFilesCheck,
+  limitsCheck,
   clockCheck,
   configCheck,
   agentRunningCheck,

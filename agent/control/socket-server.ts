@@ -53,7 +53,7 @@ export interface ControlSocketOptions {
   /** Group that may use the socket; looked up in `groupFile`. A missing group is skipped silently. */
   group?: string;
   agent: Agent;
-  sessions: Pick<SessionManager, 'resetLimits' | 'limits'>;
+  sessions: Pick<SessionManager, 'resetLimits' | 'limits' | 'limitsStatus'>;
   logger: Logger;
   doctor?: () => Promise<DoctorReport>;
   maxConnections?: number;
@@ -228,7 +228,7 @@ export async function startControlSocket(opts: ControlSocketOptions): Promise<Co
     // Params were checked against controlParamsSchemas[method] just before: the casts name what they hold.
     switch (method) {
       case 'status':
-        return { result: agent.status() };
+        return { result: { ...agent.status(), limits: sessions.limitsStatus() } };
       case 'networks.scan': {
         const p = params as { force?: boolean };
         return { result: { networks: await agent.scan(p.force ?? false) } };

@@ -66,7 +66,8 @@ export function createApiServer(opts: ApiServerOptions): Server {
   > = {
     GET: {
       '/v1/info': (_req, res) => Promise.resolve(sendJson(res, 200, agent.info())),
-      '/v1/status': (_req, res) => Promise.resolve(sendJson(res, 200, agent.status())),
+      '/v1/status': (_req, res) =>
+        Promise.resolve(sendJson(res, 200, { ...agent.status(), limits: sessions.limitsStatus() })),
       '/v1/networks': async (req, res) => {
         const force = new URL(req.url ?? '/', 'http://x').searchParams.get('force') === '1';
         sendJson(res, 200, { networks: await agent.scan(force) });
@@ -90,7 +91,8 @@ export function createApiServer(opts: ApiServerOptions): Server {
       },
     },
     POST: {
-      [SESSION_HELLO_PATH]: async (req, res) => sendJson(res, 200, sessions.hello(await readJsonBody(req))),
+      [SESSION_HELLO_PATH]: async (req, res) =>
+        sendJson(res, 200, sessions.hello(await readJsonBody(req), req.socket.remoteAddress ?? 'unknown')),
       [SESSION_PAKE1_PATH]: async (req, res) =>
         sendJson(res, 200, await sessions.pake1(await readJsonBody(req))),
       [SESSION_PAKE2_PATH]: async (req, res) => sendJson(res, 200, sessions.pake2(await readJsonBody(req))),

@@ -1,6 +1,11 @@
 /**
- * The device side of the secure session: the SPAKE2+ handshake (one at a time, 60 s to finish),
- * established sessions and their record layers, and the persisted abuse limits.
+ * The device side of the secure session: the SPAKE2+ handshake, established sessions and their
+ * record layers, and the persisted abuse limits.
+ *
+ * A `hello` costs the device nothing and reserves nothing scarce: it adds one entry to a small set
+ * of pending handshakes (the busiest client's oldest gives way when the set is full). The scarce
+ * things are behind `pake1`, which is charged: one pake1 is answered at a time, and at most one
+ * handshake past pake1 waits for its pake2 ("one handshake at a time", protocol.md).
  */
 import { AirliftError } from '../../shared/errors';
 import {
@@ -15,6 +20,7 @@ import { parseOrThrow } from '../../shared/validate';
 import { airliftContext, deriveSessionKeys, ID_PROVER } from '../../shared/crypto/airlift';
 import { createVerifier } from '../../shared/crypto/spake2plus';
 import { RecordOpener, RecordSealer } from '../../shared/crypto/record';
+import type { LimitsStatus } from '../../shared/protocol/api';
 import {
   RPC_PATH,
   helloRequestSchema,
@@ -27,18 +33,38 @@ import {
 } from '../../shared/protocol/session';
 import type { AbuseCounters, StoredIdentity } from '../ports/store';
 import type { ClockPort, TimerHandle } from '../ports/clock';
-import { assertMayAttempt, openWindow, recordFailure, recordSuccess, resetAll } from './abuse-limits';
+import {
+  assertMayAttempt,
+  limitsStatus,
+  openWindow,
+  recordFailure,
+  recordSuccess,
+  resetAll,
+} from './abuse-limits';
 
+/** From hello to pake2. */
 export const HANDSHAKE_TIMEOUT_MS = 60_000;
 export const SESSION_IDLE_MS = 10 * 60_000;
 export const MAX_SESSIONS = 8;
+/** Hellos waiting for their pake1. */
+export const MAX_PENDING_HELLOS = 8;
+/** Suggested wait for a pake1 refused because another one is being answered. */
+export const PAKE1_BUSY_RETRY_MS = 200;
 
-interface Handshake {
+/** Who sent a hello, as far as the transport can tell (the remote address). */
+export type Peer = string;
+
+interface PendingHello {
   sid: string;
+  peer: Peer;
   context: Uint8Array;
-  verifier?: ReturnType<typeof createVerifier>;
-  stage: 'hello' | 'pake1';
   timer: TimerHandle;
+}
+
+/** The one handshake past pake1: being answered (charge and verifier) or waiting for pake2. */
+interface ActiveHandshake extends PendingHello {
+  stage: 'answering' | 'answered';
+  verifier?: ReturnType<typeof createVerifier>;
 }
 
 interface Session {
@@ -66,7 +92,9 @@ export interface SessionManagerDeps {
 }
 
 export class SessionManager {
-  private handshake?: Handshake;
+  /** In arrival order: the first entry of a peer is its oldest. */
+  private readonly pending = new Map<string, PendingHello>();
+  private active?: ActiveHandshake;
   private readonly sessions = new Map<string, Session>();
   private counters: AbuseCounters;
 
@@ -76,6 +104,11 @@ export class SessionManager {
 
   get limits(): AbuseCounters {
     return { ...this.counters };
+  }
+
+  /** The limits as the owner should see them (`/v1/status`, the control socket). */
+  limitsStatus(): LimitsStatus {
+    return limitsStatus(this.counters, this.deps.clock.now());
   }
 
   get activeSessions(): number {
@@ -89,30 +122,25 @@ export class SessionManager {
     return last;
   }
 
-  hello(body: unknown): HelloResponse {
+  /** Free for the client and cheap for the device: nothing is charged and nothing is held but a slot. */
+  hello(body: unknown, peer: Peer = 'unknown'): HelloResponse {
     const req = parseOrThrow(helloRequestSchema, body, 'hello');
     const identity = this.requireIdentity();
     if (req.deviceId !== identity.deviceId) {
       throw new AirliftError('DEVICE_MISMATCH', `This device is ${identity.deviceId}, not ${req.deviceId}`);
     }
+    // Not needed for safety (pake1 checks again), but tells a station at once why it cannot proceed.
     assertMayAttempt(this.counters, this.deps.clock.now());
-    // One handshake at a time. One that got past pake1 has been charged already, and a prover that
-    // gave up on it (wrong secret) never sends pake2: a new hello may take its place.
-    if (this.handshake?.stage === 'hello')
-      throw new AirliftError('BUSY', 'Another handshake is in progress; retry shortly');
-    if (this.handshake) this.endHandshake(this.handshake);
+    this.makeRoomForHello();
     const stationNonce = fromBase64Url(req.nonce);
     const deviceNonce = randomBytes(32);
     const sid = toBase64Url(randomBytes(16));
-    const timer = this.deps.clock.setTimer(HANDSHAKE_TIMEOUT_MS, () => {
-      if (this.handshake?.sid === sid) this.handshake = undefined;
-    });
-    this.handshake = {
+    this.pending.set(sid, {
       sid,
+      peer,
       context: airliftContext(identity.deviceId, stationNonce, deviceNonce),
-      stage: 'hello',
-      timer,
-    };
+      timer: this.deps.clock.setTimer(HANDSHAKE_TIMEOUT_MS, () => this.expire(sid)),
+    });
     return {
       sid,
       deviceId: identity.deviceId,
@@ -122,26 +150,33 @@ export class SessionManager {
     };
   }
 
+  /**
+   * Each answer lets the prover test one guess of the secret, so it is charged before it is given.
+   * Everything up to the claim of the handshake runs before the first await: concurrent copies of
+   * one pake1 find it taken, and the limits are checked against every charge made before this one.
+   */
   async pake1(body: unknown): Promise<Pake1Response> {
     const req = parseOrThrow(pake1RequestSchema, body, 'pake1');
-    const hs = this.currentHandshake(req.sid, 'hello');
     const identity = this.requireIdentity();
-    const verifier = createVerifier({
-      context: hs.context,
-      idProver: utf8Encode(ID_PROVER),
-      idVerifier: utf8Encode(identity.deviceId),
-      w0: fromHex(identity.w0),
-      L: fromHex(identity.L),
-    });
-    // Charge the attempt before answering: this answer lets the prover test one guess of the secret.
-    await this.setCounters(recordFailure(this.counters, this.deps.clock.now()));
+    const hs = this.claimForPake1(req.sid);
     try {
+      const verifier = createVerifier({
+        context: hs.context,
+        idProver: utf8Encode(ID_PROVER),
+        idVerifier: utf8Encode(identity.deviceId),
+        w0: fromHex(identity.w0),
+        L: fromHex(identity.L),
+      });
+      await this.setCounters(recordFailure(this.counters, this.deps.clock.now()));
+      if (this.active !== hs) {
+        throw new AirliftError('SESSION_REQUIRED', 'The handshake timed out or was closed; start again');
+      }
       const { shareV, confirmV } = verifier.respond(fromBase64Url(req.shareP));
       hs.verifier = verifier;
-      hs.stage = 'pake1';
+      hs.stage = 'answered';
       return { shareV: toBase64Url(shareV), confirmV: toBase64Url(confirmV) };
     } catch (err) {
-      this.endHandshake(hs);
+      this.endActive(hs);
       this.deps.onEvent?.('handshake-failed', { stage: 'pake1' });
       throw err;
     }
@@ -149,21 +184,21 @@ export class SessionManager {
 
   pake2(body: unknown): { ok: true } {
     const req = parseOrThrow(pake2RequestSchema, body, 'pake2');
-    const hs = this.currentHandshake(req.sid, 'pake1');
+    const hs = this.answeredHandshake(req.sid);
     const verifier = hs.verifier;
     if (!verifier) throw new AirliftError('SESSION_REQUIRED', 'Send pake1 first');
     let sharedKey: Uint8Array;
     try {
       sharedKey = verifier.finish(fromBase64Url(req.confirmP));
     } catch (err) {
-      this.endHandshake(hs);
+      this.endActive(hs);
       this.deps.onEvent?.('handshake-failed', {
         stage: 'pake2',
         failures: this.counters.consecutiveFailures,
       });
       throw err instanceof AirliftError ? err : new AirliftError('AUTH_FAILED', 'Key confirmation failed');
     }
-    this.endHandshake(hs);
+    this.endActive(hs);
     const keys = deriveSessionKeys(sharedKey);
     this.evictIfFull();
     this.sessions.set(hs.sid, {
@@ -227,7 +262,9 @@ export class SessionManager {
 
   closeAll(): void {
     this.sessions.clear();
-    if (this.handshake) this.endHandshake(this.handshake);
+    for (const p of this.pending.values()) p.timer.cancel();
+    this.pending.clear();
+    if (this.active) this.endActive(this.active);
   }
 
   private requireIdentity(): StoredIdentity {
@@ -241,22 +278,75 @@ export class SessionManager {
     return identity;
   }
 
-  private currentHandshake(sid: string, stage: Handshake['stage']): Handshake {
-    const hs = this.handshake;
-    if (!hs || hs.sid !== sid) {
+  /**
+   * Synchronous from lookup to claim, so two copies of one pake1 can never both pass. Refuses a
+   * handshake already past pake1, limits reached since its hello, and a second pake1 while one is
+   * being answered (one verifier computation and one charge at a time).
+   */
+  private claimForPake1(sid: string): ActiveHandshake {
+    const hello = this.pending.get(sid);
+    if (!hello) {
+      if (this.active?.sid === sid)
+        throw new AirliftError('BAD_REQUEST', 'pake1 was already sent for this handshake');
       throw new AirliftError(
         'SESSION_REQUIRED',
-        'No handshake in progress with this sid (it may have timed out)',
+        'No handshake waits for pake1 with this sid (it may have timed out or given way); send hello again',
       );
     }
-    if (hs.stage !== stage)
-      throw new AirliftError('BAD_REQUEST', `Handshake step out of order (at ${hs.stage})`);
-    return hs;
+    assertMayAttempt(this.counters, this.deps.clock.now());
+    if (this.active?.stage === 'answering') {
+      throw new AirliftError('BUSY', 'Another handshake is being answered; retry shortly', {
+        retryAfterMs: PAKE1_BUSY_RETRY_MS,
+      });
+    }
+    // One handshake past pake1 at a time: an older one was charged already and its prover may have
+    // given up (a wrong secret never sends pake2), so the newer one takes its place.
+    if (this.active) this.endActive(this.active);
+    this.pending.delete(sid);
+    this.active = { ...hello, stage: 'answering' };
+    return this.active;
   }
 
-  private endHandshake(hs: Handshake): void {
+  private answeredHandshake(sid: string): ActiveHandshake {
+    const hs = this.active;
+    if (hs?.sid === sid && hs.stage === 'answered') return hs;
+    if (hs?.sid === sid || this.pending.has(sid))
+      throw new AirliftError('BAD_REQUEST', 'Handshake step out of order: pake1 has not been answered');
+    throw new AirliftError(
+      'SESSION_REQUIRED',
+      'No handshake in progress with this sid (it may have timed out or been replaced)',
+    );
+  }
+
+  /** A full set gives up the oldest hello of the client holding the most, so one client cannot push out another. */
+  private makeRoomForHello(): void {
+    if (this.pending.size < MAX_PENDING_HELLOS) return;
+    const held = new Map<Peer, { count: number; oldest: PendingHello }>();
+    for (const p of this.pending.values()) {
+      const h = held.get(p.peer);
+      if (h) h.count++;
+      else held.set(p.peer, { count: 1, oldest: p });
+    }
+    let victim: { count: number; oldest: PendingHello } | undefined;
+    // Ties go to the peer seen first, whose oldest hello is the oldest of all of them.
+    for (const h of held.values()) if (!victim || h.count > victim.count) victim = h;
+    if (victim) this.dropPending(victim.oldest);
+  }
+
+  private dropPending(p: PendingHello): void {
+    p.timer.cancel();
+    this.pending.delete(p.sid);
+  }
+
+  private expire(sid: string): void {
+    const p = this.pending.get(sid);
+    if (p) this.dropPending(p);
+    if (this.active?.sid === sid) this.endActive(this.active);
+  }
+
+  private endActive(hs: ActiveHandshake): void {
     hs.timer.cancel();
-    if (this.handshake === hs) this.handshake = undefined;
+    if (this.active === hs) this.active = undefined;
   }
 
   private evictIfFull(): void {

@@ -1,7 +1,8 @@
 /**
  * The agent's state as four JSON files in one directory (mode 0700, files 0600), each replaced whole
  * and atomically. A file that cannot be parsed is never deleted: it is renamed `<name>.corrupt-<epoch ms>`
- * for a person to inspect, and the agent carries on with the default (or without an identity).
+ * for a person to inspect, and the agent carries on with the default (or without an identity) —
+ * except the abuse counters, which carry on closed: fresh limits are what an attacker would want.
  */
 import { chmod, lstat, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import {
 import { AirliftError } from '../../shared/errors';
 import { parseOrThrow } from '../../shared/validate';
 import type { Logger } from '../log';
+import { closedAfterDamage } from '../session/abuse-limits';
 import {
   emptyCounters,
   type AbuseCounters,
@@ -82,13 +84,31 @@ export class FileStore implements StorePort {
     const quarantined = [identity, networks, counters, meta].flatMap((r) => r.quarantined ?? []);
     const snapshot: StoreSnapshot = {
       network: withoutVersion(networks.value) ?? { networks: [] },
-      counters: withoutVersion(counters.value) ?? { ...emptyCounters },
+      counters:
+        counters.quarantined !== undefined
+          ? await this.closeCountersAfterDamage(counters.quarantined)
+          : (withoutVersion(counters.value) ?? { ...emptyCounters }),
       meta: withoutVersion(meta.value) ?? {},
       quarantined,
     };
     const storedIdentity = withoutVersion(identity.value);
     if (storedIdentity) snapshot.identity = storedIdentity;
     return snapshot;
+  }
+
+  /**
+   * The damaged file is set aside, so the closed counters are written in its place at once: the next
+   * start must not find no file and begin at zero. If that write fails, loading fails (as for an
+   * unreadable file) rather than run on limits nobody can vouch for.
+   */
+  private async closeCountersAfterDamage(quarantined: string): Promise<AbuseCounters> {
+    const closed = closedAfterDamage();
+    await this.saveCounters(closed);
+    this.logger?.warn(
+      { file: STATE_FILES.counters, quarantined },
+      'counters.json was damaged: setup starts closed until it reopens after the device was online, or airliftctl reset-lockout',
+    );
+    return closed;
   }
 
   saveIdentity(identity: StoredIdentity): Promise<void> {

@@ -88,6 +88,28 @@ export const appStatusSchema = z.object({
 });
 export type AppStatus = z.infer<typeof appStatusSchema>;
 
+/**
+ * The secure session's abuse limits as `/v1/status` shows them, so the owner sees a lockout (and what
+ * ends it) without guessing: `delayed` until `retryAfterMs` passes, `window_closed` until setup opens
+ * anew after the device was online, `locked_out` until a local `airliftctl reset-lockout`.
+ */
+export const LIMITS_STATES = ['open', 'delayed', 'window_closed', 'locked_out'] as const;
+export type LimitsState = (typeof LIMITS_STATES)[number];
+export const limitsStatusSchema = z.object({
+  state: z.enum(LIMITS_STATES),
+  /** With `delayed`: how long until the next handshake is accepted. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
+  /** Why the limits are closed, when it is not the counts alone (`counters_damaged`). */
+  reason: z.string().optional(),
+  consecutiveFailures: z.number().int().nonnegative(),
+  windowFailures: z.number().int().nonnegative(),
+  lifetimeFailures: z.number().int().nonnegative(),
+  /** Failures that close the setup window, and that lock the device out. */
+  windowMax: z.number().int().positive(),
+  lifetimeMax: z.number().int().positive(),
+});
+export type LimitsStatus = z.infer<typeof limitsStatusSchema>;
+
 export const statusSchema = z.object({
   state: deviceStateSchema,
   /** Which link carries traffic now, by priority Ethernet > Wi-Fi > cellular. */
@@ -106,6 +128,8 @@ export const statusSchema = z.object({
     dhcp4: z.object({ state: z.enum(['bound', 'none']), lease: leaseSchema.optional() }),
   }),
   apps: z.array(appStatusSchema),
+  /** Added after v1 shipped: older agents leave it out. */
+  limits: limitsStatusSchema.optional(),
 });
 export type DeviceStatus = z.infer<typeof statusSchema>;
 

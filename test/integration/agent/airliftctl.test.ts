@@ -309,6 +309,7 @@ describe('airliftctl against a running agent', () => {
       'identity.provisioned',
       'state.dir',
       'state.files',
+      'session.limits',
       'clock.sane',
       'config.valid',
       'agent.running',

@@ -470,7 +470,9 @@ describe('abuse limits', () => {
     await expect(open(d3)).resolves.toBeDefined();
   });
 
-  it('allows one handshake at a time', async () => {
+  it('an abandoned hello neither blocks the next station nor costs anything', async () => {
+    // One handshake at a time is enforced past pake1 (hardening-session.test.ts); a hello only
+    // takes a slot among a few pending ones, so whoever sent it cannot keep the owner out.
     const d = await device();
     const res = await fetch(`${d.url}/v1/session/hello`, {
       method: 'POST',
@@ -478,6 +480,7 @@ describe('abuse limits', () => {
       body: JSON.stringify({ deviceId: LAB_ID, nonce: Buffer.alloc(32, 1).toString('base64url') }),
     });
     expect(res.status).toBe(200);
-    await expect(open(d)).rejects.toMatchObject({ code: 'BUSY' });
+    await expect(open(d)).resolves.toBeDefined();
+    expect(d.running.sessions.limits).toMatchObject({ lifetimeFailures: 0, consecutiveFailures: 0 });
   });
 });

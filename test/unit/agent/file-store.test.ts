@@ -142,6 +142,47 @@ describe('FileStore', () => {
     expect(await readFile(join(dir, `${file}.corrupt-42`))).toEqual(Buffer.from(content));
   });
 
+  it('carries on with the limits closed, not at zero, when counters.json is damaged', async () => {
+    await saveAll(new FileStore(dir));
+    await writeFile(join(dir, 'counters.json'), '{"version":1,"consecutiveFailures":');
+    const warned: unknown[] = [];
+    const store = new FileStore(dir, { now: () => 9, logger: { warn: (o: unknown) => warned.push(o) } });
+    const snapshot = await store.load();
+    const closed = {
+      consecutiveFailures: 0,
+      windowFailures: 20,
+      lifetimeFailures: 20,
+      notBefore: 0,
+      damaged: true,
+    };
+    expect(snapshot.counters).toEqual(closed);
+    expect(snapshot.quarantined).toEqual([join(dir, 'counters.json.corrupt-9')]);
+    expect(warned).toContainEqual(expect.objectContaining({ file: 'counters.json' }));
+    // Written in the set-aside file's place at once, so the next start cannot begin at zero.
+    expect((await store.load()).counters).toEqual(closed);
+    expect(await modeOf(join(dir, 'counters.json'))).toBe(0o600);
+  });
+
+  it('keeps every counter as saved, the window count included', async () => {
+    const store = new FileStore(dir);
+    const saved: AbuseCounters = {
+      consecutiveFailures: 4,
+      windowFailures: 17,
+      lifetimeFailures: 61,
+      notBefore: 1_700_000_123_456,
+      damaged: true,
+    };
+    await store.saveCounters(saved);
+    expect((await new FileStore(dir).load()).counters).toEqual(saved);
+    await store.saveCounters({ ...saved, damaged: undefined, windowFailures: 0 });
+    expect((await new FileStore(dir).load()).counters).toEqual({
+      consecutiveFailures: 4,
+      windowFailures: 0,
+      lifetimeFailures: 61,
+      notBefore: 1_700_000_123_456,
+    });
+  });
+
   it('reports a corrupt identity as absent, set aside like the others', async () => {
     await saveAll(new FileStore(dir));
     await writeFile(join(dir, 'identity.json'), JSON.stringify({ version: 1, ...identity, w0: 'zz' }));

@@ -16,6 +16,7 @@ const IDS = [
   'identity.provisioned',
   'state.dir',
   'state.files',
+  'session.limits',
   'clock.sane',
   'config.valid',
   'agent.running',
@@ -104,6 +105,51 @@ describe('runDoctor', () => {
     const c = byId(await runDoctor(deps()));
     expect(c['state.files']?.status).toBe('warn');
     expect(c['state.files']?.message).toContain('networks.json.corrupt-1700000000000');
+  });
+
+  it('session.limits: passes when open, warns while delayed, fails closed or locked with the reset as the fix', async () => {
+    await mkdir(stateDir, { mode: 0o700 });
+    const now = Date.parse('2025-06-01T00:00:00Z');
+    const counters = (c: Record<string, unknown>) =>
+      writeFile(
+        join(stateDir, 'counters.json'),
+        JSON.stringify({
+          version: 1,
+          consecutiveFailures: 0,
+          windowFailures: 0,
+          lifetimeFailures: 0,
+          notBefore: 0,
+          ...c,
+        }),
+      );
+    const check = async () => byId(await runDoctor(deps()))['session.limits'];
+
+    expect(await check()).toMatchObject({ status: 'pass', message: 'No failed handshakes recorded' });
+    await counters({ lifetimeFailures: 3 });
+    expect((await check())?.status).toBe('pass');
+    await counters({ consecutiveFailures: 6, notBefore: now + 2000 });
+    expect(await check()).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('delayed 2 s') as unknown,
+    });
+    await counters({ windowFailures: 20, lifetimeFailures: 20 });
+    expect(await check()).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('window closed') as unknown,
+    });
+    await counters({ windowFailures: 20, lifetimeFailures: 20, damaged: true });
+    expect((await check())?.message).toContain('counters.json was damaged');
+    await counters({ lifetimeFailures: 100 });
+    expect(await check()).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('locked out after 100') as unknown,
+      fix: expect.stringContaining('airliftctl reset-lockout') as unknown,
+    });
+    await writeFile(join(stateDir, 'counters.json'), '{"version":1,');
+    expect(await check()).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('damaged') as unknown,
+    });
   });
 
   it('fails a clock before 2024 and an invalid config', async () => {
