@@ -14,8 +14,15 @@ import type { Agent } from '../core/agent';
 import type { Logger } from '../log';
 import type { SessionManager } from '../session/session-manager';
 import { rpcDispatcher } from '../rpc/methods';
-import { checkHost, checkJsonContentType, checkOrigin, readJsonBody } from './hardening';
-import { MAX_SSE_CLIENTS, SseStream } from './sse';
+import { ClientAbortedError, checkHost, checkJsonContentType, checkOrigin, readJsonBody } from './hardening';
+import {
+  DEFAULT_CONNECTION_LIMITS,
+  clientAddress,
+  limitConnections,
+  type ConnectionLimits,
+} from './connection-limits';
+import { LogBudget } from './log-budget';
+import { DEFAULT_SSE_LIMITS, SseSlots, SseStream, type SseLimits } from './sse';
 
 export interface ApiServerOptions {
   agent: Agent;
@@ -25,7 +32,14 @@ export interface ApiServerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Extra routes tried before the API's own (captive portal, compatibility surfaces). */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+  /** Caps on sockets (defaults: DEFAULT_CONNECTION_LIMITS). */
+  connections?: Partial<ConnectionLimits>;
+  /** Caps on event streams and their lifetime (defaults: DEFAULT_SSE_LIMITS). */
+  sse?: Partial<SseLimits>;
 }
+
+/** Node checks headersTimeout and requestTimeout this often (its default, 30 s, would triple them). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
@@ -58,7 +72,10 @@ export function sendError(res: ServerResponse, err: AirliftError): void {
 export function createApiServer(opts: ApiServerOptions): Server {
   const { agent, sessions, logger } = opts;
   const dispatch = rpcDispatcher(agent);
-  let sseClients = 0;
+  const sseLimits = { ...DEFAULT_SSE_LIMITS, ...opts.sse };
+  const sseSlots = new SseSlots(sseLimits);
+  // Any client can cause a failure over and over; the journal must stay readable.
+  const errorLogs = new LogBudget();
 
   const routes: Record<
     string,
@@ -72,14 +89,17 @@ export function createApiServer(opts: ApiServerOptions): Server {
         const force = new URL(req.url ?? '/', 'http://x').searchParams.get('force') === '1';
         sendJson(res, 200, { networks: await agent.scan(force) });
       },
-      '/v1/events': (_req, res) => {
-        if (sseClients >= MAX_SSE_CLIENTS) throw new AirliftError('BUSY', 'Too many event listeners');
-        sseClients++;
+      '/v1/events': (req, res) => {
+        const release = sseSlots.admit(clientAddress(req.socket));
         let unsubscribe: () => void = () => undefined;
-        const stream = new SseStream(res, () => {
-          sseClients--;
-          unsubscribe();
-        });
+        const stream = new SseStream(
+          res,
+          () => {
+            release();
+            unsubscribe();
+          },
+          sseLimits.lifetimeMs,
+        );
         stream.send('state', {
           type: 'state',
           state: agent.state,
@@ -92,7 +112,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
     },
     POST: {
       [SESSION_HELLO_PATH]: async (req, res) =>
-        sendJson(res, 200, sessions.hello(await readJsonBody(req), req.socket.remoteAddress ?? 'unknown')),
+        sendJson(res, 200, sessions.hello(await readJsonBody(req), clientAddress(req.socket))),
       [SESSION_PAKE1_PATH]: async (req, res) =>
         sendJson(res, 200, await sessions.pake1(await readJsonBody(req))),
       [SESSION_PAKE2_PATH]: async (req, res) => sendJson(res, 200, sessions.pake2(await readJsonBody(req))),
@@ -123,16 +143,35 @@ export function createApiServer(opts: ApiServerOptions): Server {
     await route(req, res);
   };
 
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    if (err instanceof ClientAbortedError) {
+      logger.debug({ url: req.url, address: clientAddress(req.socket) }, 'request aborted by the client');
+      res.destroy();
+      return;
+    }
+    const e = toAirliftError(err);
+    if (e.code === 'INTERNAL') logInternalError(err, req);
+    // Drain what is left of a refused body so the client reads our answer instead of a reset.
+    if (!req.complete) req.resume();
+    sendError(res, e);
+  };
+
+  const logInternalError = (err: unknown, req: IncomingMessage): void => {
+    const budget = errorLogs.take();
+    if (!budget.write) return;
+    const suppressed = budget.suppressed > 0 ? { suppressed: budget.suppressed } : {};
+    logger.error({ err, url: req.url, ...suppressed }, 'request failed');
+  };
+
   const server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 8192 },
+    {
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      maxHeaderSize: 8192,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
     (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        const e = toAirliftError(err);
-        if (e.code === 'INTERNAL') logger.error({ err, url: req.url }, 'request failed');
-        // Drain what is left of a refused body so the client reads our answer instead of a reset.
-        if (!req.complete) req.resume();
-        sendError(res, e);
-      });
+      handle(req, res).catch((err: unknown) => fail(req, res, err));
     },
   );
   server.on('clientError', (_err, socket) => {
@@ -140,5 +179,6 @@ export function createApiServer(opts: ApiServerOptions): Server {
     else socket.destroy();
   });
   server.keepAliveTimeout = 5_000;
+  limitConnections(server, { ...DEFAULT_CONNECTION_LIMITS, ...opts.connections }, logger);
   return server;
 }

@@ -53,6 +53,17 @@ export function checkJsonContentType(header: string | undefined): void {
   }
 }
 
+/**
+ * The client hung up before its request was complete. Nobody is left to answer and nothing went
+ * wrong on our side: not an AirliftError, and not worth more than a debug line.
+ */
+export class ClientAbortedError extends Error {
+  override readonly name = 'ClientAbortedError';
+  constructor(options?: { cause?: unknown }) {
+    super('The client closed the connection before the request was complete', options);
+  }
+}
+
 /** Read a JSON body of at most `limit` bytes; answers PAYLOAD_TOO_LARGE early from Content-Length. */
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -61,12 +72,19 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) throw new AirliftError('PAYLOAD_TOO_LARGE', `Body over ${limit} bytes`);
-    chunks.push(buf);
+  try {
+    for await (const chunk of req) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > limit) throw new AirliftError('PAYLOAD_TOO_LARGE', `Body over ${limit} bytes`);
+      chunks.push(buf);
+    }
+  } catch (err) {
+    // The only other way reading fails is the stream erroring: the client reset or closed it.
+    if (err instanceof AirliftError) throw err;
+    throw new ClientAbortedError({ cause: err });
   }
+  if (!req.complete) throw new ClientAbortedError();
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.length === 0) throw new AirliftError('BAD_REQUEST', 'Empty body');
   try {
