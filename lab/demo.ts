@@ -14,7 +14,6 @@ import { JobRunner } from '../main/engine/job-runner';
 import { newJobSpec } from '../main/engine/job-spec';
 import { JobJournal } from '../main/engine/journal';
 import { buildReport, formatSummaryTable } from '../main/engine/report';
-import { journalRecorder } from '../main/engine/recorder';
 import { JobProgress } from '../main/cli/progress';
 import { LABNET, startFleet, type InjectedFault } from './fleet';
 
@@ -97,7 +96,7 @@ async function main(): Promise<number> {
         browser: fleet.browser(),
         transport: fleet.transport,
         secrets,
-        recorder: journalRecorder(journal),
+        journal,
         onEvent: (e) => progress.handle(e),
       },
       { spec, credentials: { passphrase: LABNET.passphrase } },

@@ -1,60 +1,67 @@
 /**
- * Runs one job (ARCHITECTURE.md "Main flows"). Every device walks
- * queued → joining → session → linkCheck → pushing → pushed → awaiting → verified | failed(reason),
- * in isolation: one device failing never stops the others, and every device ends with a result.
+ * Runs one job (ARCHITECTURE.md "Main flows"): the shell around the per-device step machine
+ * (device-machine.ts). The machine decides where each device may go; this file does the I/O —
+ * Wi-Fi joins, HTTP, sessions — journals every step before acting on it, and keeps every device
+ * isolated: one failing never stops the others, and every device ends with a result.
  *
  * AP path: each Wi-Fi adapter is a lane that joins one device's setup AP at a time; per-device AP
  * subnets make lanes safe side by side. After a chunk, a lane returns to the target network and the
  * pushed devices must reappear there over mDNS with their id, `st` failsafe/online and the job's `pv`;
  * each is then confirmed (`device.commit`) and its health read (`status.detail`). Devices that do not
  * reappear are looked for again as setup APs, to read why they failed.
- * LAN path: the same session and RPCs to devices already on the network, with bounded concurrency.
+ * LAN path: the same sequence to devices already on the network, with bounded concurrency.
+ * The AP path, the LAN path and the rescue share one way to reach a device and push to it.
+ *
+ * Pause is a safe point: lanes stop taking devices, what is under way is pushed and verified, and
+ * the run returns with the rest still queued. Abort (the signal) stops where it stands; the journal
+ * holds every step either way, and the next run continues from it.
  */
-import { performance } from 'node:perf_hooks';
 import { AirliftError } from '../../shared/errors';
 import { setupSubnet } from '../../shared/addressing';
 import { DEFAULT_SSID_PREFIX, setupSsid } from '../../shared/identity';
 import { parseTxt } from '../../shared/protocol/mdns';
 import type { NetworkInput } from '../../shared/protocol/network-input';
 import { statusDetailSchema, wifiSetResultSchema, type WifiSetResult } from '../../shared/protocol/api';
-import type { FetchLike, SecureSession } from '../../shared/session/client';
-import { fixedTransport, type DeviceTransport } from '../ports/device-transport';
+import type { SecureSession } from '../../shared/session/client';
+import { systemClock, type StationClock } from '../ports/clock';
+import type { DeviceTransport } from '../ports/device-transport';
 import type { DiscoveredService, ServiceBrowser } from '../ports/discovery';
 import type { CurrentConnection, JoinRequest, JoinResult, WifiAdapter } from '../ports/wifi-adapter';
 import { DeviceApi, asAirlift, parseDeviceReply, retryAfterMsOf } from './device-api';
+import { advance, isTerminal, resumeAction, type DeviceEvent, type DeviceState } from './device-machine';
 import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './device-text';
+import type { JobJournal } from './journal';
 import type { DeviceSecrets } from './secrets';
-import type { DeviceOutcome, DeviceStep, JobEvent, JobSpec, JobSummary, StepTimings } from './types';
+import type { DeviceOutcome, DeviceStep, JobEvent, JobSpec, JobSummary } from './types';
 
-export interface JobRecorder {
-  step(deviceId: string, step: DeviceStep, facts: Partial<DeviceOutcome>): Promise<void>;
-  result(outcome: DeviceOutcome): Promise<void>;
-}
+/** Where the runner writes each step and result before it moves on: the job's journal. */
+export type JobRecord = Pick<JobJournal, 'step' | 'result'>;
 
 export interface RunnerDeps {
   /** Lanes for the AP path and the way back to the target network (the first one returns). */
   adapters: WifiAdapter[];
+  /** Started and stopped by the run; the station hands in a view of its long-lived browser. */
   browser: ServiceBrowser;
-  /**
-   * How devices are reached; told after every join and restore so no pooled connection outlives
-   * its network (decision 0011). Give this, or `fetch`.
-   */
-  transport?: DeviceTransport;
-  /** A transport with nothing pooled to drop, as a plain fetch (`transport` wins when both are given). */
-  fetch?: FetchLike;
+  /** How devices are reached; told after every join and restore (decision 0011). */
+  transport: DeviceTransport;
   secrets: DeviceSecrets;
-  recorder?: JobRecorder;
+  journal?: JobRecord;
   onEvent?: (event: JobEvent) => void;
+  clock?: StationClock;
+  /** The SSID a device's setup AP was seen with (product lines differ); else `<prefix><id>`. */
+  setupSsidOf?: (deviceId: string) => string | undefined;
   ssidPrefix?: string;
   /** Port of the API on the setup AP (80 on devices). */
   apPort?: number;
   /** Put each adapter back on the network it had before the job (default true). */
   restoreNetworks?: boolean;
-  /** Stops the job where it stands (Ctrl-C, a crash in tests): the journal already has every step. */
+  /** Stops the job where it stands (Ctrl-C, cancel): the journal already has every step. */
   signal?: AbortSignal;
+  /** Asked before each device is taken: true stops at the next safe point (see the header). */
+  shouldPause?: () => boolean;
 }
 
-/** The job was stopped; devices keep the step they reached and `resume` continues from there. */
+/** The job was stopped; devices keep the step they reached and the next run continues from there. */
 export class JobAborted extends Error {
   constructor() {
     super('job stopped');
@@ -67,6 +74,13 @@ export interface RunInput {
   credentials: Pick<NetworkInput, 'passphrase' | 'psk'>;
   /** Outcomes replayed from the journal (resume) or left by an earlier run (retry). */
   previous?: ReadonlyMap<string, DeviceOutcome>;
+}
+
+export interface RunResult {
+  summary: JobSummary;
+  outcomes: DeviceOutcome[];
+  /** It stopped at a safe point with devices still queued. */
+  paused: boolean;
 }
 
 class DeviceFailure extends Error {
@@ -95,10 +109,7 @@ const LOCKOUT_FIX = {
     '`airliftctl reset-lockout` on the device; then retry this group',
 } as const;
 
-const TERMINAL: readonly DeviceStep[] = ['verified', 'failed'];
-const PUSHED: readonly DeviceStep[] = ['pushed', 'awaiting'];
-
-/** Map an error from a step to a failure reason (protocol reasons pass through). */
+/** Map an error met at a step to a failure reason (protocol reasons pass through). */
 function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
   if (err instanceof JobAborted) throw err;
   if (err instanceof DeviceFailure) return err;
@@ -135,14 +146,17 @@ function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
   }
 }
 
+/** How a device is reached for its push: over its setup AP on a lane, or at its LAN address. */
+type Route = { kind: 'ap'; lane: WifiAdapter } | { kind: 'lan'; service: DiscoveredService | undefined };
+
 export class JobRunner {
-  private readonly outcomes = new Map<string, DeviceOutcome>();
+  private readonly states = new Map<string, DeviceState>();
   /** Sessions opened for the push, reused to confirm the device at its new address. */
   private readonly sessions = new Map<string, SecureSession>();
   private readonly apiPort: number;
   private readonly nonce8: string;
-  private readonly transport: DeviceTransport;
-  private originals: (CurrentConnection | undefined)[] = [];
+  private readonly clock: StationClock;
+  private paused = false;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -150,42 +164,48 @@ export class JobRunner {
   ) {
     this.apiPort = deps.apPort ?? 80;
     this.nonce8 = input.spec.nonce.slice(0, 8);
-    const transport = deps.transport ?? (deps.fetch ? fixedTransport(deps.fetch) : undefined);
-    if (!transport) throw new AirliftError('INTERNAL', 'The job runner needs a device transport');
-    this.transport = transport;
+    this.clock = deps.clock ?? systemClock;
   }
 
   get spec(): JobSpec {
     return this.input.spec;
   }
 
-  async run(): Promise<{ summary: JobSummary; outcomes: DeviceOutcome[] }> {
+  async run(): Promise<RunResult> {
     const { spec } = this.input;
     for (const d of spec.devices) {
       const prev = this.input.previous?.get(d.deviceId);
-      this.outcomes.set(
-        d.deviceId,
-        prev ? { ...prev } : { deviceId: d.deviceId, ...pick(d), step: 'queued', timings: {}, attempts: 1 },
-      );
+      this.states.set(d.deviceId, {
+        outcome: prev
+          ? { ...prev }
+          : {
+              deviceId: d.deviceId,
+              ...(d.name !== undefined ? { name: d.name } : {}),
+              ...(d.group !== undefined ? { group: d.group } : {}),
+              step: 'queued',
+              timings: {},
+              attempts: 1,
+            },
+      });
     }
     this.emit({ type: 'job-started', jobId: spec.id, total: spec.devices.length, path: spec.options.path });
-    await this.deps.browser.start();
     const lanes = this.lanes();
-    this.originals = await Promise.all(lanes.map((l) => l.current().catch(() => undefined)));
+    await this.deps.browser.start();
+    const originals = await Promise.all(lanes.map((l) => l.current().catch(() => undefined)));
     try {
       if (spec.options.path === 'ap') await this.runApPath(lanes);
       else await this.runLanPath(lanes);
     } finally {
       this.emit({ type: 'phase', jobId: spec.id, phase: 'restore' });
-      if (this.deps.restoreNetworks !== false) {
-        await Promise.all(lanes.map((l, i) => this.restoreLane(l, this.originals[i])));
-      }
+      if (this.deps.restoreNetworks !== false)
+        await Promise.all(lanes.map((l, i) => this.restoreLane(l, originals[i])));
       await this.deps.browser.stop();
     }
-    const summary = summarize([...this.outcomes.values()]);
+    const outcomes = [...this.states.values()].map((s) => s.outcome);
+    const summary = summarize(outcomes);
     this.emit({ type: 'phase', jobId: spec.id, phase: 'done' });
     this.emit({ type: 'job-finished', jobId: spec.id, summary });
-    return { summary, outcomes: [...this.outcomes.values()] };
+    return { summary, outcomes, paused: this.paused && summary.pending > 0 };
   }
 
   private lanes(): WifiAdapter[] {
@@ -199,87 +219,202 @@ export class JobRunner {
     return lanes;
   }
 
+  /**
+   * What this run does with each unfinished device: verify those that took our credentials before
+   * (never push twice), start the others — over again where an earlier run left them mid-way.
+   */
+  private async plan(): Promise<{ verify: string[]; start: string[] }> {
+    const verify: string[] = [];
+    const start: string[] = [];
+    for (const d of this.input.spec.devices) {
+      const id = d.deviceId;
+      const action = resumeAction(this.outcome(id).step);
+      if (action === 'verify') verify.push(id);
+      else if (action === 'start') start.push(id);
+      else if (action === 'restart') {
+        await this.isolated(id, () => this.apply(id, { type: 'restart' }));
+        if (this.outcome(id).step === 'queued') start.push(id);
+      }
+    }
+    return { verify, start };
+  }
+
+  /** Take the next device unless a pause was asked for. */
+  private take(queue: string[]): string | undefined {
+    if (this.deps.shouldPause?.() === true) {
+      this.paused = true;
+      return undefined;
+    }
+    return queue.shift();
+  }
+
   // ---- AP path --------------------------------------------------------------------------------
 
   private async runApPath(lanes: WifiAdapter[]): Promise<void> {
     const { spec } = this.input;
-    const pending = this.pendingDevices();
-    // Devices pushed before a crash are verified, never pushed again.
-    const carried = pending.filter((id) => PUSHED.includes(this.get(id).step));
-    const fresh = pending.filter((id) => !carried.includes(id));
-    const chunks = chunk(fresh, Math.max(1, spec.options.chunkSize));
+    const plan = await this.plan();
+    const chunks = chunk(plan.start, Math.max(1, spec.options.chunkSize));
     if (chunks.length === 0) chunks.push([]);
     for (const [i, ids] of chunks.entries()) {
+      if (i > 0 && this.deps.shouldPause?.() === true) {
+        this.paused = true;
+        break;
+      }
       this.emit({ type: 'phase', jobId: spec.id, phase: 'push', chunk: i });
       this.deps.secrets.precompute(ids);
       const queue = [...ids];
       await Promise.all(
         lanes.map(async (lane) => {
-          for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-            const next = queue.slice(0, 2);
-            this.deps.secrets.precompute(next);
+          for (let id = this.take(queue); id !== undefined; id = this.take(queue)) {
+            this.deps.secrets.precompute(queue.slice(0, 2));
             const deviceId = id;
-            await this.isolated(deviceId, () => this.pushOverAp(lane, deviceId));
+            await this.isolated(deviceId, () => this.pushVia({ kind: 'ap', lane }, deviceId));
           }
         }),
       );
-      const toVerify = [...(i === 0 ? carried : []), ...ids].filter((id) =>
-        PUSHED.includes(this.get(id).step),
-      );
-      if (toVerify.length === 0) continue;
-      this.emit({ type: 'phase', jobId: spec.id, phase: 'return', chunk: i });
-      const back = lanes[0];
-      if (back) await this.returnToTarget(back);
-      await this.verify(toVerify);
-      const missing = toVerify.filter((id) => !TERMINAL.includes(this.get(id).step));
-      if (missing.length > 0 && back) {
-        this.emit({ type: 'phase', jobId: spec.id, phase: 'rescue', chunk: i });
-        await this.rescue(back, missing);
+      const toVerify = [...(i === 0 ? plan.verify : []), ...ids].filter((id) => this.pushed(id));
+      if (toVerify.length > 0) {
+        this.emit({ type: 'phase', jobId: spec.id, phase: 'return', chunk: i });
+        const back = lanes[0];
+        if (back) await this.returnToTarget(back);
+        await this.verify(toVerify);
+        const missing = toVerify.filter((id) => !isTerminal(this.outcome(id).step));
+        if (missing.length > 0 && back) {
+          this.emit({ type: 'phase', jobId: spec.id, phase: 'rescue', chunk: i });
+          await this.rescue(back, missing);
+        }
       }
+      if (this.paused) break;
     }
   }
 
-  private async pushOverAp(lane: WifiAdapter, deviceId: string): Promise<void> {
-    const o = this.get(deviceId);
-    o.startedAt ??= new Date().toISOString();
-    let step: DeviceStep = 'joining';
-    try {
-      await this.step(deviceId, 'joining', {}, lane.info.id);
-      const subnet = setupSubnet(deviceId);
-      const ssid = setupSsid(deviceId, this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX);
-      const joined = await this.joinLane(lane, {
-        ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
-        security: 'open',
-        timeoutMs: this.input.spec.options.joinTimeoutMs,
-        expectReachable: { host: subnet.address, port: this.apiPort },
+  // ---- LAN path ---------------------------------------------------------------------------------
+
+  private async runLanPath(lanes: WifiAdapter[]): Promise<void> {
+    const { spec } = this.input;
+    const plan = await this.plan();
+    this.emit({ type: 'phase', jobId: spec.id, phase: 'push' });
+    this.deps.secrets.precompute(plan.start);
+    const found = await this.discoverOnLan(plan.start, spec.options.verifyTimeoutMs);
+    const queue = [...plan.start];
+    const workers = Array.from(
+      { length: Math.max(1, Math.min(spec.options.concurrency, queue.length)) },
+      async () => {
+        for (let id = this.take(queue); id !== undefined; id = this.take(queue)) {
+          const deviceId = id;
+          await this.isolated(deviceId, () =>
+            this.pushVia({ kind: 'lan', service: found.get(deviceId) }, deviceId),
+          );
+        }
+      },
+    );
+    await Promise.all(workers);
+    const toVerify = [...plan.verify, ...plan.start].filter((id) => this.pushed(id));
+    if (toVerify.length === 0) return;
+    const back = lanes[0];
+    if (back) await this.returnToTarget(back);
+    await this.verify(toVerify);
+    const missing = toVerify.filter((id) => !isTerminal(this.outcome(id).step));
+    if (missing.length > 0 && back) await this.rescue(back, missing);
+    for (const id of missing)
+      if (!isTerminal(this.outcome(id).step))
+        await this.isolated(id, () => this.fail(id, new DeviceFailure('not_rediscovered')));
+  }
+
+  /** Wait until every device is seen on the LAN, or the timeout. */
+  private async discoverOnLan(ids: string[], timeoutMs: number): Promise<Map<string, DiscoveredService>> {
+    const found = new Map<string, DiscoveredService>();
+    const want = new Set(ids);
+    const take = (svc: DiscoveredService) => {
+      const txt = safeTxt(svc.txt);
+      if (txt && want.has(txt.id)) found.set(txt.id, svc);
+    };
+    for (const s of this.deps.browser.services()) take(s);
+    if (found.size >= want.size) return found;
+    let unsubscribe: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => {
+      unsubscribe = this.deps.browser.subscribe((e) => {
+        if (e.type !== 'down') take(e.service);
+        if (found.size >= want.size) resolve();
       });
-      if (!joined.ok)
-        throw new DeviceFailure(
-          'unreachable',
-          `setup AP ${ssid}: ${joined.reason}${joined.detail ? ` (${clip(joined.detail, TEXT_LIMITS.quoted)})` : ''}`,
-        );
-      // Where the station met the device's setup AP, for the report.
-      if (joined.bssid !== undefined) o.bssid = joined.bssid;
-      if (joined.signal !== undefined) o.rssi = joined.signal;
-      const api = new DeviceApi(
-        `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
-        this.transport.fetch,
-      );
-      step = 'session';
-      await this.step(deviceId, 'session', {}, lane.info.id);
+      this.deps.browser.refresh();
+    });
+    await Promise.race([all, this.clock.sleep(timeoutMs)]);
+    unsubscribe();
+    return found;
+  }
+
+  // ---- one device: reach it, open a session, check the link, push ---------------------------------
+
+  private async pushVia(route: Route, deviceId: string): Promise<void> {
+    const lane = route.kind === 'ap' ? route.lane.info.id : undefined;
+    try {
+      let api: DeviceApi;
+      if (route.kind === 'ap') {
+        await this.apply(deviceId, { type: 'begin', route: 'ap' }, lane);
+        const reached = await this.reachSetupAp(route.lane, deviceId);
+        await this.apply(deviceId, { type: 'reached', ...reached.facts }, lane);
+        api = reached.api;
+      } else {
+        const svc = route.service;
+        const ip = svc?.addresses.find((a) => !a.includes(':'));
+        if (!svc || ip === undefined) throw new DeviceFailure('unreachable', 'not found on the network');
+        await this.apply(deviceId, { type: 'begin', route: 'lan', ip, hostname: svc.host });
+        api = new DeviceApi(`http://${ip}:${svc.port}`, this.deps.transport.fetch);
+      }
       const session = await api.session(deviceId, this.deps.secrets);
-      step = 'linkCheck';
-      await this.step(deviceId, 'linkCheck', {}, lane.info.id);
+      await this.apply(deviceId, { type: 'opened' }, lane);
       const targetSignal = await this.linkCheck(api);
-      step = 'pushing';
-      await this.step(deviceId, 'pushing', targetSignal === undefined ? {} : { targetSignal }, lane.info.id);
-      const set = await this.pushCredentials(session.call.bind(session));
+      await this.apply(
+        deviceId,
+        targetSignal === undefined ? { type: 'linkOk' } : { type: 'linkOk', targetSignal },
+        lane,
+      );
+      const set = await this.pushCredentials(session);
       this.sessions.set(deviceId, session);
-      if (set.apStaysUp) await this.awaitOnAp(api, set.attemptId);
-      await this.step(deviceId, 'pushed', { attemptId: set.attemptId }, lane.info.id);
+      if (route.kind === 'ap' && set.apStaysUp) await this.awaitOnAp(api, set.attemptId);
+      await this.apply(deviceId, { type: 'pushed', attemptId: set.attemptId }, lane);
     } catch (err) {
-      await this.fail(deviceId, reasonFor(step, err));
+      await this.fail(deviceId, reasonFor(this.outcome(deviceId).step, err));
     }
+  }
+
+  /** Join the device's setup AP on `lane` and reach its API there; an unreachable AP is a failure. */
+  private async reachSetupAp(
+    lane: WifiAdapter,
+    deviceId: string,
+  ): Promise<{ api: DeviceApi; facts: { bssid?: string; rssi?: number } }> {
+    const ssid = this.setupSsidOf(deviceId);
+    const subnet = setupSubnet(deviceId);
+    const joined = await this.joinLane(lane, {
+      ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
+      security: 'open',
+      timeoutMs: this.input.spec.options.joinTimeoutMs,
+      expectReachable: { host: subnet.address, port: this.apiPort },
+    });
+    if (!joined.ok)
+      throw new DeviceFailure(
+        'unreachable',
+        `setup AP ${ssid}: ${joined.reason}${joined.detail ? ` (${clip(joined.detail, TEXT_LIMITS.quoted)})` : ''}`,
+      );
+    const api = new DeviceApi(
+      `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
+      this.deps.transport.fetch,
+    );
+    // Where the station met the device's setup AP, for the report.
+    return {
+      api,
+      facts: {
+        ...(joined.bssid !== undefined ? { bssid: joined.bssid } : {}),
+        ...(joined.signal !== undefined ? { rssi: joined.signal } : {}),
+      },
+    };
+  }
+
+  private setupSsidOf(deviceId: string): string {
+    return (
+      this.deps.setupSsidOf?.(deviceId) ?? setupSsid(deviceId, this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX)
+    );
   }
 
   /** The link quality the device sees for the target, checked before credentials go out. */
@@ -306,12 +441,10 @@ export class JobRunner {
     return best;
   }
 
-  private async pushCredentials(
-    call: (method: string, params?: unknown) => Promise<unknown>,
-  ): Promise<WifiSetResult> {
+  private async pushCredentials(session: SecureSession): Promise<WifiSetResult> {
     const { target, options, nonce } = this.input.spec;
     const { passphrase, psk } = this.input.credentials;
-    const result = await call('wifi.set', {
+    const result = await session.call('wifi.set', {
       networks: [
         {
           ssidHex: target.ssidHex,
@@ -323,7 +456,7 @@ export class JobRunner {
       ],
       mode: options.mode,
       nonce,
-      commit: 'confirm',
+      commit: options.commit ?? 'confirm',
       failsafeSeconds: options.failsafeSeconds,
     });
     return parseDeviceReply(wifiSetResultSchema, result, 'wifi.set result');
@@ -331,16 +464,15 @@ export class JobRunner {
 
   /** With AP+STA the device reports its result on the AP: wait for it there. */
   private async awaitOnAp(api: DeviceApi, attemptId: string): Promise<void> {
-    const deadline = performance.now() + this.input.spec.options.joinTimeoutMs + 15_000;
-    while (performance.now() < deadline) {
-      const s = await api.status().catch(() => undefined);
-      const a = s?.lastAttempt;
+    const deadline = this.clock.now() + this.input.spec.options.joinTimeoutMs + 15_000;
+    while (this.clock.now() < deadline) {
+      const a = (await api.status().catch(() => undefined))?.lastAttempt;
       if (a?.id === attemptId && a.result === 'failed') {
         const f = reportedFailure(a.reason, 'reported on the setup AP');
         throw new DeviceFailure(f.reason, f.detail);
       }
       if (a?.id === attemptId && a.result === 'ok') return;
-      await sleep(200);
+      await this.clock.sleep(200);
     }
   }
 
@@ -357,12 +489,8 @@ export class JobRunner {
       ...(passphrase !== undefined ? { passphrase } : {}),
       ...(psk !== undefined ? { psk } : {}),
     });
-    if (!r.ok) {
-      // The station cannot verify: devices stay unverified and are looked for as setup APs.
-      this.emit({ type: 'phase', jobId: this.input.spec.id, phase: 'verify' });
-      return;
-    }
-    this.deps.browser.refresh();
+    // Not back on the target: the devices cannot be seen there and are looked for as setup APs.
+    if (r.ok) this.deps.browser.refresh();
   }
 
   // ---- verification -----------------------------------------------------------------------------
@@ -371,8 +499,8 @@ export class JobRunner {
   private async verify(ids: string[]): Promise<void> {
     const { spec } = this.input;
     this.emit({ type: 'phase', jobId: spec.id, phase: 'verify' });
-    for (const id of ids) await this.awaitStep(id);
-    const waiting = new Set(ids.filter((id) => !TERMINAL.includes(this.get(id).step)));
+    for (const id of ids) await this.isolated(id, () => this.apply(id, { type: 'await' }));
+    const waiting = new Set(ids.filter((id) => this.outcome(id).step === 'awaiting'));
     const confirming: Promise<void>[] = [];
     const consider = (svc: DiscoveredService) => {
       const txt = safeTxt(svc.txt);
@@ -381,35 +509,24 @@ export class JobRunner {
       waiting.delete(txt.id);
       confirming.push(this.isolated(txt.id, () => this.confirm(txt.id, svc)));
     };
+    let unsubscribe: () => void = () => undefined;
     const allSeen = new Promise<void>((resolve) => {
-      const check = () => {
-        if (waiting.size === 0) resolve();
-      };
-      const unsubscribe = this.deps.browser.subscribe((e) => {
+      unsubscribe = this.deps.browser.subscribe((e) => {
         if (e.type !== 'down') consider(e.service);
-        check();
-        if (waiting.size === 0) unsubscribe();
+        if (waiting.size === 0) resolve();
       });
       for (const svc of this.deps.browser.services()) consider(svc);
-      check();
+      if (waiting.size === 0) resolve();
     });
-    await Promise.race([allSeen, sleep(spec.options.verifyTimeoutMs)]);
+    await Promise.race([allSeen, this.clock.sleep(spec.options.verifyTimeoutMs)]);
+    unsubscribe();
     await Promise.all(confirming);
-  }
-
-  /** Into `awaiting`; a journal that cannot record it fails this device only. */
-  private async awaitStep(deviceId: string): Promise<void> {
-    try {
-      await this.step(deviceId, 'awaiting', {});
-    } catch (err) {
-      await this.fail(deviceId, reasonFor('awaiting', err));
-    }
   }
 
   private async confirm(deviceId: string, svc: DiscoveredService): Promise<void> {
     const ip = svc.addresses.find((a) => !a.includes(':')) ?? svc.addresses[0];
     try {
-      if (!ip) throw new DeviceFailure('not_rediscovered', 'advertised without an address');
+      if (ip === undefined) throw new DeviceFailure('not_rediscovered', 'advertised without an address');
       const url = `http://${ip}:${svc.port}`;
       const commit = { nonce: this.input.spec.nonce };
       // The push's session is still open on the device: move it to the new address. A device that
@@ -424,7 +541,7 @@ export class JobRunner {
         );
       }
       if (!committed) {
-        session = await new DeviceApi(url, this.transport.fetch).session(deviceId, this.deps.secrets);
+        session = await new DeviceApi(url, this.deps.transport.fetch).session(deviceId, this.deps.secrets);
         await session.call('device.commit', commit).catch((err: unknown) => {
           throw new DeviceFailure('commit_failed', asAirlift(err).message);
         });
@@ -434,18 +551,21 @@ export class JobRunner {
         .then((r) => parseDeviceReply(statusDetailSchema, r, 'status.detail'))
         .catch(() => undefined);
       this.sessions.delete(deviceId);
-      const o = this.get(deviceId);
-      o.ip = ip;
-      o.hostname = svc.host;
-      if (detail) {
-        o.apps = detail.status.apps.map((a) => ({
-          name: a.name,
-          state: a.appstate.state,
-          code: a.appstate.code,
-        }));
-        o.checks = detail.checks.map((c) => ({ id: c.id, target: c.target, state: c.state }));
-      }
-      await this.finish(deviceId, 'verified');
+      await this.apply(deviceId, {
+        type: 'verified',
+        ip,
+        hostname: svc.host,
+        ...(detail
+          ? {
+              apps: detail.status.apps.map((a) => ({
+                name: a.name,
+                state: a.appstate.state,
+                code: a.appstate.code,
+              })),
+              checks: detail.checks.map((c) => ({ id: c.id, target: c.target, state: c.state })),
+            }
+          : {}),
+      });
     } catch (err) {
       await this.fail(deviceId, reasonFor('awaiting', err));
     }
@@ -470,227 +590,99 @@ export class JobRunner {
     scan: readonly { ssid: string }[],
     scanError: string | undefined,
   ): Promise<void> {
-    const ssid = setupSsid(id, this.deps.ssidPrefix ?? DEFAULT_SSID_PREFIX);
+    const ssid = this.setupSsidOf(id);
     if (!scan.some((s) => s.ssid === ssid)) {
-      await this.fail(
-        id,
-        new DeviceFailure(
-          'not_rediscovered',
-          scanError === undefined
-            ? 'neither on the target network nor in setup mode'
-            : `not on the target network, and the scan for its setup AP failed: ${scanError}`,
-        ),
+      throw new DeviceFailure(
+        'not_rediscovered',
+        scanError === undefined
+          ? 'neither on the target network nor in setup mode'
+          : `not on the target network, and the scan for its setup AP failed: ${scanError}`,
       );
-      return;
     }
-    const subnet = setupSubnet(id);
-    const joined = await this.joinLane(lane, {
-      ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
-      security: 'open',
-      timeoutMs: this.input.spec.options.joinTimeoutMs,
-      expectReachable: { host: subnet.address, port: this.apiPort },
+    const reached = await this.reachSetupAp(lane, id).catch((err: unknown) => {
+      const why = err instanceof DeviceFailure ? (err.detail ?? err.reason) : asAirlift(err).message;
+      throw new DeviceFailure(
+        'not_rediscovered',
+        `back in setup mode but its AP could not be joined (${why})`,
+      );
     });
-    if (!joined.ok) {
-      await this.fail(
-        id,
-        new DeviceFailure(
-          'not_rediscovered',
-          `back in setup mode but its AP could not be joined (${joined.reason})`,
-        ),
-      );
-      return;
-    }
-    const api = new DeviceApi(
-      `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
-      this.transport.fetch,
-    );
-    const status = await api.status().catch(() => undefined);
-    const a = status?.lastAttempt;
-    if (a && a.id === this.get(id).attemptId && a.result === 'failed') {
+    const a = (await reached.api.status().catch(() => undefined))?.lastAttempt;
+    if (a && a.id === this.outcome(id).attemptId && a.result === 'failed') {
       const f = reportedFailure(a.reason, 'reported by the device after it reopened setup');
-      await this.fail(id, new DeviceFailure(f.reason, f.detail));
-    } else {
-      await this.fail(
-        id,
-        new DeviceFailure('not_rediscovered', 'back in setup mode without a recorded reason'),
-      );
+      throw new DeviceFailure(f.reason, f.detail);
     }
-  }
-
-  // ---- LAN path ---------------------------------------------------------------------------------
-
-  private async runLanPath(lanes: WifiAdapter[]): Promise<void> {
-    const { spec } = this.input;
-    const pending = this.pendingDevices();
-    const carried = pending.filter((id) => PUSHED.includes(this.get(id).step));
-    const fresh = pending.filter((id) => !carried.includes(id));
-    this.emit({ type: 'phase', jobId: spec.id, phase: 'push' });
-    this.deps.secrets.precompute(fresh);
-    const found = await this.discoverOnLan(fresh, spec.options.verifyTimeoutMs);
-    const queue = [...fresh];
-    const workers = Array.from(
-      { length: Math.max(1, Math.min(spec.options.concurrency, queue.length)) },
-      async () => {
-        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-          const deviceId = id;
-          await this.isolated(deviceId, () => this.pushOverLan(deviceId, found.get(deviceId)));
-        }
-      },
-    );
-    await Promise.all(workers);
-    const toVerify = [...carried, ...fresh].filter((id) => PUSHED.includes(this.get(id).step));
-    if (toVerify.length === 0) return;
-    const back = lanes[0];
-    if (back) await this.returnToTarget(back);
-    await this.verify(toVerify);
-    const missing = toVerify.filter((id) => !TERMINAL.includes(this.get(id).step));
-    if (missing.length > 0 && back) await this.rescue(back, missing);
-    for (const id of missing)
-      if (!TERMINAL.includes(this.get(id).step)) await this.fail(id, new DeviceFailure('not_rediscovered'));
-  }
-
-  /** Wait until every device is seen on the LAN, or the timeout. */
-  private async discoverOnLan(ids: string[], timeoutMs: number): Promise<Map<string, DiscoveredService>> {
-    const found = new Map<string, DiscoveredService>();
-    const want = new Set(ids);
-    const take = (svc: DiscoveredService) => {
-      const txt = safeTxt(svc.txt);
-      if (txt && want.has(txt.id)) found.set(txt.id, svc);
-    };
-    for (const s of this.deps.browser.services()) take(s);
-    if (found.size < want.size) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        const unsubscribe = this.deps.browser.subscribe((e) => {
-          if (e.type !== 'down') take(e.service);
-          if (found.size >= want.size) done();
-        });
-        function done() {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-        this.deps.browser.refresh();
-      });
-    }
-    return found;
-  }
-
-  private async pushOverLan(deviceId: string, svc: DiscoveredService | undefined): Promise<void> {
-    const o = this.get(deviceId);
-    o.startedAt ??= new Date().toISOString();
-    let step: DeviceStep = 'session';
-    try {
-      const ip = svc?.addresses.find((a) => !a.includes(':'));
-      if (!svc || !ip) throw new DeviceFailure('unreachable', 'not found on the network');
-      Object.assign(o, boundFacts({ ip, hostname: svc.host }));
-      const api = new DeviceApi(`http://${ip}:${svc.port}`, this.transport.fetch);
-      await this.step(deviceId, 'session', {});
-      const session = await api.session(deviceId, this.deps.secrets);
-      step = 'linkCheck';
-      await this.step(deviceId, 'linkCheck', {});
-      const targetSignal = await this.linkCheck(api);
-      step = 'pushing';
-      await this.step(deviceId, 'pushing', targetSignal === undefined ? {} : { targetSignal });
-      const set = await this.pushCredentials(session.call.bind(session));
-      this.sessions.set(deviceId, session);
-      await this.step(deviceId, 'pushed', { attemptId: set.attemptId });
-    } catch (err) {
-      await this.fail(deviceId, reasonFor(step, err));
-    }
+    throw new DeviceFailure('not_rediscovered', 'back in setup mode without a recorded reason');
   }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
 
-  private pendingDevices(): string[] {
-    return this.input.spec.devices
-      .map((d) => d.deviceId)
-      .filter((id) => !TERMINAL.includes(this.get(id).step));
+  private outcome(deviceId: string): DeviceOutcome {
+    const s = this.states.get(deviceId);
+    if (!s) throw new AirliftError('INTERNAL', `unknown device ${deviceId}`);
+    return s.outcome;
   }
 
-  private get(deviceId: string): DeviceOutcome {
-    const o = this.outcomes.get(deviceId);
-    if (!o) throw new AirliftError('INTERNAL', `unknown device ${deviceId}`);
-    return o;
+  private pushed(deviceId: string): boolean {
+    return resumeAction(this.outcome(deviceId).step) === 'verify';
   }
 
-  /** Enter a step: close the timing of the previous one, journal it, tell the listeners. */
-  private async step(
-    deviceId: string,
-    step: DeviceStep,
-    facts: Partial<DeviceOutcome>,
-    lane?: string,
-  ): Promise<void> {
-    if (this.deps.signal?.aborted) throw new JobAborted();
-    const o = this.get(deviceId);
-    this.closeTiming(o);
-    const bounded = boundFacts(facts);
-    Object.assign(o, bounded, { step });
-    this.stepStarted.set(deviceId, performance.now());
-    try {
-      await this.deps.recorder?.step(deviceId, step, bounded);
-    } catch (err) {
-      // Going on unrecorded would let a resume push to this device again: stop here for it.
-      throw stationFailure(`the job journal could not record step ${step}`, err);
+  /**
+   * Feed one event to the device's machine; journal what it says before anything acts on it, then
+   * tell the listeners. A stop is honoured at every step but a result.
+   */
+  private async apply(deviceId: string, event: DeviceEvent, lane?: string): Promise<void> {
+    const ends = event.type === 'verified' || event.type === 'failed';
+    if (!ends && this.deps.signal?.aborted === true) throw new JobAborted();
+    const before = this.states.get(deviceId);
+    if (!before) throw new AirliftError('INTERNAL', `unknown device ${deviceId}`);
+    if (ends && isTerminal(before.outcome.step)) return;
+    const next = advance(before, event, this.clock.now(), this.clock.wall());
+    const outcome = boundOutcome(next.state.outcome);
+    this.states.set(deviceId, { ...next.state, outcome });
+    const write = next.write;
+    if (write?.kind === 'step') {
+      try {
+        await this.deps.journal?.step(deviceId, write.step, boundFacts(write.facts), lane);
+      } catch (err) {
+        // Going on unrecorded would let a resume push to this device again: stop here for it.
+        throw stationFailure(`the job journal could not record step ${write.step}`, err);
+      }
+      this.emit({
+        type: 'device-step',
+        jobId: this.input.spec.id,
+        deviceId,
+        step: write.step,
+        at: this.clock.epochMs(),
+        ...(lane !== undefined ? { lane } : {}),
+      });
+      return;
     }
-    this.emit({
-      type: 'device-step',
-      jobId: this.input.spec.id,
-      deviceId,
-      step,
-      at: Date.now(),
-      ...(lane ? { lane } : {}),
+    if (write?.kind === 'result') {
+      try {
+        await this.deps.journal?.result({ ...outcome });
+      } catch (err) {
+        await this.recordUnrecorded(deviceId, err);
+      }
+      this.emit({ type: 'device-result', jobId: this.input.spec.id, outcome: { ...this.outcome(deviceId) } });
+    }
+  }
+
+  private fail(deviceId: string, f: DeviceFailure): Promise<void> {
+    return this.apply(deviceId, {
+      type: 'failed',
+      reason: f.reason,
+      ...(f.detail !== undefined ? { detail: f.detail } : {}),
     });
-  }
-
-  private readonly stepStarted = new Map<string, number>();
-
-  private closeTiming(o: DeviceOutcome): void {
-    const t0 = this.stepStarted.get(o.deviceId);
-    if (t0 === undefined) return;
-    const key = o.step as keyof StepTimings;
-    if (o.step !== 'queued' && o.step !== 'verified' && o.step !== 'failed') {
-      o.timings = { ...o.timings, [key]: Math.round((o.timings[key] ?? 0) + performance.now() - t0) };
-    }
-    this.stepStarted.delete(o.deviceId);
-  }
-
-  private async fail(deviceId: string, f: DeviceFailure): Promise<void> {
-    const o = this.get(deviceId);
-    o.reason = f.reason;
-    if (f.detail !== undefined) o.detail = f.detail;
-    await this.finish(deviceId, 'failed');
-  }
-
-  /** The definite result; never throws: a result the journal refuses fails the device as station_error. */
-  private async finish(deviceId: string, result: 'verified' | 'failed'): Promise<void> {
-    const o = this.get(deviceId);
-    if (TERMINAL.includes(o.step)) return;
-    this.closeTiming(o);
-    o.step = result;
-    o.result = result;
-    if (result === 'verified') delete o.reason;
-    o.endedAt = new Date().toISOString();
-    Object.assign(o, boundOutcome(o));
-    try {
-      await this.deps.recorder?.result({ ...o });
-    } catch (err) {
-      await this.recordUnrecorded(o, err);
-    }
-    this.emit({ type: 'device-result', jobId: this.input.spec.id, outcome: { ...o } });
   }
 
   /**
    * The journal refused a result: the device fails as station_error (the record does not hold what
    * happened), and the bare facts are tried once more, without anything the device said.
    */
-  private async recordUnrecorded(o: DeviceOutcome, err: unknown): Promise<void> {
+  private async recordUnrecorded(deviceId: string, err: unknown): Promise<void> {
+    const o = this.outcome(deviceId);
     const was = o.result === 'verified' ? 'verified' : `failed (${o.reason ?? 'unknown'})`;
     const f = stationFailure(`the job journal could not record the result; the device was ${was}`, err);
-    o.step = 'failed';
-    o.result = 'failed';
-    o.reason = f.reason;
-    o.detail = f.detail ?? f.reason;
     const bare: DeviceOutcome = {
       deviceId: o.deviceId,
       ...(o.name === undefined ? {} : { name: o.name }),
@@ -698,13 +690,14 @@ export class JobRunner {
       step: 'failed',
       result: 'failed',
       reason: f.reason,
-      detail: o.detail,
+      detail: f.detail ?? f.reason,
       timings: o.timings,
       attempts: o.attempts,
       ...(o.startedAt === undefined ? {} : { startedAt: o.startedAt }),
       ...(o.endedAt === undefined ? {} : { endedAt: o.endedAt }),
     };
-    await this.deps.recorder?.result(bare).catch(() => undefined);
+    this.states.set(deviceId, { outcome: bare });
+    await this.deps.journal?.result(bare).catch(() => undefined);
   }
 
   /**
@@ -716,10 +709,8 @@ export class JobRunner {
       await work();
     } catch (err) {
       if (err instanceof JobAborted) throw err;
-      await this.fail(
-        deviceId,
-        err instanceof DeviceFailure ? err : stationFailure('the station failed', err),
-      );
+      const f = err instanceof DeviceFailure ? err : stationFailure('the station failed', err);
+      await this.fail(deviceId, f).catch(() => undefined);
     }
   }
 
@@ -728,7 +719,7 @@ export class JobRunner {
     try {
       return await lane.join(req);
     } finally {
-      this.transport.networkChanged();
+      this.deps.transport.networkChanged();
     }
   }
 
@@ -738,7 +729,7 @@ export class JobRunner {
     } catch {
       // The technician's network could not be restored: nothing the job can do about it now.
     } finally {
-      this.transport.networkChanged();
+      this.deps.transport.networkChanged();
     }
   }
 
@@ -749,13 +740,6 @@ export class JobRunner {
       // a broken progress display must not break the job
     }
   }
-}
-
-function pick(d: { name?: string; group?: string }): { name?: string; group?: string } {
-  return {
-    ...(d.name !== undefined ? { name: d.name } : {}),
-    ...(d.group !== undefined ? { group: d.group } : {}),
-  };
 }
 
 function safeTxt(txt: Record<string, string>) {
@@ -770,10 +754,6 @@ function chunk<T>(xs: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function summarize(outcomes: DeviceOutcome[]): JobSummary {

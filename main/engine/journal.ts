@@ -24,6 +24,7 @@ import {
 } from '../../shared/protocol/job';
 import { parseOrThrow } from '../../shared/validate';
 import { outcomesOf, summarizeOutcomes } from './report';
+import { requeuedOutcome } from './retry';
 import type { DeviceOutcome, DeviceStep, JobDevice, JobPath, JobSpec, JobSummary } from './types';
 
 export const JOURNAL_SUFFIX = '.jsonl';
@@ -385,13 +386,8 @@ export function replayJournal(bytes: Uint8Array, expectedJobId?: string): Journa
           const d = labels.get(id);
           const o = devices.get(id);
           if (!d || !o) continue;
-          // A new attempt: what the last one found about the device's own AP stays, the rest is redone.
-          devices.set(id, {
-            ...fresh(d),
-            ...(o.bssid === undefined ? {} : { bssid: o.bssid }),
-            ...(o.rssi === undefined ? {} : { rssi: o.rssi }),
-            attempts: o.attempts + 1,
-          });
+          // A new attempt, exactly as a retry builds it in memory.
+          devices.set(id, requeuedOutcome({ ...o, ...labelsOf(d) }));
         }
         ended = false;
         endedAt = undefined;

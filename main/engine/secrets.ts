@@ -8,7 +8,8 @@
 import { pbkdf2 } from 'node:crypto';
 import { deriveProverSecretsWith } from '../../shared/crypto/airlift';
 import type { Pbkdf2Sha256 } from '../../shared/crypto/spake2plus';
-import { bytesEqual } from '../../shared/encoding';
+import { bytesEqual, fromHex, isHex } from '../../shared/encoding';
+import type { ManifestEntry } from '../../shared/manifest';
 
 export interface ProverSecrets {
   w0: Uint8Array;
@@ -22,6 +23,20 @@ export const nativePbkdf2: Pbkdf2Sha256 = (input, salt, iterations, dkLen) =>
     ),
   );
 
+export interface SaltHint {
+  salt: Uint8Array;
+  iterations: number;
+}
+
+/** The salt and iteration count a factory manifest may carry (`salt`, `iter`: decision 0008). */
+export function saltHintOf(entry: Pick<ManifestEntry, 'extra'>): SaltHint | undefined {
+  const salt = entry.extra['salt'];
+  const iter = Number(entry.extra['iter'] ?? entry.extra['iterations']);
+  return salt !== undefined && isHex(salt) && Number.isInteger(iter)
+    ? { salt: fromHex(salt), iterations: iter }
+    : undefined;
+}
+
 interface Entry {
   secret: string;
   /** Salt and iterations known before contact (manifest), to precompute. */
@@ -31,6 +46,15 @@ interface Entry {
 
 export class DeviceSecrets {
   private readonly entries = new Map<string, Entry>();
+
+  /** Secrets for the devices of a manifest (and QR payloads given as entries), with their salt hints. */
+  static fromEntries(
+    entries: readonly Pick<ManifestEntry, 'deviceId' | 'setupSecret' | 'extra'>[],
+  ): DeviceSecrets {
+    const secrets = new DeviceSecrets();
+    for (const e of entries) secrets.set(e.deviceId, e.setupSecret, saltHintOf(e));
+    return secrets;
+  }
 
   set(deviceId: string, secret: string, hint?: { salt: Uint8Array; iterations: number }): void {
     this.entries.set(deviceId, { secret, ...(hint ? { hint } : {}) });

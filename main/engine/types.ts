@@ -69,6 +69,8 @@ export interface JobOptions {
   verifyTimeoutMs: number;
   joinTimeoutMs: number;
   mode: 'replace' | 'add';
+  /** `confirm`: on trial until the station sees the device on the target; `auto`: kept at once. */
+  commit?: 'confirm' | 'auto';
   /** Adapter ids used as lanes (AP path). */
   adapters: string[];
 }

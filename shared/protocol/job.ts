@@ -58,6 +58,8 @@ export const jobOptionsSchema = z.object({
   verifyTimeoutMs: count,
   joinTimeoutMs: count,
   mode: z.enum(['replace', 'add']),
+  /** Absent in journals written before it existed: those jobs confirmed. */
+  commit: z.enum(['confirm', 'auto']).optional(),
   adapters: list(z.string().max(256)),
 });
 

@@ -114,3 +114,17 @@ export type NetworkInputRaw = z.input<typeof networkInputSchema>;
 export function parseNetworkInput(value: unknown): NetworkInput {
   return parseOrThrow(networkInputSchema, value, 'network');
 }
+
+/**
+ * The field a typed secret belongs in: for WPA2, 64 hex digits are a raw PSK and anything else a
+ * passphrase; for WPA3-SAE every secret is a password (64 hex digits included). One rule for every
+ * place a person types a secret: the CLIs, site profiles, the portal.
+ */
+export function classifySecret(
+  security: NetworkSecurity | undefined,
+  secret: string,
+): { passphrase: string } | { psk: string } {
+  return (security ?? 'wpa2-psk') === 'wpa2-psk' && /^[0-9a-fA-F]{64}$/.test(secret)
+    ? { psk: secret }
+    : { passphrase: secret };
+}

@@ -4,6 +4,7 @@
  *   fixed join latency — for 1 and 3 adapters (aim ≤ 1.10 × floor);
  * - LAN path throughput for 200 devices already on the network (aim ≥ 50 devices/s).
  */
+import { fixedTransport } from '../../main/ports/device-transport';
 import { performance } from 'node:perf_hooks';
 import { fromHex, toHex, utf8Encode } from '../../shared/encoding';
 import { JobRunner } from '../../main/engine/job-runner';
@@ -37,7 +38,7 @@ async function runJob(
     options: { verifyTimeoutMs: 30_000, ...options },
   });
   const runner = new JobRunner(
-    { adapters: f.adapters, browser: f.browser(), fetch: f.stationFetch, secrets, restoreNetworks: restore },
+    { adapters: f.adapters, browser: f.browser(), transport: f.transport, secrets, restoreNetworks: restore },
     { spec, credentials: { passphrase: LABNET.passphrase } },
   );
   const t0 = performance.now();
@@ -87,7 +88,7 @@ export async function benchLanPath(
       },
     });
     const runner = new JobRunner(
-      { adapters: [], browser: fleet.browser, fetch: fleet.fetch(), secrets },
+      { adapters: [], browser: fleet.browser, transport: fixedTransport(fleet.fetch()), secrets },
       { spec, credentials: { passphrase: LABNET.passphrase } },
     );
     const t0 = performance.now();

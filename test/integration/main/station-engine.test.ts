@@ -13,7 +13,6 @@ import { JobAborted, JobRunner, type RunnerDeps } from '../../../main/engine/job
 import { DeviceSecrets } from '../../../main/engine/secrets';
 import { newJobSpec } from '../../../main/engine/job-spec';
 import { JobJournal, readJournal } from '../../../main/engine/journal';
-import { journalRecorder } from '../../../main/engine/recorder';
 import type { DeviceOutcome, JobEvent, JobOptions, JobSpec } from '../../../main/engine/types';
 import { LABNET, WORKSHOP, startFleet, type Fleet, type FleetOptions } from '../../../lab/fleet';
 
@@ -53,7 +52,7 @@ function runner(
   previous?: Map<string, DeviceOutcome>,
 ) {
   return new JobRunner(
-    { adapters: f.adapters, browser: f.browser(), fetch: f.stationFetch, secrets: secretsOf(f), ...extra },
+    { adapters: f.adapters, browser: f.browser(), transport: f.transport, secrets: secretsOf(f), ...extra },
     { spec, credentials: { passphrase: LABNET.passphrase }, ...(previous ? { previous } : {}) },
   );
 }
@@ -188,7 +187,7 @@ describe('journal, resume and retry', () => {
     const crash = new AbortController();
     let pushed = 0;
     const first = runner(f, spec, {
-      recorder: journalRecorder(journal),
+      journal: journal,
       signal: crash.signal,
       onEvent: (e) => {
         if (e.type === 'device-step' && e.step === 'pushed' && ++pushed === 3) crash.abort();
@@ -208,12 +207,7 @@ describe('journal, resume and retry', () => {
     );
 
     const again = await JobJournal.open(dir, spec.id);
-    const { summary } = await runner(
-      f,
-      spec,
-      { recorder: journalRecorder(again) },
-      new Map(replay.devices),
-    ).run();
+    const { summary } = await runner(f, spec, { journal: again }, new Map(replay.devices)).run();
     await again.close();
     expect(summary).toMatchObject({ total: 6, verified: 6, failed: 0 });
     for (const id of pushedBefore) {

@@ -14,11 +14,11 @@ import { fromHex, toHex, utf8Encode } from '../../../shared/encoding';
 import { AirliftError } from '../../../shared/errors';
 import { openSession, type FetchLike } from '../../../shared/session/client';
 import { assertMayAttempt } from '../../../agent/session/abuse-limits';
-import { JobRunner, type JobRecorder, type RunnerDeps } from '../../../main/engine/job-runner';
+import { JobRunner, type JobRecord, type RunnerDeps } from '../../../main/engine/job-runner';
 import { DeviceSecrets } from '../../../main/engine/secrets';
 import { newJobSpec } from '../../../main/engine/job-spec';
+import { fixedTransport } from '../../../main/ports/device-transport';
 import { JobJournal, readJournal } from '../../../main/engine/journal';
-import { journalRecorder } from '../../../main/engine/recorder';
 import type { DeviceOutcome, JobOptions, JobSpec } from '../../../main/engine/types';
 import type { DeviceTransport } from '../../../main/ports/device-transport';
 import type { ServiceBrowser } from '../../../main/ports/discovery';
@@ -66,7 +66,7 @@ function runner(
   credentials: { passphrase?: string; psk?: string } = { passphrase: LABNET.passphrase },
 ) {
   return new JobRunner(
-    { adapters: f.adapters, browser: f.browser(), fetch: f.stationFetch, secrets: secretsOf(f), ...extra },
+    { adapters: f.adapters, browser: f.browser(), transport: f.transport, secrets: secretsOf(f), ...extra },
     { spec, credentials },
   );
 }
@@ -117,7 +117,7 @@ describe('device-supplied text', () => {
     const dir = await jobsDir();
     const spec = specFor(f);
     const journal = await JobJournal.create(dir, spec);
-    const { summary, outcomes } = await runner(f, spec, { recorder: journalRecorder(journal) }).run();
+    const { summary, outcomes } = await runner(f, spec, { journal: journal }).run();
     await journal.close();
     expect(summary).toMatchObject({ total: 3, verified: 2, failed: 1 });
     const bad = byId(outcomes).get(victim);
@@ -176,7 +176,7 @@ describe('device-supplied text', () => {
     const journal = await JobJournal.create(dir, spec);
     const { summary, outcomes } = await runner(f, spec, {
       browser,
-      recorder: journalRecorder(journal),
+      journal: journal,
     }).run();
     await journal.close();
     expect(summary.verified).toBe(2);
@@ -192,15 +192,15 @@ describe('the station’s own failures', () => {
     const dir = await jobsDir();
     const spec = specFor(f);
     const journal = await JobJournal.create(dir, spec);
-    const inner = journalRecorder(journal);
+    const inner = journal;
     const diskFull = () =>
       Promise.reject(new AirliftError('BACKEND_UNAVAILABLE', 'Cannot write job journal: ENOSPC'));
-    const recorder: JobRecorder = {
-      step: (id, step, facts) =>
-        id === victim && step === 'linkCheck' ? diskFull() : inner.step(id, step, facts),
+    const recorder: JobRecord = {
+      step: (id, step, facts, lane) =>
+        id === victim && step === 'linkCheck' ? diskFull() : inner.step(id, step, facts, lane),
       result: (o) => (o.deviceId === victim ? diskFull() : inner.result(o)),
     };
-    const { summary, outcomes } = await runner(f, spec, { recorder }).run();
+    const { summary, outcomes } = await runner(f, spec, { journal: recorder }).run();
     await journal.close();
     expect(summary).toMatchObject({ verified: 2, failed: 1 });
     const bad = byId(outcomes).get(victim);
@@ -261,7 +261,7 @@ describe('handshake back-pressure', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await wrongGuess();
     const rec = recording(f.stationFetch);
-    const { summary } = await runner(f, specFor(f), { fetch: rec.fetch }).run();
+    const { summary } = await runner(f, specFor(f), { transport: fixedTransport(rec.fetch) }).run();
     expect(rec.answers.map((a) => a.status)).toContain(429);
     expect(summary).toMatchObject({ verified: 1, failed: 0 });
   });
