@@ -83,7 +83,7 @@ export const FAILURE_REASON_HELP = {
   },
   auth_failed_setup: {
     title: 'Wrong setup secret',
-    fix: "The device refused the setup secret. Check the manifest or label matches this device (the id is printed on it), then retry.",
+    fix: 'The device refused the setup secret. Check the manifest or label matches this device (the id is printed on it), then retry.',
     where: 'station',
   },
   session_failed: {
@@ -130,6 +130,16 @@ export const FAILURE_REASON_HELP = {
     title: 'The device reported an unknown error',
     fix: 'The device answered with a reason this station does not know; the detail has its words. Update the station or the device agent.',
     where: 'device',
+  },
+  device_busy: {
+    title: 'Device kept busy by another handshake',
+    fix: 'Something else kept opening sessions with the device (a phone on its setup page, another station). Stop it, then retry.',
+    where: 'device',
+  },
+  station_error: {
+    title: 'The station failed for this device',
+    fix: 'The station could not record or finish this device (the detail says why, for example a full disk). Fix that, then retry the group.',
+    where: 'station',
   },
   no_secret: {
     title: 'No setup secret',

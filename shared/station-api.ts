@@ -63,9 +63,7 @@ export const deviceRowSchema = z.object({
   site: label.optional(),
   sources: z.array(z.enum(DEVICE_SOURCES)),
   /** Its setup AP, as the station's adapters hear it (strongest sighting). */
-  setupAp: z
-    .object({ ssid: label, bssid: label, signal: dBm, adapter: label, seenAt: epochMs })
-    .optional(),
+  setupAp: z.object({ ssid: label, bssid: label, signal: dBm, adapter: label, seenAt: epochMs }).optional(),
   /** On a network the station is on, from its mDNS advertisement. */
   lan: z
     .object({ addresses: z.array(label).max(16), port: z.number().int(), host: label, seenAt: epochMs })
@@ -117,7 +115,12 @@ export const adapterRowSchema = z.object({
     /** What to do about a denial, in words. */
     fix: text.optional(),
     /** An OS settings page that grants it (opened by the desktop app only). */
-    settingsUrl: z.enum(['ms-settings:privacy-location', 'x-apple.systempreferences:com.apple.preference.security?Privacy_LocationServices']).optional(),
+    settingsUrl: z
+      .enum([
+        'ms-settings:privacy-location',
+        'x-apple.systempreferences:com.apple.preference.security?Privacy_LocationServices',
+      ])
+      .optional(),
   }),
   current: z.object({ ssid: label }).optional(),
   /** Held by a job (this station's or another process's, through the adapter lock). */
@@ -151,7 +154,10 @@ export type Profile = z.infer<typeof profileSchema>;
 
 export const saveProfileParamsSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9]{8,32}$/).optional(),
+    id: z
+      .string()
+      .regex(/^[a-z0-9]{8,32}$/)
+      .optional(),
     name: label.min(1, 'Give the profile a name'),
     ssid: z.string().max(128).optional(),
     ssidHex: ssidHex.optional(),
@@ -187,7 +193,13 @@ export const stationSettingsSchema = z
   .object({
     /** Setup SSID prefixes: a device's AP is `<prefix><deviceId>`. */
     ssidPrefixes: z
-      .array(z.string().min(1).max(24).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces'))
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(24)
+          .regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces'),
+      )
       .min(1)
       .max(STATION_LIMITS.ssidPatterns),
     joinTimeoutSeconds: z.number().int().min(5).max(300),
@@ -273,7 +285,14 @@ export const liveJobStatusSchema = z.object({
   }),
   /** Estimated time to finish, from the pace so far; absent until it can be told. */
   etaMs: z.number().nonnegative().optional(),
-  lanes: z.array(z.object({ adapter: label, name: label, deviceId: deviceId.optional(), step: deviceStepSchema.optional() })),
+  lanes: z.array(
+    z.object({
+      adapter: label,
+      name: label,
+      deviceId: deviceId.optional(),
+      step: deviceStepSchema.optional(),
+    }),
+  ),
   /** Why the job stopped early, when it did (e.g. an adapter vanished). */
   problem: text.optional(),
 });
@@ -295,7 +314,17 @@ export const historyEntrySchema = z.object({
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
 export const preflightCheckSchema = z.object({
-  id: z.enum(['adapters', 'permissions', 'secrets', 'duplicates', 'password', 'target_heard', 'signal', 'busy', 'lan_reachable']),
+  id: z.enum([
+    'adapters',
+    'permissions',
+    'secrets',
+    'duplicates',
+    'password',
+    'target_heard',
+    'signal',
+    'busy',
+    'lan_reachable',
+  ]),
   status: z.enum(['ok', 'warn', 'block']),
   title: label,
   detail: text.optional(),
@@ -353,9 +382,7 @@ export type StationSnapshot = z.infer<typeof snapshotSchema>;
 export const stationMethods = {
   getSnapshot: { params: empty, result: snapshotSchema },
   importManifest: {
-    params: z
-      .object({ fileName: label, text: z.string().max(STATION_LIMITS.manifestChars) })
-      .strict(),
+    params: z.object({ fileName: label, text: z.string().max(STATION_LIMITS.manifestChars) }).strict(),
     result: importResultSchema,
   },
   /** A label's QR payload, typed, pasted or from a barcode scanner (Enter-terminated). */
@@ -363,14 +390,20 @@ export const stationMethods = {
     params: z.object({ payload: z.string().max(STATION_LIMITS.qrChars) }).strict(),
     result: z.object({ deviceId, added: z.boolean() }),
   },
-  forgetDevices: { params: z.object({ deviceIds }).strict(), result: z.object({ removed: z.number().int() }) },
+  forgetDevices: {
+    params: z.object({ deviceIds }).strict(),
+    result: z.object({ removed: z.number().int() }),
+  },
   /** Scan with every adapter and ask mDNS again, now. */
   refreshDiscovery: { params: empty, result: z.object({ devices: z.number().int() }) },
   identifyDevice: {
     params: z.object({ deviceId, seconds: z.number().int().min(1).max(120).default(10) }).strict(),
     result: empty,
   },
-  getDeviceLog: { params: z.object({ deviceId }).strict(), result: z.object({ lines: z.array(logLineSchema) }) },
+  getDeviceLog: {
+    params: z.object({ deviceId }).strict(),
+    result: z.object({ lines: z.array(logLineSchema) }),
+  },
 
   saveProfile: { params: saveProfileParamsSchema, result: profileSchema },
   deleteProfile: { params: z.object({ id: z.string().max(32) }).strict(), result: empty },
@@ -382,7 +415,12 @@ export const stationMethods = {
 
   runPreflight: {
     params: z
-      .object({ deviceIds, profileId: z.string().max(32), options: jobStartOptionsSchema, survey: z.boolean().default(true) })
+      .object({
+        deviceIds,
+        profileId: z.string().max(32),
+        options: jobStartOptionsSchema,
+        survey: z.boolean().default(true),
+      })
       .strict(),
     result: preflightSchema,
   },
@@ -396,21 +434,30 @@ export const stationMethods = {
     params: z.object({ jobId: jobIdSchema, profileId: z.string().max(32).optional() }).strict(),
     result: z.object({ jobId: jobIdSchema }),
   },
-  /** Stop now: devices not yet verified end `cancelled` (pushed ones revert after their fail-safe). */
+  /**
+   * Stop now: devices not yet sent the network end `cancelled`; those that took it stay pushed, for
+   * the next run of the job to verify (left alone, they revert after their fail-safe).
+   */
   cancelJob: { params: z.object({ jobId: jobIdSchema }).strict(), result: empty },
   /** Run these devices of a job again (a failure group): by id, never by re-selecting. */
   retryDevices: {
     params: z.object({ jobId: jobIdSchema, deviceIds, profileId: z.string().max(32).optional() }).strict(),
     result: z.object({ jobId: jobIdSchema }),
   },
-  getReport: { params: z.object({ jobId: jobIdSchema }).strict(), result: z.object({ report: reportSchema }) },
+  getReport: {
+    params: z.object({ jobId: jobIdSchema }).strict(),
+    result: z.object({ report: reportSchema }),
+  },
   exportReport: {
     params: z.object({ jobId: jobIdSchema, format: z.enum(['csv', 'json']) }).strict(),
     result: exportSchema,
   },
   listJobs: { params: empty, result: z.object({ jobs: z.array(historyEntrySchema) }) },
 
-  saveSettings: { params: z.object({ settings: stationSettingsSchema }).strict(), result: stationSettingsSchema },
+  saveSettings: {
+    params: z.object({ settings: stationSettingsSchema }).strict(),
+    result: stationSettingsSchema,
+  },
 } as const;
 
 export type StationMethod = keyof typeof stationMethods;
@@ -435,7 +482,11 @@ export const stationEvents = {
   job: z.object({ job: liveJobSchema.nullable() }),
   history: z.object({ jobs: z.array(historyEntrySchema) }),
   deviceLog: z.object({ deviceId, line: logLineSchema }),
-  preflightProgress: z.object({ done: z.number().int(), total: z.number().int(), deviceId: deviceId.optional() }),
+  preflightProgress: z.object({
+    done: z.number().int(),
+    total: z.number().int(),
+    deviceId: deviceId.optional(),
+  }),
   /** Something the technician should know that belongs to no screen (a scan failed, an import). */
   notice: z.object({ level: z.enum(['info', 'warn', 'error']), text }),
 } as const;
@@ -463,7 +514,12 @@ export const WS_CLOSE = { unauthorized: 4401, authTimeout: 4408, tooLarge: 1009 
 export const clientFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('auth'), token: z.string().max(128) }).strict(),
   z
-    .object({ t: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(64), params: z.unknown() })
+    .object({
+      t: z.literal('call'),
+      id: z.number().int().nonnegative(),
+      method: z.string().max(64),
+      params: z.unknown(),
+    })
     .strict(),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;

@@ -1,11 +1,9 @@
-/** The `airlift` executable: the CLI with this machine's Wi-Fi adapters, mDNS and HTTP (undici). */
+/** The `airlift` executable: the CLI with this machine's Wi-Fi adapters, mDNS and HTTP. */
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { MdnsBrowser } from '../discovery/mdns-browser';
 import { UndiciDeviceTransport } from '../engine/device-http';
-import { wifiAdapterProvider } from '../wifi/select';
-import { NmcliAdapterProvider } from '../wifi/linux-nmcli';
-import type { WifiAdapterProvider } from '../ports/wifi-adapter';
+import { machineAdapters } from '../station/machine-env';
 import { main, type CliIo, type StationEnv } from './airlift';
 
 function readStdin(): Promise<string> {
@@ -36,28 +34,18 @@ const io: CliIo = {
   stderr: process.stderr,
   readStdin,
   ...(process.stdin.isTTY ? { prompt: promptHidden } : {}),
+  interrupted: () =>
+    new Promise((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }),
 };
-
-/** The OS provider, sweeping temporary profiles a crashed run left behind before first use. */
-function adapters(): WifiAdapterProvider {
-  const base = wifiAdapterProvider();
-  let swept = false;
-  return {
-    async list() {
-      if (!swept && base instanceof NmcliAdapterProvider) {
-        swept = true;
-        await base.sweepStaleProfiles().catch(() => 0);
-      }
-      return base.list();
-    },
-  };
-}
 
 // Device answers capped at 1 MiB, no redirects, one connection pool per network (decision 0011).
 const transport = new UndiciDeviceTransport();
 
 const env = (): StationEnv => ({
-  adapters: adapters(),
+  adapters: machineAdapters(),
   browser: () => new MdnsBrowser({ onWarning: (m) => process.stderr.write(`mdns: ${m}\n`) }),
   transport,
 });
