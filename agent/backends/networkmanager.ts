@@ -81,7 +81,7 @@ import type {
   SetupApConfig,
 } from '../ports/radio';
 import { registerBackend } from './select-backend';
-import { writeFileAtomic } from '../store/atomic-file';
+import { writeFileAtomic } from '../../platform/atomic-file';
 
 // The shared builders, under this module's names as well.
 export {

@@ -33,7 +33,7 @@ import { encodeQrPayload } from '../../shared/qr';
 import { toHex } from '../../shared/encoding';
 import { ssidDisplay } from '../../shared/ssid';
 import { FileStore, STATE_FILES } from '../store/file-store';
-import { errnoCode } from '../store/atomic-file';
+import { errnoCode } from '../../platform/atomic-file';
 import { AgentNotRunningError, ControlClient, type ControlClientOptions } from '../control/socket-server';
 import { CORE_CHECKS, runDoctor, type DoctorDeps } from '../control/doctor';
 import { describeLimits } from '../session/abuse-limits';

@@ -14,6 +14,7 @@ import { THINGYMCCONFIG_MAX_BODY_BYTES, thingymcconfigConfigSchema } from '../..
 import type { DeviceStatus } from '../../shared/protocol/api';
 import type { Agent } from '../core/agent';
 import type { Logger } from '../log';
+import { DEFAULT_CONNECTION_LIMITS, limitConnections } from '../http/connection-limits';
 
 export const THINGYMCCONFIG_PORT = 1338;
 
@@ -202,6 +203,8 @@ export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server 
   }
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
+  // The same per-address and total socket caps as the API, on the same open setup AP.
+  limitConnections(server, DEFAULT_CONNECTION_LIMITS, logger);
   server.maxHeadersCount = 32;
   return server;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { countersFileSchema, identityFileSchema } from '../../shared/agent-state';
 import type { AgentConfig } from '../../shared/agent-config';
 import type { DoctorCheck, DoctorReport, DoctorStatus } from '../../shared/protocol/control';
-import { errnoCode } from '../store/atomic-file';
+import { errnoCode } from '../../platform/atomic-file';
 import { describeLimits, limitsStatus } from '../session/abuse-limits';
 import { STATE_FILES } from '../store/file-store';
 import { callControl } from './socket-server';

@@ -38,7 +38,7 @@ import type { AgentEvent } from '../../shared/protocol/api';
 import type { Agent } from '../core/agent';
 import type { SessionManager } from '../session/session-manager';
 import type { Logger } from '../log';
-import { errnoCode } from '../store/atomic-file';
+import { errnoCode } from '../../platform/atomic-file';
 
 /** A connection that sends nothing for this long is closed (subscribers are exempt). */
 export const CONTROL_IDLE_TIMEOUT_MS = 5 * 60_000;

@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { AirliftError } from '../../shared/errors';
 import { SERVICE_TYPE, advertisementSchema, txtRecordSchema } from '../../shared/protocol/mdns';
 import { parseOrThrow } from '../../shared/validate';
-import { errnoCode, fsyncDir, removeStaleTempFiles } from '../store/atomic-file';
+import { errnoCode, fsyncDir, removeStaleTempFiles } from '../../platform/atomic-file';
 import type { Advertisement, AdvertiserPort } from '../ports/advertiser';
 
 export const DEFAULT_AVAHI_SERVICES_DIR = '/etc/avahi/services';

@@ -35,7 +35,7 @@ import {
   removeStaleTempFiles,
   writeFileAtomic,
   type WriteFileAtomicOptions,
-} from './atomic-file';
+} from '../../platform/atomic-file';
 
 export const STATE_FILES = {
   identity: 'identity.json',

@@ -23,6 +23,7 @@ import {
   type JournalRecord,
 } from '../../shared/protocol/job';
 import { parseOrThrow } from '../../shared/validate';
+import { errnoCode, fsyncDir } from '../../platform/atomic-file';
 import { outcomesOf, summarizeOutcomes } from './report';
 import { requeuedOutcome } from './retry';
 import type { DeviceOutcome, DeviceStep, JobDevice, JobPath, JobSpec, JobSummary } from './types';
@@ -573,22 +574,8 @@ async function ensureJournalDir(dir: string): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function issueList(issues: readonly { path: PropertyKey[]; message: string }[]) {
   return issues.slice(0, 10).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-}
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function ioError(what: string, path: string, err: unknown): AirliftError {

@@ -13,7 +13,7 @@ import { fromHex, isHex, toHex, utf8Encode } from '../../../shared/encoding';
 import { saePasswordSchema } from '../../../shared/passphrase';
 import type { NetworkSecurity } from '../../../shared/protocol/wifi';
 import type { SetupApConfig } from '../../ports/radio';
-import { writeFileAtomic } from '../../store/atomic-file';
+import { writeFileAtomic } from '../../../platform/atomic-file';
 
 /** One saved network as wpa_supplicant.conf holds it. */
 export interface WpaNetwork {

@@ -56,7 +56,7 @@ import type {
   RadioStatus,
   SetupApConfig,
 } from '../../ports/radio';
-import { ensureDir } from '../../store/atomic-file';
+import { ensureDir } from '../../../platform/atomic-file';
 import { LinkProbe, netmaskOf } from '../../system/links';
 import { findExecutable, registerBackend } from '../select-backend';
 import { checkInterfaceName, dnsmasqConf, hostapdConf, wpaSupplicantConf, writeConfigFile } from './config';

@@ -10,7 +10,7 @@ import type {
   StoredIdentity,
   StoredNetwork,
 } from '../../../agent/ports/store';
-import { writeFileAtomic, type WriteFileAtomicOptions } from '../../../agent/store/atomic-file';
+import { writeFileAtomic, type WriteFileAtomicOptions } from '../../../platform/atomic-file';
 import { AirliftError } from '../../../shared/errors';
 
 let root: string;

@@ -8,7 +8,7 @@ import {
   readFileIfExists,
   removeStaleTempFiles,
   writeFileAtomic,
-} from '../../../agent/store/atomic-file';
+} from '../../../platform/atomic-file';
 
 let dir: string;
 
