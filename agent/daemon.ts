@@ -71,6 +71,20 @@ function listen(server: Server, spec: ListenSpec): Promise<ListenSpec> {
   });
 }
 
+/** The maker's reboot policy for the handshake limits (agent config `limits.atBoot`). */
+async function applyBootPolicy(
+  sessions: SessionManager,
+  policy: AgentConfig['limits']['atBoot'],
+  logger: Logger,
+): Promise<void> {
+  if (policy === 'keep') return;
+  const before = sessions.limits;
+  if (policy === 'reset') await sessions.resetLimits();
+  else await sessions.openSetupWindow();
+  if (before.windowFailures > 0 || before.lifetimeFailures > 0)
+    logger.warn({ policy, before }, 'handshake limits reset at boot by the limits.atBoot policy');
+}
+
 export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
   const agent = new Agent(opts);
   await agent.start();
@@ -87,6 +101,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     clock: opts.clock,
     onEvent: (event, detail) => opts.logger.info({ ...detail }, `session ${event}`),
   });
+  await applyBootPolicy(sessions, opts.config.limits.atBoot, opts.logger);
   agent.lastClientActivity = () => sessions.lastActivity();
   // A closed setup window reopens only when setup opens again after the device was online, never
   // because the agent restarted (protocol.md, abuse limits). Set before any such entry can happen:

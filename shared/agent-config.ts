@@ -114,6 +114,16 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ lanPort: LAN_API_PORT, apPort: AP_API_PORT, lanHost: '0.0.0.0', extraHosts: [] }),
+    /**
+     * The handshake limits at boot (a maker's reboot policy). `keep` (default): a restart changes
+     * nothing, so an attacker cannot reopen a closed window by crashing the agent. `reopen-window`:
+     * a boot reopens a closed setup window. `reset`: a boot also clears a lockout — a power cycle
+     * becomes the local recovery, for devices with no shell and no reset button.
+     */
+    limits: z
+      .object({ atBoot: z.enum(['keep', 'reopen-window', 'reset']).default('keep') })
+      .strict()
+      .default({ atBoot: 'keep' }),
     mdns: z
       .object({
         mode: z.enum(['auto', 'avahi', 'embedded', 'off']).default('auto'),

@@ -303,6 +303,19 @@ describe('the setup window', () => {
     await expect(open(d2)).resolves.toBeDefined();
   });
 
+  it("a maker's reboot policy can make a boot the local recovery", async () => {
+    const clock = new ManualClock();
+    const stateDir = await tempDir();
+    const d1 = await device({ clock, stateDir });
+    await inSetupWithAp(d1);
+    await closeWindow(d1, clock);
+    const d2 = await restart(d1, { clock, stateDir, config: { limits: { atBoot: 'reopen-window' } } });
+    await inSetupWithAp(d2);
+    await expect(open(d2)).resolves.toBeDefined();
+    const d3 = await restart(d2, { clock, stateDir, config: { limits: { atBoot: 'reset' } } });
+    expect(d3.running.sessions.limits).toMatchObject({ windowFailures: 0, lifetimeFailures: 0 });
+  });
+
   it('setup reopened by the idle timeout, without being online, keeps it closed', async () => {
     const clock = new ManualClock();
     const d = await device({ clock });
