@@ -22,7 +22,10 @@ export interface FrameBatcher<T> {
 /** Longest an item waits when no frame comes (hidden tab, throttled timers aside). */
 export const FALLBACK_FLUSH_MS = 250;
 
-export function createFrameBatcher<T>(scheduler: FrameScheduler, onBatch: (items: T[]) => void): FrameBatcher<T> {
+export function createFrameBatcher<T>(
+  scheduler: FrameScheduler,
+  onBatch: (items: T[]) => void,
+): FrameBatcher<T> {
   let queue: T[] = [];
   let frame: unknown = null;
   let timer: unknown = null;

@@ -310,7 +310,12 @@ export function createSocketStation(o: SocketStationOptions): Station {
     if (closedByUs) return;
     if (code === WS_CLOSE.unauthorized) {
       failPending('all', new StationCallError('SESSION_REQUIRED', UNAUTHORIZED_MESSAGE));
-      setConn({ status: 'unauthorized', attempt: 0, message: UNAUTHORIZED_MESSAGE, generation: conn.generation });
+      setConn({
+        status: 'unauthorized',
+        attempt: 0,
+        message: UNAUTHORIZED_MESSAGE,
+        generation: conn.generation,
+      });
       return;
     }
     const why =
@@ -354,7 +359,9 @@ export function createSocketStation(o: SocketStationOptions): Station {
   return {
     call<M extends StationMethod>(method: M, params: StationParams<M>): Promise<StationResult<M>> {
       if (!isStationMethod(method)) {
-        return Promise.reject(new StationCallError('UNKNOWN_METHOD', `Unknown station method ${String(method)}`));
+        return Promise.reject(
+          new StationCallError('UNKNOWN_METHOD', `Unknown station method ${String(method)}`),
+        );
       }
       let checked: unknown;
       try {
@@ -365,10 +372,17 @@ export function createSocketStation(o: SocketStationOptions): Station {
       if (conn.status === 'unauthorized') {
         return Promise.reject(new StationCallError('SESSION_REQUIRED', conn.message ?? UNAUTHORIZED_MESSAGE));
       }
-      if (closedByUs) return Promise.reject(new StationCallError('UNREACHABLE', 'The page closed its connection.'));
+      if (closedByUs)
+        return Promise.reject(new StationCallError('UNREACHABLE', 'The page closed its connection.'));
       return new Promise<StationResult<M>>((resolve, reject) => {
         const id = nextId++;
-        pending.set(id, { method, params: checked, sent: false, resolve: resolve as (v: unknown) => void, reject });
+        pending.set(id, {
+          method,
+          params: checked,
+          sent: false,
+          resolve: resolve as (v: unknown) => void,
+          reject,
+        });
         if (socket && authSent) sendPending();
       });
     },
@@ -411,7 +425,10 @@ export const TOKEN_KEY = 'airlift.station.token';
  * The token from `#token=…` (kept in session storage so a reload reattaches) or from storage.
  * `stripHash` tells the caller to remove the fragment from the address bar.
  */
-export function takeToken(hash: string, store: TokenStore | null): { token: string | null; stripHash: boolean } {
+export function takeToken(
+  hash: string,
+  store: TokenStore | null,
+): { token: string | null; stripHash: boolean } {
   const params = new URLSearchParams(hash.startsWith('#') ? hash.slice(1) : hash);
   const fromHash = params.get('token');
   if (fromHash) {
@@ -449,13 +466,17 @@ export function isAirliftPreload(value: unknown): value is AirliftPreload {
   return typeof v.subscribe === 'function' && typeof v.getSnapshot === 'function';
 }
 
-export function createPreloadStation(api: AirliftPreload, log: (m: string) => void = () => undefined): Station {
+export function createPreloadStation(
+  api: AirliftPreload,
+  log: (m: string) => void = () => undefined,
+): Station {
   const conn: Connection = { status: 'open', attempt: 0, generation: 1 };
   return {
     async call<M extends StationMethod>(method: M, params: StationParams<M>): Promise<StationResult<M>> {
       const checked = checkParams(method, params) as StationParams<M>;
       const fn = api[method] as ((p: StationParams<M>) => Promise<unknown>) | undefined;
-      if (typeof fn !== 'function') throw new StationCallError('UNKNOWN_METHOD', `The desktop app has no ${method}`);
+      if (typeof fn !== 'function')
+        throw new StationCallError('UNKNOWN_METHOD', `The desktop app has no ${method}`);
       let result: unknown;
       try {
         result = await fn.call(api, checked);

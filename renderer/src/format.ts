@@ -197,6 +197,11 @@ export const PHASE_LABELS: Record<JobPhase, string> = {
   done: 'Done',
 };
 
+/** `chunk 2 of 8` (the station counts chunks from 0). */
+export function chunkLabel(chunk: number | undefined, chunks: number): string {
+  return `chunk ${Math.min((chunk ?? 0) + 1, Math.max(1, chunks))} of ${chunks}`;
+}
+
 export const JOB_STATUS_LABELS: Record<JobStatus, string> = {
   running: 'Running',
   pausing: 'Pausing after this chunk',
@@ -213,6 +218,22 @@ export interface WarningBadge {
   /** The whole sentence, for the accessible name and the detail view. */
   detail: string;
   tone: Tone;
+}
+
+const BADGE_ORDER: Record<Tone, number> = {
+  danger: 0,
+  warning: 1,
+  active: 2,
+  info: 3,
+  success: 4,
+  neutral: 5,
+};
+
+/** The row's badges, most serious first. */
+export function warningBadges(row: DeviceRow): WarningBadge[] {
+  return row.warnings
+    .map((w) => warningBadge(w, row))
+    .sort((a, b) => BADGE_ORDER[a.tone] - BADGE_ORDER[b.tone]);
 }
 
 /** A badge per warning, worded from the row itself (its signal, its history). */
@@ -261,6 +282,8 @@ export function warningBadge(warning: DeviceWarning, row: DeviceRow): WarningBad
 
 export interface LastResult {
   text: string;
+  /** Secondary words (the date), shown quieter. */
+  when: string;
   tone: Tone;
   title: string;
 }
@@ -271,7 +294,8 @@ export function lastResult(row: DeviceRow): LastResult | undefined {
   if (!h) return undefined;
   if (h.result === 'verified') {
     return {
-      text: `Verified · ${h.ssid}`,
+      text: 'Verified',
+      when: formatDate(h.at),
       tone: 'success',
       title: `Verified on ${h.ssid} on ${formatDate(h.at)} (job ${h.jobId})`,
     };
@@ -279,6 +303,7 @@ export function lastResult(row: DeviceRow): LastResult | undefined {
   const why = h.reason ? explainReason(h.reason).title : 'failed';
   return {
     text: `Failed · ${why}`,
+    when: formatDate(h.at),
     tone: 'danger',
     title: `Failed on ${h.ssid} on ${formatDate(h.at)}: ${why} (job ${h.jobId})`,
   };

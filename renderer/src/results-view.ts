@@ -48,7 +48,17 @@ export function failureGroups(report: JobReport): FailureGroupView[] {
 export const RESULT_FILTERS = ['all', 'failed', 'verified', 'pending'] as const;
 export type ResultFilter = (typeof RESULT_FILTERS)[number];
 
-export const RESULT_COLUMNS = ['id', 'name', 'result', 'reason', 'ip', 'hostname', 'apps', 'checks', 'total'] as const;
+export const RESULT_COLUMNS = [
+  'id',
+  'name',
+  'result',
+  'reason',
+  'ip',
+  'hostname',
+  'apps',
+  'checks',
+  'total',
+] as const;
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 
 export function resultCounts(devices: readonly ReportDevice[]): Record<ResultFilter, number> {
@@ -58,10 +68,17 @@ export function resultCounts(devices: readonly ReportDevice[]): Record<ResultFil
 }
 
 /** Problems among a device's app health and end-to-end checks, for a compact cell. */
-export function healthSummary(d: ReportDevice): { apps: 'ok' | 'bad' | 'none'; checks: 'ok' | 'bad' | 'none' } {
+export function healthSummary(d: ReportDevice): {
+  apps: 'ok' | 'bad' | 'none';
+  checks: 'ok' | 'bad' | 'none';
+} {
   const apps = d.apps.length === 0 ? 'none' : d.apps.every((a) => a.state === 'ok') ? 'ok' : 'bad';
   const checks =
-    d.checks.length === 0 ? 'none' : d.checks.every((c) => c.state === 'ok' || c.state === 'skipped') ? 'ok' : 'bad';
+    d.checks.length === 0
+      ? 'none'
+      : d.checks.every((c) => c.state === 'ok' || c.state === 'skipped')
+        ? 'ok'
+        : 'bad';
   return { apps, checks };
 }
 
@@ -105,7 +122,10 @@ export function viewResults(
     if (q.filter !== 'all' && d.result !== q.filter) return false;
     if (q.reason !== undefined && d.reason !== q.reason) return false;
     if (words.length === 0) return true;
-    const hay = [d.id, d.name, d.group, d.reason, d.ip, d.hostname, d.detail].filter(Boolean).join('\n').toLowerCase();
+    const hay = [d.id, d.name, d.group, d.reason, d.ip, d.hostname, d.detail]
+      .filter(Boolean)
+      .join('\n')
+      .toLowerCase();
     return words.every((w) => hay.includes(w));
   });
   return sortRows(rows, q.sort, resultKey, (d) => d.id);

@@ -56,12 +56,18 @@ function runKey(d: LiveDevice, column: RunColumn): string | number | undefined {
   }
 }
 
-export function viewRun(devices: readonly LiveDevice[], q: { filter: RunFilter; text: string; sort: Sort<RunColumn> }): LiveDevice[] {
+export function viewRun(
+  devices: readonly LiveDevice[],
+  q: { filter: RunFilter; text: string; sort: Sort<RunColumn> },
+): LiveDevice[] {
   const words = q.text.toLowerCase().split(/\s+/).filter(Boolean);
   const rows = devices.filter((d) => {
     if (!matchesRunFilter(d, q.filter)) return false;
     if (words.length === 0) return true;
-    const hay = [d.id, d.name, d.group, d.lane, d.reason, d.ip, d.hostname].filter(Boolean).join('\n').toLowerCase();
+    const hay = [d.id, d.name, d.group, d.lane, d.reason, d.ip, d.hostname]
+      .filter(Boolean)
+      .join('\n')
+      .toLowerCase();
     return words.every((w) => hay.includes(w));
   });
   return sortRows(rows, q.sort, runKey, (d) => d.id);
@@ -79,5 +85,8 @@ export function timingList(timings: Record<string, number>): [string, number][] 
   const order = ['joining', 'session', 'linkCheck', 'pushing', 'pushed', 'awaiting'];
   return Object.entries(timings)
     .filter(([, ms]) => ms > 0)
-    .sort(([a], [b]) => (order.indexOf(a) === -1 ? 99 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 99 : order.indexOf(b)));
+    .sort(
+      ([a], [b]) =>
+        (order.indexOf(a) === -1 ? 99 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 99 : order.indexOf(b)),
+    );
 }

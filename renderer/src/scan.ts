@@ -33,7 +33,8 @@ export function planScan(payload: string, log: readonly ScanEntry[]): ScanPlan {
     return { kind: 'invalid', message: err instanceof Error ? err.message : 'Not an Airlift code' };
   }
   const taken = log.some(
-    (e) => e.deviceId === deviceId && (e.outcome === 'added' || e.outcome === 'known' || e.outcome === 'sending'),
+    (e) =>
+      e.deviceId === deviceId && (e.outcome === 'added' || e.outcome === 'known' || e.outcome === 'sending'),
   );
   return taken ? { kind: 'repeat', deviceId } : { kind: 'send', deviceId };
 }
@@ -61,6 +62,13 @@ export function pushScan(log: readonly ScanEntry[], entry: ScanEntry): ScanEntry
   return [entry, ...log.filter((e) => e.key !== entry.key)].slice(0, MAX_SCAN_LOG);
 }
 
-export function settleScan(log: readonly ScanEntry[], key: number, outcome: ScanOutcome, detail?: string): ScanEntry[] {
-  return log.map((e) => (e.key === key ? { ...e, outcome, message: scanMessage(outcome, e.deviceId, detail) } : e));
+export function settleScan(
+  log: readonly ScanEntry[],
+  key: number,
+  outcome: ScanOutcome,
+  detail?: string,
+): ScanEntry[] {
+  return log.map((e) =>
+    e.key === key ? { ...e, outcome, message: scanMessage(outcome, e.deviceId, detail) } : e,
+  );
 }

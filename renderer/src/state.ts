@@ -229,6 +229,8 @@ export function jobDevices(job: JobState): LiveDevice[] {
 }
 
 /** Whether the job still holds the station (its Pause/Cancel buttons apply). */
-export function isJobLive(job: JobState | null): job is JobState {
-  return job !== null && (job.status === 'running' || job.status === 'pausing' || job.status === 'cancelling');
+export function isJobLive(job: JobState | null): boolean {
+  return (
+    job !== null && (job.status === 'running' || job.status === 'pausing' || job.status === 'cancelling')
+  );
 }

@@ -10,14 +10,14 @@ import { createFrameBatcher, type FrameScheduler } from './batcher';
 import { initialState, reduceAll, type StationAction, type StationState } from './state';
 
 export interface StationStore {
-  getState(): StationState;
+  getState: () => StationState;
   /** For useSyncExternalStore: called after each applied batch. */
-  subscribe(listener: () => void): () => void;
-  dispatch(action: StationAction): void;
+  subscribe: (listener: () => void) => () => void;
+  dispatch: (action: StationAction) => void;
   /** Fetch the snapshot again (the error screen's Retry). */
-  reload(): Promise<void>;
+  reload: () => Promise<void>;
   readonly station: Station;
-  dispose(): void;
+  dispose: () => void;
 }
 
 export function createStationStore(
@@ -72,14 +72,14 @@ export function createStationStore(
 
   return {
     getState: () => state,
-    subscribe(listener) {
+    subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     dispatch: (action) => batcher.push(action),
     reload,
     station,
-    dispose() {
+    dispose: () => {
       for (const u of unsubs) u();
       batcher.dispose();
       listeners.clear();

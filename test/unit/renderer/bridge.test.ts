@@ -58,14 +58,21 @@ describe('framing', () => {
     const bad = station.call('addQr', { payload: 'x'.repeat(300) });
     await expect(bad).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     void station.call('identifyDevice', { deviceId: idOf(1) });
-    expect(net.last().sent.at(-1)).toEqual({ t: 'call', id: 1, method: 'identifyDevice', params: { deviceId: idOf(1), seconds: 10 } });
+    expect(net.last().sent.at(-1)).toEqual({
+      t: 'call',
+      id: 1,
+      method: 'identifyDevice',
+      params: { deviceId: idOf(1), seconds: 10 },
+    });
   });
 
   it('an error reply surfaces as { code, message }', async () => {
     const { net, station } = setup();
     net.last().open();
     const p = station.call('forgetDevices', { deviceIds: [idOf(1)] });
-    net.last().receive({ t: 'reply', id: 1, ok: false, error: { code: 'NOT_FOUND', message: 'No such device' } });
+    net
+      .last()
+      .receive({ t: 'reply', id: 1, ok: false, error: { code: 'NOT_FOUND', message: 'No such device' } });
     const err = await p.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StationCallError);
     expect(err).toMatchObject({ code: 'NOT_FOUND', message: 'No such device' });
@@ -125,7 +132,9 @@ describe('connection', () => {
   });
 
   it('backs off, doubling to 5 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 9].map((n) => backoffMs(n, () => 0.5))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 6, 9].map((n) => backoffMs(n, () => 0.5))).toEqual([
+      250, 500, 1000, 2000, 4000, 5000, 5000,
+    ]);
     expect(backoffMs(1, () => 0)).toBe(188);
     expect(backoffMs(1, () => 1)).toBe(313);
     const { net } = setup();
@@ -191,7 +200,11 @@ describe('connection', () => {
 describe('token', () => {
   function memory() {
     const m = new Map<string, string>();
-    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), m };
+    return {
+      getItem: (k: string) => m.get(k) ?? null,
+      setItem: (k: string, v: string) => void m.set(k, v),
+      m,
+    };
   }
 
   it('from the fragment into session storage; the fragment is to be removed', () => {
@@ -243,9 +256,14 @@ describe('Electron preload', () => {
     const st = createPreloadStation(api);
     expect(st.connection().status).toBe('open');
     await expect(st.call('getSnapshot', {})).resolves.toMatchObject({ info: { host: 'web' } });
-    await expect(st.call('forgetDevices', { deviceIds: [idOf(1)] })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No such device' });
+    await expect(st.call('forgetDevices', { deviceIds: [idOf(1)] })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'No such device',
+    });
     await expect(st.call('listJobs', {})).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
-    await expect(st.call('importManifest', { fileName: 'm.csv', text: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
+    await expect(st.call('importManifest', { fileName: 'm.csv', text: 'x' })).rejects.toMatchObject({
+      code: 'UNKNOWN_METHOD',
+    });
     const got: unknown[] = [];
     st.subscribe('notice', (d) => got.push(d.text));
     subs.get('notice')?.({ level: 'info', text: 'hello' });

@@ -11,12 +11,39 @@ import {
 import type { DeviceRow } from '../../../shared/station-api';
 import { idOf, row } from './fixtures';
 
-const ap = (id: string, signal: number) => ({ ssid: `Airlift-${id}`, bssid: 'aa:bb', signal, adapter: 'wlan1', seenAt: 1 });
+const ap = (id: string, signal: number) => ({
+  ssid: `Airlift-${id}`,
+  bssid: 'aa:bb',
+  signal,
+  adapter: 'wlan1',
+  seenAt: 1,
+});
 const lan = { addresses: ['10.0.0.5'], port: 4780, host: 'dev.local', seenAt: 1 };
 
-const a = row({ id: idOf(1), name: 'Kiosk 1', group: 'line-1', state: 'setup', setupAp: ap(idOf(1), -50), sources: ['scan', 'manifest'] });
-const b = row({ id: idOf(2), name: 'kiosk 2', group: 'line-2', state: 'online', lan, address: '10.0.0.10', sources: ['mdns'] });
-const c = row({ id: idOf(3), state: 'unknown', setupAp: ap(idOf(3), -84), warnings: ['weak_signal'], secretKnown: false });
+const a = row({
+  id: idOf(1),
+  name: 'Kiosk 1',
+  group: 'line-1',
+  state: 'setup',
+  setupAp: ap(idOf(1), -50),
+  sources: ['scan', 'manifest'],
+});
+const b = row({
+  id: idOf(2),
+  name: 'kiosk 2',
+  group: 'line-2',
+  state: 'online',
+  lan,
+  address: '10.0.0.10',
+  sources: ['mdns'],
+});
+const c = row({
+  id: idOf(3),
+  state: 'unknown',
+  setupAp: ap(idOf(3), -84),
+  warnings: ['weak_signal'],
+  secretKnown: false,
+});
 const d = row({
   id: idOf(4),
   name: 'Door',
@@ -25,7 +52,11 @@ const d = row({
   address: '10.0.0.9',
   history: [{ jobId: 'j', result: 'failed', reason: 'auth_failed', ssid: 'P', at: '2026-11-30T12:00:00Z' }],
 });
-const e = row({ id: idOf(5), warnings: ['verified_before'], history: [{ jobId: 'j', result: 'verified', ssid: 'P', at: '2026-11-30T12:00:00Z' }] });
+const e = row({
+  id: idOf(5),
+  warnings: ['verified_before'],
+  history: [{ jobId: 'j', result: 'verified', ssid: 'P', at: '2026-11-30T12:00:00Z' }],
+});
 const rows: DeviceRow[] = [a, b, c, d, e];
 
 describe('quick filters', () => {
@@ -57,22 +88,28 @@ describe('filter box', () => {
 describe('sorting', () => {
   const ids = (rs: DeviceRow[]) => rs.map((r) => r.id);
   it('by name, blanks last both ways, ties by id', () => {
-    expect(ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'name', direction: 'ascending' } }))).toEqual([
-      d.id, a.id, b.id, c.id, e.id,
-    ]);
-    expect(ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'name', direction: 'descending' } }))).toEqual([
-      b.id, a.id, d.id, c.id, e.id,
-    ]);
+    expect(
+      ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'name', direction: 'ascending' } })),
+    ).toEqual([d.id, a.id, b.id, c.id, e.id]);
+    expect(
+      ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'name', direction: 'descending' } })),
+    ).toEqual([b.id, a.id, d.id, c.id, e.id]);
   });
   it('by signal (strongest first when descending), unheard last', () => {
-    expect(ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'signal', direction: 'descending' } }))).toEqual([
-      a.id, c.id, b.id, d.id, e.id,
-    ]);
+    expect(
+      ids(viewDevices(rows, { text: '', quick: 'all', sort: { column: 'signal', direction: 'descending' } })),
+    ).toEqual([a.id, c.id, b.id, d.id, e.id]);
   });
   it('by address numerically', () => {
-    expect(ids(viewDevices(rows, { text: '', quick: 'network', sort: { column: 'address', direction: 'ascending' } }))).toEqual([
-      d.id, b.id,
-    ]);
+    expect(
+      ids(
+        viewDevices(rows, {
+          text: '',
+          quick: 'network',
+          sort: { column: 'address', direction: 'ascending' },
+        }),
+      ),
+    ).toEqual([d.id, b.id]);
   });
   it('does not mutate its input', () => {
     const copy = [...rows];
@@ -80,8 +117,14 @@ describe('sorting', () => {
     expect(rows).toEqual(copy);
   });
   it('500 rows filter and sort', () => {
-    const many = Array.from({ length: 500 }, (_, i) => row({ id: idOf(i), name: `Unit ${i}`, group: i % 2 ? 'odd' : 'even' }));
-    const out = viewDevices(many, { text: 'odd unit 4', quick: 'all', sort: { column: 'name', direction: 'ascending' } });
+    const many = Array.from({ length: 500 }, (_, i) =>
+      row({ id: idOf(i), name: `Unit ${i}`, group: i % 2 ? 'odd' : 'even' }),
+    );
+    const out = viewDevices(many, {
+      text: 'odd unit 4',
+      quick: 'all',
+      sort: { column: 'name', direction: 'ascending' },
+    });
     expect(out.length).toBeGreaterThan(0);
     expect(out.every((r) => r.group === 'odd' && r.name?.includes('4'))).toBe(true);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chunkLabel,
   formatAgo,
   formatClock,
   formatDate,
@@ -14,6 +15,7 @@ import {
   signalTone,
   signalWord,
   warningBadge,
+  warningBadges,
 } from '../../../renderer/src/format';
 import { idOf, row } from './fixtures';
 
@@ -118,14 +120,46 @@ describe('badges', () => {
   it('last result in words, with the reason title', () => {
     expect(lastResult(row({ id }))).toBeUndefined();
     const failed = lastResult(
-      row({ id, history: [{ jobId: 'j', result: 'failed', reason: 'auth_failed', ssid: 'P', at: '2026-11-30T12:00:00Z' }] }),
+      row({
+        id,
+        history: [
+          { jobId: 'j', result: 'failed', reason: 'auth_failed', ssid: 'P', at: '2026-11-30T12:00:00Z' },
+        ],
+      }),
     );
     expect(failed?.text).toBe('Failed · Wrong network password');
+    expect(failed?.when).toBe('2026-11-30');
     expect(failed?.tone).toBe('danger');
+    const ok = lastResult(
+      row({ id, history: [{ jobId: 'j', result: 'verified', ssid: 'P', at: '2026-11-30T12:00:00Z' }] }),
+    );
+    expect(ok).toMatchObject({ text: 'Verified', when: '2026-11-30', tone: 'success' });
+    expect(ok?.title).toContain('Verified on P on 2026-11-30');
     const unknown = lastResult(
-      row({ id, history: [{ jobId: 'j', result: 'failed', reason: 'cosmic_rays', ssid: 'P', at: '2026-11-30T12:00:00Z' }] }),
+      row({
+        id,
+        history: [
+          { jobId: 'j', result: 'failed', reason: 'cosmic_rays', ssid: 'P', at: '2026-11-30T12:00:00Z' },
+        ],
+      }),
     );
     expect(unknown?.text).toBe('Failed · cosmic rays');
+  });
+});
+
+describe('badge order', () => {
+  it('most serious first', () => {
+    const r = row({ id: idOf(2), warnings: ['verified_before', 'no_secret', 'locked_out'] });
+    expect(warningBadges(r).map((b) => b.warning)).toEqual(['locked_out', 'no_secret', 'verified_before']);
+  });
+});
+
+describe('chunks', () => {
+  it('counted from 0 by the station, from 1 for people, never past the last', () => {
+    expect(chunkLabel(0, 8)).toBe('chunk 1 of 8');
+    expect(chunkLabel(7, 8)).toBe('chunk 8 of 8');
+    expect(chunkLabel(8, 8)).toBe('chunk 8 of 8');
+    expect(chunkLabel(undefined, 3)).toBe('chunk 1 of 3');
   });
 });
 

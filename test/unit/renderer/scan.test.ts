@@ -29,7 +29,8 @@ describe('scanner field', () => {
 
   it('the live list keeps ids and outcomes only, newest first, bounded', () => {
     let log: ScanEntry[] = [];
-    for (let i = 0; i < MAX_SCAN_LOG + 3; i++) log = pushScan(log, { key: i, deviceId: 'K7Q2M6XA', outcome: 'sending', message: '' });
+    for (let i = 0; i < MAX_SCAN_LOG + 3; i++)
+      log = pushScan(log, { key: i, deviceId: 'K7Q2M6XA', outcome: 'sending', message: '' });
     expect(log).toHaveLength(MAX_SCAN_LOG);
     expect(log[0]?.key).toBe(MAX_SCAN_LOG + 2);
     log = settleScan(log, MAX_SCAN_LOG + 2, 'known');

@@ -23,7 +23,10 @@ const devicesEvent = (upsert: ReturnType<typeof row>[], remove: string[] = []): 
 
 describe('snapshot', () => {
   it('replaces everything the station knows and clears a load error', () => {
-    let s: StationState = reduce(fresh(), { type: 'loadError', error: { code: 'UNREACHABLE', message: 'x' } });
+    let s: StationState = reduce(fresh(), {
+      type: 'loadError',
+      error: { code: 'UNREACHABLE', message: 'x' },
+    });
     s = reduce(s, {
       type: 'snapshot',
       snapshot: snapshot({
@@ -39,7 +42,10 @@ describe('snapshot', () => {
   });
 
   it('a later snapshot (after a reconnection) drops devices that went away meanwhile', () => {
-    let s = reduce(fresh(), { type: 'snapshot', snapshot: snapshot({ devices: [row({ id: idOf(1) }), row({ id: idOf(2) })] }) });
+    let s = reduce(fresh(), {
+      type: 'snapshot',
+      snapshot: snapshot({ devices: [row({ id: idOf(1) }), row({ id: idOf(2) })] }),
+    });
     s = reduce(s, { type: 'snapshot', snapshot: snapshot({ devices: [row({ id: idOf(2) })] }) });
     expect([...s.devices.keys()]).toEqual([idOf(2)]);
   });
@@ -77,7 +83,10 @@ describe('job events', () => {
     });
 
   it('jobStatus updates counters and keeps the devices', () => {
-    const { devices: _d, ...status } = liveJob({ counts: { total: 2, queued: 1, active: 1, verified: 0, failed: 0 }, phase: 'push' });
+    const { devices: _d, ...status } = liveJob({
+      counts: { total: 2, queued: 1, active: 1, verified: 0, failed: 0 },
+      phase: 'push',
+    });
     const s = reduce(base(), { type: 'event', event: 'jobStatus', data: status });
     expect(s.job?.counts.active).toBe(1);
     expect(s.job?.phase).toBe('push');
@@ -95,7 +104,10 @@ describe('job events', () => {
     let s = reduce(base(), {
       type: 'event',
       event: 'jobDevices',
-      data: { jobId: 'job-1', devices: [liveDevice({ id: idOf(2), step: 'joining', lane: 'wlan1' }), liveDevice({ id: idOf(3) })] },
+      data: {
+        jobId: 'job-1',
+        devices: [liveDevice({ id: idOf(2), step: 'joining', lane: 'wlan1' }), liveDevice({ id: idOf(3) })],
+      },
     });
     expect(s.job && jobDevices(s.job).map((d) => [d.id, d.step])).toEqual([
       [idOf(1), 'queued'],
@@ -103,14 +115,22 @@ describe('job events', () => {
       [idOf(3), 'queued'],
     ]);
     const before = s;
-    s = reduce(s, { type: 'event', event: 'jobDevices', data: { jobId: 'other', devices: [liveDevice({ id: idOf(1), step: 'failed' })] } });
+    s = reduce(s, {
+      type: 'event',
+      event: 'jobDevices',
+      data: { jobId: 'other', devices: [liveDevice({ id: idOf(1), step: 'failed' })] },
+    });
     expect(s).toBe(before);
   });
 
   it('job null clears it; isJobLive follows the status', () => {
     expect(isJobLive(base().job)).toBe(true);
     expect(reduce(base(), { type: 'event', event: 'job', data: { job: null } }).job).toBeNull();
-    const finished = reduce(fresh(), { type: 'event', event: 'job', data: { job: liveJob({ status: 'finished' }) } });
+    const finished = reduce(fresh(), {
+      type: 'event',
+      event: 'job',
+      data: { job: liveJob({ status: 'finished' }) },
+    });
     expect(isJobLive(finished.job)).toBe(false);
   });
 });
@@ -118,7 +138,8 @@ describe('job events', () => {
 describe('notices and logs', () => {
   it('notices get ids, are bounded, and dismiss by id', () => {
     let s = fresh();
-    for (let i = 0; i < MAX_NOTICES + 2; i++) s = reduce(s, { type: 'event', event: 'notice', data: { level: 'warn', text: `n${i}` }, at: i });
+    for (let i = 0; i < MAX_NOTICES + 2; i++)
+      s = reduce(s, { type: 'event', event: 'notice', data: { level: 'warn', text: `n${i}` }, at: i });
     expect(s.notices).toHaveLength(MAX_NOTICES);
     expect(s.notices[0]?.text).toBe('n2');
     const id = s.notices[1]?.id ?? -1;
@@ -130,7 +151,11 @@ describe('notices and logs', () => {
 
   it('log lines are kept only for open logs, bounded', () => {
     const line = (n: number) => ({ at: n, level: 'info' as const, text: `l${n}` });
-    let s = reduce(fresh(), { type: 'event', event: 'deviceLog', data: { deviceId: idOf(1), line: line(0) } });
+    let s = reduce(fresh(), {
+      type: 'event',
+      event: 'deviceLog',
+      data: { deviceId: idOf(1), line: line(0) },
+    });
     expect(s.logs.size).toBe(0);
     s = reduce(s, { type: 'logOpened', deviceId: idOf(1), lines: [line(1)] });
     for (let i = 2; i < MAX_LOG_LINES + 10; i++)
@@ -144,7 +169,9 @@ describe('notices and logs', () => {
 
 describe('a frame of events', () => {
   it('reduceAll equals applying them one by one', () => {
-    const actions: StationAction[] = Array.from({ length: 500 }, (_, i) => devicesEvent([row({ id: idOf(i), name: `d${i}` })]));
+    const actions: StationAction[] = Array.from({ length: 500 }, (_, i) =>
+      devicesEvent([row({ id: idOf(i), name: `d${i}` })]),
+    );
     actions.push({ type: 'event', event: 'preflightProgress', data: { done: 1, total: 3 } });
     const once = reduceAll(fresh(), actions);
     let stepwise = fresh();

@@ -33,7 +33,8 @@ function setup() {
   /** Answer every getSnapshot the page sent on the current socket. */
   const answerSnapshots = (snap = snapshot()) => {
     for (const f of net.last().sent as { t: string; id: number; method: string }[])
-      if (f.t === 'call' && f.method === 'getSnapshot') net.last().receive({ t: 'reply', id: f.id, ok: true, result: snap });
+      if (f.t === 'call' && f.method === 'getSnapshot')
+        net.last().receive({ t: 'reply', id: f.id, ok: true, result: snap });
   };
   return { net, store, frame, answerSnapshots, renders: () => renders };
 }
@@ -46,7 +47,9 @@ describe('station store', () => {
     answerSnapshots(snapshot({ devices: [row({ id: idOf(1) })] }));
     await tick();
     for (let i = 2; i < 200; i++)
-      net.last().receive({ t: 'event', name: 'devices', data: { upsert: [row({ id: idOf(i) })], remove: [] } });
+      net
+        .last()
+        .receive({ t: 'event', name: 'devices', data: { upsert: [row({ id: idOf(i) })], remove: [] } });
     expect(store.getState().loaded).toBe(false); // nothing applied before the frame
     frame();
     expect(renders()).toBe(1);
@@ -79,7 +82,9 @@ describe('station store', () => {
   it('a snapshot that fails is an error state with the message; reload retries', async () => {
     const { net, store, frame } = setup();
     net.last().open();
-    net.last().receive({ t: 'reply', id: 1, ok: false, error: { code: 'INTERNAL', message: 'disk on fire' } });
+    net
+      .last()
+      .receive({ t: 'reply', id: 1, ok: false, error: { code: 'INTERNAL', message: 'disk on fire' } });
     await tick();
     frame();
     expect(store.getState().loadError).toEqual({ code: 'INTERNAL', message: 'disk on fire' });
@@ -97,6 +102,8 @@ describe('station store', () => {
     net.last().receive({ t: 'event', name: 'notice', data: { level: 'warn', text: 'Scan failed on wlan1' } });
     await tick();
     frame();
-    expect(store.getState().notices).toEqual([{ id: 1, level: 'warn', text: 'Scan failed on wlan1', at: 42 }]);
+    expect(store.getState().notices).toEqual([
+      { id: 1, level: 'warn', text: 'Scan failed on wlan1', at: 42 },
+    ]);
   });
 });

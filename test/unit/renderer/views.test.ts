@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { devicePageUrl, failureGroups, healthSummary, resultCounts, viewResults } from '../../../renderer/src/results-view';
+import {
+  devicePageUrl,
+  failureGroups,
+  healthSummary,
+  resultCounts,
+  viewResults,
+} from '../../../renderer/src/results-view';
 import { jobPercent, runFilterCounts, timingList, viewRun } from '../../../renderer/src/run-view';
 import { idOf, liveDevice, report, reportDevice } from './fixtures';
 
@@ -27,20 +33,43 @@ describe('results', () => {
   });
 
   it("uses the report's own groups when it has them", () => {
-    const groups = failureGroups(report(devices, [{ reason: 'unreachable', count: 1, deviceIds: [idOf(2)] }]));
+    const groups = failureGroups(
+      report(devices, [{ reason: 'unreachable', count: 1, deviceIds: [idOf(2)] }]),
+    );
     expect(groups).toHaveLength(1);
     expect(groups[0]?.devices[0]?.id).toBe(idOf(2));
   });
 
   it('counts and filters', () => {
     expect(resultCounts(devices)).toEqual({ all: 6, failed: 4, verified: 1, pending: 1 });
-    const failedFirst = viewResults(devices, { filter: 'all', text: '', sort: { column: 'result', direction: 'ascending' } });
-    expect(failedFirst.map((d) => d.result)).toEqual(['failed', 'failed', 'failed', 'failed', 'pending', 'verified']);
-    expect(viewResults(devices, { filter: 'failed', text: '', sort: { column: 'id', direction: 'ascending' }, reason: 'auth_failed' }).map((d) => d.id)).toEqual([
-      idOf(1),
-      idOf(3),
+    const failedFirst = viewResults(devices, {
+      filter: 'all',
+      text: '',
+      sort: { column: 'result', direction: 'ascending' },
+    });
+    expect(failedFirst.map((d) => d.result)).toEqual([
+      'failed',
+      'failed',
+      'failed',
+      'failed',
+      'pending',
+      'verified',
     ]);
-    expect(viewResults(devices, { filter: 'all', text: 'a.local', sort: { column: 'id', direction: 'ascending' } })).toHaveLength(1);
+    expect(
+      viewResults(devices, {
+        filter: 'failed',
+        text: '',
+        sort: { column: 'id', direction: 'ascending' },
+        reason: 'auth_failed',
+      }).map((d) => d.id),
+    ).toEqual([idOf(1), idOf(3)]);
+    expect(
+      viewResults(devices, {
+        filter: 'all',
+        text: 'a.local',
+        sort: { column: 'id', direction: 'ascending' },
+      }),
+    ).toHaveLength(1);
   });
 
   it("a device's page only for verified devices with an address", () => {
@@ -82,12 +111,20 @@ describe('run', () => {
   });
 
   it('by step: working devices first, then failed, queued, verified', () => {
-    const out = viewRun(devices, { filter: 'all', text: '', sort: { column: 'step', direction: 'ascending' } });
+    const out = viewRun(devices, {
+      filter: 'all',
+      text: '',
+      sort: { column: 'step', direction: 'ascending' },
+    });
     expect(out.map((d) => d.step)).toEqual(['joining', 'awaiting', 'failed', 'queued', 'verified']);
   });
 
   it('by time in step: longest first; only active devices have one', () => {
-    const out = viewRun(devices, { filter: 'all', text: '', sort: { column: 'since', direction: 'ascending' } });
+    const out = viewRun(devices, {
+      filter: 'all',
+      text: '',
+      sort: { column: 'since', direction: 'ascending' },
+    });
     expect(out.slice(0, 2).map((d) => d.id)).toEqual([idOf(5), idOf(1)]);
   });
 
