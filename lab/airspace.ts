@@ -5,11 +5,12 @@
  *
  * Everything is synchronous and deterministic: no timers here; latency belongs to the sims.
  */
+import { ssidDisplay } from '../shared/ssid';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import type { Lease } from '../agent/ports/radio';
 import { AirliftError } from '../shared/errors';
-import { bytesEqual, fromHex, isHex, toHex, utf8DecodeStrict, utf8Encode } from '../shared/encoding';
+import { bytesEqual, fromHex, isHex, toHex, utf8Encode } from '../shared/encoding';
 import type { NetworkSecurity, ScanResult, ScanSecurity } from '../shared/protocol/wifi';
 import { securityCompatible } from '../shared/protocol/wifi';
 
@@ -161,25 +162,6 @@ export function stableHash(text: string): number {
 
 // ---------------------------------------------------------------------------------------------
 // SSIDs and keys
-
-/**
- * Display text for raw SSID bytes: the UTF-8 text when the bytes are UTF-8 without control
- * characters, otherwise printable ASCII with `\\` and `\xNN` escapes (as `iw` prints them), so two
- * different SSIDs never display the same.
- */
-export function displaySsid(ssidHex: string): string {
-  const bytes = fromHex(ssidHex);
-  const text = utf8DecodeStrict(bytes);
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what we look for
-  if (text !== undefined && !/[\u0000-\u001f\u007f]/.test(text)) return text;
-  let out = '';
-  for (const b of bytes) {
-    if (b === 0x5c) out += '\\\\';
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return out;
-}
 
 export function ssidHexOf(text: string): string {
   return toHex(utf8Encode(text));
@@ -612,7 +594,7 @@ export class Airspace {
 /** A heard AP as a scan reports it; a hidden AP's SSID is empty, as real scans show it. */
 export function toScanResult({ ap, signal }: HeardAp): ScanResult {
   return {
-    ssid: ap.hidden ? '' : displaySsid(ap.ssidHex),
+    ssid: ap.hidden ? '' : ssidDisplay(ap.ssidHex),
     ssidHex: ap.hidden ? '' : ap.ssidHex,
     bssid: ap.bssid,
     frequency: ap.frequency,

@@ -6,7 +6,7 @@
  */
 import type { CheckResult, ConnectivityPort, ConnectivityTargets } from '../agent/ports/connectivity';
 import type { Lease } from '../agent/ports/radio';
-import { displaySsid } from './airspace';
+import { ssidDisplay } from '../shared/ssid';
 import type { SimRadio } from './sim-radio';
 
 /** Nominal round trips reported for successful checks (sim ms; no real waiting happens). */
@@ -89,7 +89,7 @@ export class SimConnectivity implements ConnectivityPort {
       links.push({
         lease: wifi.lease,
         internet: ap?.internet ?? false,
-        label: ap === undefined ? 'Wi-Fi' : `Wi-Fi network ${JSON.stringify(displaySsid(ap.ssidHex))}`,
+        label: ap === undefined ? 'Wi-Fi' : `Wi-Fi network ${JSON.stringify(ssidDisplay(ap.ssidHex))}`,
       });
     }
     return links;

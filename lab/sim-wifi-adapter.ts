@@ -14,7 +14,8 @@ import type {
   WifiAdapter,
   WifiAdapterProvider,
 } from '../main/ports/wifi-adapter';
-import { checkCredentials, displaySsid, type Airspace } from './airspace';
+import { checkCredentials, type Airspace } from './airspace';
+import { ssidDisplay } from '../shared/ssid';
 import type { SimNet } from './sim-net';
 
 export interface SimAdapterLatency {
@@ -73,7 +74,7 @@ export class SimWifiAdapter implements WifiAdapter {
     if (!m || !ap) return Promise.resolve(undefined);
     return Promise.resolve({
       ssidHex: ap.ssidHex,
-      ssid: displaySsid(ap.ssidHex),
+      ssid: ssidDisplay(ap.ssidHex),
       bssid: ap.bssid,
       ip: m.lease.ip,
       profile: ap.ssidHex,

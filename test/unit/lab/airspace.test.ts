@@ -3,7 +3,6 @@ import {
   Airspace,
   DEFAULT_APS,
   HEARING_THRESHOLD_DBM,
-  displaySsid,
   ssidHexOf,
   subnetMask,
   type AccessPointInit,
@@ -51,16 +50,6 @@ describe('Airspace defaults', () => {
     expect(signals).toEqual([...signals].sort((p, q) => q - p));
     const latin = scan.find((r) => r.bssid === DEFAULT_APS.latin1.bssid);
     expect(latin).toMatchObject({ ssidHex: '636166e9', ssid: 'caf\\xe9', known: false });
-  });
-});
-
-describe('displaySsid', () => {
-  it('shows UTF-8 as text and escapes everything else unambiguously', () => {
-    expect(displaySsid(ssidHexOf('Café ☕'))).toBe('Café ☕');
-    expect(displaySsid(ssidHexOf('a\\b:c'))).toBe('a\\b:c');
-    // Not UTF-8: the backslash itself is escaped, so "\xff" typed by a person cannot collide.
-    expect(displaySsid('5cff')).toBe('\\\\\\xff');
-    expect(displaySsid(ssidHexOf('line\nbreak'))).toBe('line\\x0abreak');
   });
 });
 
