@@ -1,15 +1,13 @@
 /**
  * The edges every station Wi-Fi adapter needs, in one place:
  *
- * - the one way to run OS commands (architecture principle 5): an argument array, never a shell, a
- *   timeout, LC_ALL=C, bounded output, secrets on stdin or in 0600 files and never in argv or logs.
- *   Same shape as the agent's port (agent/ports/command-runner.ts), which main/ may not import; the
- *   adapters take any object of this shape, so tests pass a recording fake;
+ * - the one way to run OS commands (architecture principle 5), platform/commands.ts: an argument
+ *   array, never a shell, a timeout, LC_ALL=C, bounded output, secrets on stdin or in 0600 files
+ *   and never in argv or logs. The adapters take any `CommandRunner`, so tests pass a recording fake;
  * - a private temporary file for a secret, removed whatever happens;
  * - the adapter's IPv4 address and a TCP reachability check, injectable for tests;
  * - the validation every adapter applies to a JoinRequest before running anything.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -20,215 +18,13 @@ import { AirliftError } from '../../shared/errors';
 import { passphraseSchema, pskHexSchema, saePasswordSchema } from '../../shared/passphrase';
 import { ssidHexSchema } from '../../shared/ssid';
 import { parseOrThrow } from '../../shared/validate';
+import type { CommandResult, CommandRunner } from '../../platform/commands';
 import type { JoinRequest, JoinResult } from '../ports/wifi-adapter';
 
-export interface CommandOptions {
-  timeoutMs?: number;
-  /** Written to the child's stdin, then stdin is closed. The only way a secret reaches a command. */
-  input?: string;
-  /** Extra environment; LC_ALL=C is always set. */
-  env?: Record<string, string>;
-  /** Strings that must never appear in logs or error messages (replaced by `***`). */
-  redact?: string[];
-  /** Max bytes kept from stdout/stderr each. */
-  maxOutputBytes?: number;
-}
+export type { CommandEvent, CommandOptions, CommandResult, CommandRunner } from '../../platform/commands';
 
-export interface CommandResult {
-  /** Exit code, or null if killed by a signal. */
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  durationMs: number;
-}
-
-export interface CommandRunner {
-  /** Resolves whatever the exit code; rejects only when the command cannot start (COMMAND_FAILED). */
-  run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult>;
-}
-
-/** What the runner reports after each command (for a logger); args and file are already redacted. */
-export interface CommandEvent {
-  file: string;
-  args: string[];
-  code: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  durationMs: number;
-  error?: string;
-}
-
-export interface ExecFileRunnerOptions {
-  timeoutMs?: number;
-  killGraceMs?: number;
-  maxOutputBytes?: number;
-  onCommand?: (event: CommandEvent) => void;
-  /** Source of the child's environment. Default `process.env`. */
-  baseEnv?: NodeJS.ProcessEnv;
-  /** Default `process.platform`: Windows children get the whole environment (netsh needs SystemRoot). */
-  platform?: NodeJS.Platform;
-}
-
-const MASK = '***';
-const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** `text` with every secret replaced by `***`, longest first so a secret containing another is masked whole. */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const s of secrets.filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join(MASK);
-  }
-  return out;
-}
-
-/** The child's environment: POSIX gets PATH only (our own environment may hold tokens); always LC_ALL=C. */
-export function childEnv(
-  base: NodeJS.ProcessEnv,
-  platform: NodeJS.Platform,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  if (platform === 'win32') {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
-    return { ...env, ...extra, LC_ALL: 'C' };
-  }
-  return { PATH: base.PATH ?? FALLBACK_PATH, ...extra, LC_ALL: 'C', LANG: 'C' };
-}
-
-/** `spawn` with `shell: false`, a timeout (SIGTERM, then SIGKILL), bounded output and redacted reports. */
-export class ExecFileRunner implements CommandRunner {
-  private readonly timeoutMs: number;
-  private readonly killGraceMs: number;
-  private readonly maxOutputBytes: number;
-  private readonly onCommand: ((event: CommandEvent) => void) | undefined;
-  private readonly baseEnv: NodeJS.ProcessEnv;
-  private readonly platform: NodeJS.Platform;
-
-  constructor(options: ExecFileRunnerOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.killGraceMs = options.killGraceMs ?? 2_000;
-    this.maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
-    this.onCommand = options.onCommand;
-    this.baseEnv = options.baseEnv ?? process.env;
-    this.platform = options.platform ?? process.platform;
-  }
-
-  run(file: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
-    const secrets = options.redact ?? [];
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const limit = options.maxOutputBytes ?? this.maxOutputBytes;
-    const started = performance.now();
-    const report = (e: Omit<CommandEvent, 'file' | 'args' | 'durationMs'>): number => {
-      const durationMs = Math.round(performance.now() - started);
-      try {
-        this.onCommand?.({
-          file: redact(file, secrets),
-          args: args.map((a) => redact(a, secrets)),
-          durationMs,
-          ...e,
-        });
-      } catch {
-        // A failing log hook must not change the outcome.
-      }
-      return durationMs;
-    };
-    const cannotStart = (err: unknown): AirliftError => {
-      const errno =
-        typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
-          ? err.code
-          : undefined;
-      report({ code: null, signal: null, timedOut: false, ...(errno ? { error: errno } : {}) });
-      // Node's own error carries argv (`spawnargs`): only its errno is kept.
-      return new AirliftError(
-        'COMMAND_FAILED',
-        `Cannot run ${redact(file, secrets)}${errno ? `: ${errno}` : ''}`,
-        {
-          file: redact(file, secrets),
-          ...(errno ? { errno } : {}),
-        },
-      );
-    };
-
-    return new Promise<CommandResult>((resolve, reject) => {
-      let child: ChildProcess;
-      try {
-        child = spawn(file, [...args], {
-          shell: false,
-          env: childEnv(this.baseEnv, this.platform, options.env),
-          stdio: ['pipe', 'pipe', 'pipe'],
-          detached: this.platform !== 'win32',
-          windowsHide: true,
-        });
-      } catch (err) {
-        reject(cannotStart(err));
-        return;
-      }
-      const out: Buffer[] = [];
-      const errOut: Buffer[] = [];
-      let outBytes = 0;
-      let errBytes = 0;
-      let spawned = false;
-      let settled = false;
-      let timedOut = false;
-      const timers: NodeJS.Timeout[] = [];
-      const kill = (signal: NodeJS.Signals) => {
-        if (child.pid === undefined) return;
-        try {
-          if (this.platform === 'win32') child.kill(signal);
-          else process.kill(-child.pid, signal);
-        } catch {
-          // already gone
-        }
-      };
-      child.stdout?.on('data', (b: Buffer) => {
-        const room = limit - outBytes;
-        if (room > 0) out.push(b.subarray(0, room));
-        outBytes += Math.min(room > 0 ? room : 0, b.length);
-      });
-      child.stderr?.on('data', (b: Buffer) => {
-        const room = limit - errBytes;
-        if (room > 0) errOut.push(b.subarray(0, room));
-        errBytes += Math.min(room > 0 ? room : 0, b.length);
-      });
-      child.stdin?.on('error', () => undefined);
-      child.once('spawn', () => {
-        spawned = true;
-        child.stdin?.end(options.input);
-      });
-      child.on('error', (err) => {
-        if (spawned || settled) return;
-        settled = true;
-        for (const t of timers) clearTimeout(t);
-        reject(cannotStart(err));
-      });
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        if (settled) return;
-        settled = true;
-        for (const t of timers) clearTimeout(t);
-        const durationMs = report({ code, signal, timedOut });
-        resolve({
-          code,
-          signal,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(errOut).toString('utf8'),
-          timedOut,
-          durationMs,
-        });
-      });
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        timers.push(
-          setTimeout(() => {
-            timedOut = true;
-            kill('SIGTERM');
-            timers.push(setTimeout(() => kill('SIGKILL'), this.killGraceMs));
-          }, timeoutMs),
-        );
-      }
-    });
-  }
-}
+/** The station's default per-command timeout: a join or a scan on a desktop OS can take that long. */
+export const STATION_COMMAND_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------
 // What the adapters need besides commands (all injectable, so join flows run on fakes)

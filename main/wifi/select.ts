@@ -4,7 +4,8 @@
  */
 import { AirliftError } from '../../shared/errors';
 import type { WifiAdapterProvider } from '../ports/wifi-adapter';
-import { ExecFileRunner, type AdapterDeps, type CommandRunner } from './command';
+import { ExecRunner } from '../../platform/commands';
+import { STATION_COMMAND_TIMEOUT_MS, type AdapterDeps, type CommandRunner } from './command';
 import { NmcliAdapterProvider } from './linux-nmcli';
 import { MacosAdapterProvider } from './macos';
 import { NetshAdapterProvider } from './windows-netsh';
@@ -18,7 +19,7 @@ export const SUPPORTED_PLATFORMS: readonly NodeJS.Platform[] = ['linux', 'win32'
 
 export function wifiAdapterProvider(
   platform: NodeJS.Platform = process.platform,
-  runner: CommandRunner = new ExecFileRunner({ platform }),
+  runner: CommandRunner = new ExecRunner({ platform, timeoutMs: STATION_COMMAND_TIMEOUT_MS }),
   options: WifiSelectOptions = {},
 ): WifiAdapterProvider {
   const { macosHelperPath, ...deps } = options;

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ExecRunner, redactArgs, type CommandEvent } from '../../../agent/system/exec-runner';
+import {
+  ExecRunner,
+  childEnv,
+  redact,
+  redactArgs,
+  runSync,
+  type CommandEvent,
+} from '../../../platform/commands';
 import { AirliftError } from '../../../shared/errors';
 
 /** Whether a pid is a live (non-zombie) process. */
@@ -60,13 +67,15 @@ describe('ExecRunner', () => {
     expect(result.code).toBe(0);
   });
 
-  it('gives the child only PATH, LC_ALL=C and the extra env', async () => {
+  it('gives the child only PATH, LC_ALL=C, LANG=C and the extra env', async () => {
     process.env.AIRLIFT_TEST_LEAK = 'must-not-pass';
     try {
       const runner = new ExecRunner();
-      const env = await runner.run('/usr/bin/env', [], { env: { FOO: 'bar', LC_ALL: 'de_DE.UTF-8' } });
+      const env = await runner.run('/usr/bin/env', [], {
+        env: { FOO: 'bar', LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' },
+      });
       const vars = env.stdout.trim().split('\n').sort();
-      expect(vars).toEqual(['FOO=bar', 'LC_ALL=C', `PATH=${process.env.PATH ?? ''}`].sort());
+      expect(vars).toEqual(['FOO=bar', 'LANG=C', 'LC_ALL=C', `PATH=${process.env.PATH ?? ''}`].sort());
 
       const viaSh = await runner.run('sh', ['-c', 'echo "$LC_ALL ${AIRLIFT_TEST_LEAK:-unset}"']);
       expect(viaSh.stdout).toBe('C unset\n');
@@ -219,6 +228,84 @@ describe('ExecRunner', () => {
         durationMs: result.durationMs,
       },
     ]);
+  });
+});
+
+describe('ExecRunner options', () => {
+  it('runs in the given working directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlift-cwd-'));
+    try {
+      expect((await new ExecRunner().run('pwd', [], { cwd: dir })).stdout.trim()).toBe(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes the whole environment only when told to (the lab harness), still with LC_ALL=C', async () => {
+    const base = { PATH: process.env.PATH ?? '', HOME: '/nowhere', LC_ALL: 'de_DE.UTF-8' };
+    const inherited = await new ExecRunner({ baseEnv: base, inheritEnv: true }).run('sh', [
+      '-c',
+      'echo "$HOME $LC_ALL"',
+    ]);
+    expect(inherited.stdout).toBe('/nowhere C\n');
+    const minimal = await new ExecRunner({ baseEnv: base }).run('sh', ['-c', 'echo "${HOME:-unset}"']);
+    expect(minimal.stdout).toBe('unset\n');
+  });
+
+  it('times out a command that forks, killing the process group', async () => {
+    const r = await new ExecRunner({ killGraceMs: 100 }).run('sh', ['-c', 'sleep 5 & sleep 5'], {
+      timeoutMs: 100,
+    });
+    expect(r.timedOut).toBe(true);
+    expect(r.code === null || r.code !== 0).toBe(true);
+  });
+});
+
+describe('childEnv', () => {
+  it('gives POSIX children PATH only, Windows children their whole environment', () => {
+    expect(childEnv({ PATH: '/bin', TOKEN: 't' }, {}, { platform: 'linux' })).toEqual({
+      PATH: '/bin',
+      LC_ALL: 'C',
+      LANG: 'C',
+    });
+    expect(childEnv({ TOKEN: 't' }, {}, { platform: 'linux' }).PATH).toMatch(/\/usr\/bin/);
+    expect(childEnv({ Path: 'C:\\W', SystemRoot: 'C:\\Windows' }, {}, { platform: 'win32' })).toEqual({
+      Path: 'C:\\W',
+      SystemRoot: 'C:\\Windows',
+      LC_ALL: 'C',
+    });
+  });
+
+  it('lets extra variables through but never over the locale', () => {
+    expect(
+      childEnv({ PATH: '/bin' }, { FOO: 'x', LC_ALL: 'fr_FR', LANG: 'fr_FR' }, { platform: 'linux' }),
+    ).toEqual({
+      PATH: '/bin',
+      FOO: 'x',
+      LC_ALL: 'C',
+      LANG: 'C',
+    });
+    expect(childEnv({ PATH: '/bin', TOKEN: 't' }, {}, { platform: 'linux', inherit: true })).toEqual({
+      PATH: '/bin',
+      TOKEN: 't',
+      LC_ALL: 'C',
+      LANG: 'C',
+    });
+  });
+});
+
+describe('runSync', () => {
+  it('returns the exit code, or null when the command cannot start', () => {
+    expect(runSync('sh', ['-c', 'exit 3'])).toBe(3);
+    expect(runSync('true', [])).toBe(0);
+    expect(runSync('/nonexistent/airlift-missing-tool', [])).toBeNull();
+  });
+});
+
+describe('redact', () => {
+  it('masks a secret containing another whole', () => {
+    expect(redact('abcabc', ['abc', 'abcabc'])).toBe('***');
+    expect(redact('x')).toBe('x');
   });
 });
 

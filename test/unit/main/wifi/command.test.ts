@@ -1,4 +1,4 @@
-/** The station's command runner and adapter edges, run for real on this machine (Linux). */
+/** The station's adapter edges, run for real on this machine (Linux); its runner is tested in test/unit/platform. */
 import { existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,18 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JoinRequest } from '../../../../main/ports/wifi-adapter';
 import { AirliftError } from '../../../../shared/errors';
 import {
-  childEnv,
-  ExecFileRunner,
   ipv4Before,
   macOf,
-  redact,
   requestSecret,
   resolveDeps,
   tcpReachable,
   usableIpv4,
   withPrivateDir,
   withSecretFile,
-  type CommandEvent,
 } from '../../../../main/wifi/command';
 import { ipv4, manualClock, table } from './fakes';
 
@@ -26,54 +22,6 @@ let server: Server | undefined;
 afterEach(async () => {
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   server = undefined;
-});
-
-describe('ExecFileRunner', () => {
-  it('passes arguments verbatim with no shell, and LC_ALL=C', async () => {
-    const r = await new ExecFileRunner().run('/bin/sh', [
-      '-c',
-      'printf "%s|" "$@"; printf "%s" "$LC_ALL"',
-      'sh',
-      '$HOME',
-      'a b',
-      '`id`',
-      ';ls',
-    ]);
-    expect(r).toMatchObject({ code: 0, stdout: '$HOME|a b|`id`|;ls|C', timedOut: false });
-  });
-
-  it('feeds input on stdin and reports exit codes without rejecting', async () => {
-    expect((await new ExecFileRunner().run('cat', [], { input: 'secret\n' })).stdout).toBe('secret\n');
-    expect((await new ExecFileRunner().run('sh', ['-c', 'echo no >&2; exit 4'])).code).toBe(4);
-  });
-
-  it('times out, killing the process group', async () => {
-    const r = await new ExecFileRunner({ killGraceMs: 100 }).run('sh', ['-c', 'sleep 5 & sleep 5'], {
-      timeoutMs: 100,
-    });
-    expect(r.timedOut).toBe(true);
-    expect(r.code === null || r.code !== 0).toBe(true);
-  });
-
-  it('rejects with COMMAND_FAILED when the command cannot start, and redacts what it reports', async () => {
-    const events: CommandEvent[] = [];
-    const runner = new ExecFileRunner({ onCommand: (e) => events.push(e) });
-    await expect(runner.run('/nonexistent/tool', ['x'], {})).rejects.toMatchObject({
-      code: 'COMMAND_FAILED',
-    });
-    await runner.run('echo', ['pass=hunter22', 'ok'], { redact: ['hunter22'] });
-    expect(events[1]?.args).toEqual(['pass=***', 'ok']);
-    expect(redact('abcabc', ['abc', 'abcabc'])).toBe('***');
-  });
-
-  it('gives POSIX children PATH only, Windows children their whole environment', () => {
-    expect(childEnv({ PATH: '/bin', TOKEN: 't' }, 'linux')).toEqual({ PATH: '/bin', LC_ALL: 'C', LANG: 'C' });
-    expect(childEnv({ Path: 'C:\\W', SystemRoot: 'C:\\Windows' }, 'win32')).toEqual({
-      Path: 'C:\\W',
-      SystemRoot: 'C:\\Windows',
-      LC_ALL: 'C',
-    });
-  });
 });
 
 describe('secret files', () => {
