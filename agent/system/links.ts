@@ -7,6 +7,7 @@
  */
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prefixToNetmask } from '../../shared/ipv4';
 import type { CommandRunner } from '../ports/command-runner';
 import type { Lease, LinkState } from '../ports/radio';
 import { parseDefaultRoute, parseIpAddr, parseIpAddrJson, parseResolvConf } from '../backends/wpa/parse';
@@ -57,13 +58,6 @@ function looksLikeJson(text: string): boolean {
 
 function devtype(uevent: string | undefined): string | undefined {
   return /^DEVTYPE=(.*)$/m.exec(uevent ?? '')?.[1]?.trim();
-}
-
-/** Dotted mask of any prefix length 0..32 (ppp links carry /32). */
-export function netmaskOf(prefixLength: number): string {
-  const bits = Math.max(0, Math.min(32, Math.trunc(prefixLength)));
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.');
 }
 
 export class LinkProbe {
@@ -167,7 +161,7 @@ export class LinkProbe {
     const resolv = await readFile(this.resolvConfPath, 'utf8').catch(() => '');
     return {
       ip: addr.ip,
-      subnetmask: netmaskOf(addr.prefixLength),
+      subnetmask: prefixToNetmask(addr.prefixLength),
       // A point-to-point default route (`default dev ppp0`) has no gateway address: empty.
       defaultgw: (route.code === 0 ? parseDefaultRoute(route.stdout) : undefined) ?? '',
       nameservers: parseResolvConf(resolv),

@@ -32,8 +32,6 @@
  * wpa3-sae join fails at once as `hardware`. Ethernet and cellular come from the kernel
  * (agent/system/links.ts). `leave()` removes only the address our DHCP client obtained.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
@@ -57,7 +55,9 @@ import type {
   SetupApConfig,
 } from '../../ports/radio';
 import { ensureDir } from '../../../platform/atomic-file';
-import { LinkProbe, netmaskOf } from '../../system/links';
+import { spawnProcess, type ManagedProcess } from '../../../platform/processes';
+import { prefixToNetmask } from '../../../shared/ipv4';
+import { LinkProbe } from '../../system/links';
 import { findExecutable, registerBackend } from '../select-backend';
 import { checkInterfaceName, dnsmasqConf, hostapdConf, wpaSupplicantConf, writeConfigFile } from './config';
 import {
@@ -78,57 +78,18 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Long-running children
 
-export interface ManagedProcess {
-  /** Every line the process prints (stdout and stderr). */
-  onLine(listener: (line: string) => void): void;
-  /** Settles when the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  /** SIGTERM, then SIGKILL if it has not exited after a grace period. Idempotent. */
-  stop(): Promise<void>;
-}
+export type { ManagedProcess };
 
 export interface ProcessSpawner {
   spawn(file: string, args: readonly string[]): ManagedProcess;
 }
 
-/** Children started with `spawn` (no shell, LC_ALL=C), stdin kept open for `wpa_cli` interactive mode. */
+/** The platform's spawner (no shell, LC_ALL=C, minimal environment), stdin kept open for `wpa_cli`. */
 export class NodeProcessSpawner implements ProcessSpawner {
   constructor(private readonly graceMs = 3000) {}
 
   spawn(file: string, args: readonly string[]): ManagedProcess {
-    const child = spawn(file, [...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
-    });
-    const listeners: ((line: string) => void)[] = [];
-    const emit = (line: string): void => {
-      for (const l of listeners) l(line);
-    };
-    createInterface({ input: child.stdout }).on('line', emit);
-    createInterface({ input: child.stderr }).on('line', emit);
-    child.stdin.on('error', () => undefined);
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.on('error', (err) => {
-        emit(`spawn error: ${err.message}`);
-        resolve({ code: null, signal: null });
-      });
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
-    let stopping: Promise<void> | undefined;
-    return {
-      onLine: (listener) => listeners.push(listener),
-      exited,
-      stop: () => {
-        stopping ??= (async () => {
-          if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), this.graceMs);
-          await exited;
-          clearTimeout(timer);
-        })();
-        return stopping;
-      },
-    };
+    return spawnProcess(file, args, { stopGraceMs: this.graceMs });
   }
 }
 
@@ -836,7 +797,7 @@ export class WpaSupplicantRadio implements RadioPort {
     if (own !== undefined) this.ownAddress = addr?.ip === own ? `${own}/${addr.prefixLength}` : own;
     return {
       ip: own ?? '',
-      subnetmask: addr ? netmaskOf(addr.prefixLength) : '255.255.255.0',
+      subnetmask: addr ? prefixToNetmask(addr.prefixLength) : '255.255.255.0',
       defaultgw: router ?? '',
       nameservers: parseResolvConf(resolv),
     };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LinkProbe, netmaskOf } from '../../../../../agent/system/links';
+import { LinkProbe } from '../../../../../agent/system/links';
 import type { CommandResult, CommandRunner } from '../../../../../agent/ports/command-runner';
 
 const tree = (name: string): string =>
@@ -170,16 +170,5 @@ describe('LinkProbe: state and lease', () => {
   it('an ip that answers -j with something other than JSON: the one-line output is read', async () => {
     addrs = { vA: 'Usage: ip [OPTIONS] address|route|link|tunnel|neigh|rule [ARGS]' };
     expect((await probe('busybox', { ethernet: 'vA' }).state('ethernet')).lease?.ip).toBe('192.168.10.23');
-  });
-
-  it('netmaskOf covers every prefix length', () => {
-    expect([0, 8, 22, 24, 31, 32].map(netmaskOf)).toEqual([
-      '0.0.0.0',
-      '255.0.0.0',
-      '255.255.252.0',
-      '255.255.255.0',
-      '255.255.255.254',
-      '255.255.255.255',
-    ]);
   });
 });
