@@ -4,11 +4,11 @@
  * on LabNet, reports each device's identity, LAN address and loopback listener, and streams what a
  * station on LabNet would hear over mDNS. `RemoteFleet` is the parent's side.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { toHex, utf8Encode } from '../shared/encoding';
 import type { FetchLike } from '../shared/session/client';
 import type { DiscoveredService, DiscoveryEvent, ServiceBrowser } from '../main/ports/discovery';
+import { forkNode, type ChildProcess } from '../platform/processes';
 import { LABNET, startFleet } from './fleet';
 import { forward } from './sim-net';
 
@@ -97,9 +97,7 @@ export class RemoteFleet {
   ) {}
 
   static async start(count: number): Promise<RemoteFleet> {
-    const child = fork(fileURLToPath(import.meta.url), ['--host', String(count)], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
+    const child = forkNode(fileURLToPath(import.meta.url), ['--host', String(count)]);
     const browser = new RemoteBrowser();
     const devices = await new Promise<HostedDevice[]>((resolve, reject) => {
       child.on('message', (m: FromHost) => {

@@ -7,11 +7,16 @@
  * remove what a killed test left behind, the random part keeps parallel runs apart. Interface names
  * live inside the namespaces, so they can stay short and fixed (`eth0`, `br-lan`, ...).
  *
- * Every command is an argument array run without a shell.
+ * Every command is an argument array run without a shell, by the platform's runner and spawner.
+ * This is a root test harness: its children get this process's whole environment (they are Node
+ * scripts and tools run inside the namespaces), with LC_ALL=C.
  */
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AirliftError } from '../shared/errors';
+import { ExecRunner, runSync, type CommandOptions, type CommandResult } from '../platform/commands';
+import { spawnChild, stopChild, type ChildProcess, type SpawnChildOptions } from '../platform/processes';
+
+export { stopChild };
 
 const IP = 'ip';
 const NAME_PREFIX = 'alab-';
@@ -55,46 +60,14 @@ export interface NetnsHost {
   links: NetnsLink[];
 }
 
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type ExecResult = CommandResult;
+export type ExecOptions = Pick<CommandOptions, 'timeoutMs' | 'input' | 'env' | 'cwd'>;
 
-export interface ExecOptions {
-  timeoutMs?: number;
-  input?: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}
+const runner = new ExecRunner({ inheritEnv: true });
 
 /** Run a command (argument array, no shell) and collect its output. Rejects only if it cannot start. */
 export function run(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: { ...(options.env ?? process.env), LC_ALL: 'C' },
-      cwd: options.cwd,
-      timeout: options.timeoutMs ?? 10_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) =>
-      reject(
-        new AirliftError('COMMAND_FAILED', `Cannot run ${file}: ${err.message}`, undefined, { cause: err }),
-      ),
-    );
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    if (options.input !== undefined && child.stdin) {
-      // A command may exit without reading its input; that is its answer, not our crash.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
-    }
-  });
+  return runner.run(file, args, options);
 }
 
 async function must(file: string, args: readonly string[], options?: ExecOptions): Promise<string> {
@@ -214,18 +187,19 @@ export class NetnsLab {
    * Start a long-running command inside a host's namespace. `ip netns exec` execs the command, so the
    * child's pid is the command's own; destroy() stops it.
    */
-  spawn(hostName: string, file: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  spawn(
+    hostName: string,
+    file: string,
+    args: readonly string[],
+    options: Pick<SpawnChildOptions, 'cwd' | 'env'> = {},
+  ): ChildProcess {
     this.assertLive();
-    const child = spawn(IP, ['netns', 'exec', this.host(hostName).ns, file, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const child = spawnChild(IP, ['netns', 'exec', this.host(hostName).ns, file, ...args], {
       ...options,
-      env: { ...(options.env ?? process.env), LC_ALL: 'C' },
+      inheritEnv: true,
     });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
-    // Writing to a child that has died is reported by its exit, not by an EPIPE crash here.
-    child.stdin?.on('error', () => undefined);
-    // A spawn error surfaces on the child; swallowing it here keeps it from crashing the test process.
     child.on('error', () => this.children.delete(child));
     return child;
   }
@@ -246,7 +220,7 @@ export class NetnsLab {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const c of this.children) c.kill('SIGKILL');
-    for (const ns of [...this.namespaces].reverse()) spawnSync(IP, ['netns', 'del', ns], { stdio: 'ignore' });
+    for (const ns of [...this.namespaces].reverse()) runSync(IP, ['netns', 'del', ns]);
     liveLabs.delete(this);
   }
 
@@ -359,18 +333,4 @@ function validateSpec(spec: NetnsLabSpec): void {
       }
     }
   }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
-export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
