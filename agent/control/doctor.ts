@@ -11,7 +11,7 @@ import type { DoctorCheck, DoctorReport, DoctorStatus } from '../../shared/proto
 import { errnoCode } from '../../platform/atomic-file';
 import { describeLimits, limitsStatus } from '../session/abuse-limits';
 import { STATE_FILES } from '../store/file-store';
-import { callControl } from './socket-server';
+import { callControl } from './client';
 
 /** The clock is wrong if it says a year before this (no RTC and no NTP yet: timestamps and TLS break). */
 export const MIN_SANE_YEAR = 2024;

@@ -4,13 +4,8 @@ import { lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AgentNotRunningError,
-  ControlClient,
-  callControl,
-  lookupGroup,
-  startControlSocket,
-} from '../../../agent/control/socket-server';
+import { AgentNotRunningError, ControlClient, callControl } from '../../../agent/control/client';
+import { lookupGroup, startControlSocket } from '../../../agent/control/socket-server';
 import { silentLogger } from '../../../agent/log';
 import { AirliftError } from '../../../shared/errors';
 import { JSONRPC_ERRORS, controlServerMessageSchema } from '../../../shared/protocol/control';
