@@ -6,7 +6,6 @@
  * netconnectd's mutex did; a connection may carry several.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
 import { AirliftError } from '../../shared/errors';
 import {
   NETCONNECTD_MAX_MESSAGE_BYTES,
@@ -18,6 +17,8 @@ import type { AgentEvent, DeviceStatus } from '../../shared/protocol/api';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { Agent } from '../core/agent';
 import type { Logger } from '../log';
+import { NUL, readFrames } from '../../platform/framing';
+import { closeUnixServer, listenUnix } from '../../platform/unix-socket';
 
 export const NETCONNECTD_DEFAULT_SOCKET = '/var/run/netconnectd.sock';
 /** netconnectd's name for its one Wi-Fi configuration, quoted in `config_wifi`'s answer. */
@@ -253,18 +254,8 @@ export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<
   const sockets = new Set<Socket>();
   let queue: Promise<unknown> = Promise.resolve();
 
-  // A stale socket from a previous run would make listen fail; anything else at the path is not ours.
-  try {
-    const st = await lstat(path);
-    if (!st.isSocket()) throw new AirliftError('INVALID_CONFIG', `${path} exists and is not a socket`);
-    await unlink(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    let pending: Buffer = Buffer.alloc(0);
     let closed = false;
     socket.on('close', () => {
       closed = true;
@@ -274,17 +265,23 @@ export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<
     const send = (reply: Reply): void => {
       if (!closed && socket.writable) socket.write(pythonJson(reply) + '\0');
     };
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      for (let nul = pending.indexOf(0); nul !== -1; nul = pending.indexOf(0)) {
-        const text = pending.subarray(0, nul).toString('utf8').trim();
-        pending = pending.subarray(nul + 1);
-        if (nul > NETCONNECTD_MAX_MESSAGE_BYTES) {
-          send({ error: 'message too large' });
-          socket.end();
+    // Bounded: a message never grows past the limit while its NUL is awaited.
+    let refused = false;
+    readFrames(socket, {
+      delimiter: NUL,
+      maxFrameBytes: NETCONNECTD_MAX_MESSAGE_BYTES,
+      onItem: (item) => {
+        if (refused) return;
+        if (item.kind === 'oversize') {
+          refused = true;
+          socket.pause();
+          queue = queue.then(() => {
+            send({ error: 'message too large' });
+            socket.end();
+          });
           return;
         }
-        const parsed = parseNetconnectdMessage(text);
+        const parsed = parseNetconnectdMessage(item.bytes.toString('utf8').trim());
         if (!parsed.ok) {
           opts.logger.debug({ kind: parsed.kind }, 'netconnectd message refused');
           const error =
@@ -294,38 +291,20 @@ export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<
                 ? `invalid parameters: ${parsed.detail}`
                 : 'error while processing message from client';
           queue = queue.then(() => send({ error }));
-          continue;
+          return;
         }
         const msg = parsed.message;
         queue = queue.then(async () => send(await service.handle(msg))).catch(() => undefined);
-      }
-      if (pending.length > NETCONNECTD_MAX_MESSAGE_BYTES) {
-        queue = queue.then(() => {
-          send({ error: 'message too large' });
-          socket.end();
-        });
-        socket.pause();
-        pending = Buffer.alloc(0);
-      }
+      },
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  await chmod(path, opts.mode ?? 0o660);
+  // A socket file a dead netconnectd (or agent) left is replaced; a live one or a non-socket never is.
+  await listenUnix(server, path, { mode: opts.mode ?? 0o660 });
   opts.logger.info({ path }, 'netconnectd compatibility socket listening');
 
   return {
     path,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await unlink(path).catch(() => undefined);
-    },
+    close: () => closeUnixServer(server, path, sockets),
   };
 }

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AirliftError } from '../../shared/errors';
+import { parseIpv4, prefixMask, sameSubnet } from '../../shared/ipv4';
 import { THINGYMCCONFIG_MAX_BODY_BYTES, thingymcconfigConfigSchema } from '../../shared/protocol/compat';
 import type { DeviceStatus } from '../../shared/protocol/api';
 import type { Agent } from '../core/agent';
@@ -97,15 +98,6 @@ function isJsonContentType(value: string | undefined): boolean {
   return value?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
-/** `a.b.c.d` as a number; undefined for anything else (IPv6, garbage). */
-function ipv4Number(address: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
 /** An IPv4 address as Node reports it on a dual-stack socket (`::ffff:a.b.c.d`), unwrapped. */
 function plainIpv4(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/i, '');
@@ -117,12 +109,11 @@ export function fromSetupAp(
   ap: { address: string; prefixLength: number } | undefined,
 ): boolean {
   if (!ap) return false;
-  const local = ipv4Number(plainIpv4(socket.localAddress));
-  const remote = ipv4Number(plainIpv4(socket.remoteAddress));
-  const own = ipv4Number(ap.address);
+  const local = parseIpv4(plainIpv4(socket.localAddress));
+  const remote = parseIpv4(plainIpv4(socket.remoteAddress));
+  const own = parseIpv4(ap.address);
   if (local === undefined || remote === undefined || own === undefined || local !== own) return false;
-  const size = 2 ** (32 - ap.prefixLength);
-  return Math.floor(remote / size) === Math.floor(own / size);
+  return sameSubnet(remote, own, prefixMask(ap.prefixLength));
 }
 
 export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server {

@@ -1,5 +1,6 @@
-import { connect } from 'node:net';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { lstat, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -175,5 +176,74 @@ describe('netconnectd compatibility socket', () => {
   it('writes non-ASCII as \\u escapes like Python json.dumps', async () => {
     const [reply] = await exchange([JSON.stringify({ config_wifi: { ssid: 'Café' } }) + '\0'], 1);
     expect(reply).toBe('{"error":"could not find wifi cell with ssid Caf\\u00e9"}');
+  });
+});
+
+describe('netconnectd compatibility socket: framing and the file on disk', () => {
+  it('answers an oversize message after the replies before it, then closes', async () => {
+    const ok = JSON.stringify({ status: {} }) + '\0';
+    const replies = await exchange(
+      [ok, '{"status":{"x":"' + 'a'.repeat(5000), 'a'.repeat(20_000), '"}}\0', ok],
+      9,
+    );
+    expect(replies.map((r) => Object.keys(JSON.parse(r) as object)[0])).toEqual(['result', 'error']);
+    expect(replies[1]).toBe('{"error":"message too large"}');
+  });
+
+  it('replaces a socket file a dead netconnectd left', async () => {
+    const stale = join(dir, 'stale.sock');
+    const child = spawn(
+      process.execPath,
+      ['-e', "require('node:net').createServer().listen(process.argv[1], () => console.log('ready'))", stale],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await lstat(stale)).isSocket()).toBe(true);
+    const second = await startNetconnectdSocket({
+      path: stale,
+      agent: device.running.agent,
+      logger: silentLogger,
+    });
+    try {
+      const [reply] = await new Promise<string[]>((resolve, reject) => {
+        const s = connect(stale);
+        let buf = '';
+        s.on('error', reject);
+        s.setEncoding('utf8').on('data', (d: string) => {
+          buf += d;
+          if (buf.includes('\0')) {
+            s.end();
+            resolve(buf.split('\0'));
+          }
+        });
+        s.write(JSON.stringify({ status: {} }) + '\0');
+      });
+      expect(Object.keys(JSON.parse(reply ?? '{}') as object)).toEqual(['result']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('never takes the socket of a live netconnectd, nor a path that is not a socket', async () => {
+    const live = join(dir, 'live.sock');
+    const other = createServer((c) => c.end());
+    await new Promise<void>((resolve) => other.listen(live, resolve));
+    try {
+      await expect(
+        startNetconnectdSocket({ path: live, agent: device.running.agent, logger: silentLogger }),
+      ).rejects.toMatchObject({ code: 'BUSY' });
+      expect((await lstat(live)).isSocket()).toBe(true);
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+    const file = join(dir, 'precious');
+    await writeFile(file, 'keep');
+    await expect(
+      startNetconnectdSocket({ path: file, agent: device.running.agent, logger: silentLogger }),
+    ).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    expect(await readFile(file, 'utf8')).toBe('keep');
   });
 });
