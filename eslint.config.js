@@ -86,6 +86,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['main/electron/**/*.ts'],
+    rules: forbid(
+      ['react', '**/agent/**', '**/renderer/**', '**/lab/**', '**/test/**'],
+      'main/electron/ is the desktop shell over main/station: it may import shared/, platform/, main/ and Node (see ARCHITECTURE.md).',
+    ),
+  },
+  {
     files: ['renderer/src/**/*.ts', 'renderer/src/**/*.tsx'],
     rules: forbid(
       [...nodeBuiltins, 'electron', '**/agent/**', '**/main/**', '**/lab/**', '**/test/**'],

@@ -3,27 +3,14 @@
  * Content-Security-Policy builder and security headers as the web host (connect-src 'none': the
  * renderer reaches the station over IPC, nothing over the network).
  *
- * Paths go through the web host's own resolver (`resolveUiFile`): decoded once, NUL and backslashes
+ * Paths go through the hosts' one resolver (`resolveUiFile`, main/station/ui-files.ts): decoded once, NUL and backslashes
  * refused, normalised, `..` refused, only known file types, and the real path (symlinks followed)
  * must stay under the real renderer root — so both hosts refuse the same things.
  */
 import { readFile } from 'node:fs/promises';
-import { extname, sep } from 'node:path';
 import { contentSecurityPolicy, UI_SECURITY_HEADERS } from '../station/csp';
-import { resolveUiFile } from '../station/web-host';
+import { isHashedAsset, resolveUiFile, uiContentType } from '../station/ui-files';
 import { APP_HOST, APP_SCHEME } from './channels';
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.ico': 'image/x-icon',
-};
 
 /**
  * The web host's headers, with one difference: the desktop app may use the camera (label QR codes)
@@ -45,7 +32,10 @@ export type AppResolution =
   | { status: 400 | 404 | 405; reason: string };
 
 /** What a request to app:// gets: a file under `root`, or a refusal with its status. */
-export async function resolveAppRequest(req: { method: string; url: string }, root: string): Promise<AppResolution> {
+export async function resolveAppRequest(
+  req: { method: string; url: string },
+  root: string,
+): Promise<AppResolution> {
   if (req.method !== 'GET') return { status: 405, reason: 'Only GET.' };
   if (req.url.length > 8192) return { status: 400, reason: 'URL too long.' };
   let u: URL;
@@ -54,30 +44,46 @@ export async function resolveAppRequest(req: { method: string; url: string }, ro
   } catch {
     return { status: 400, reason: 'Not a URL.' };
   }
-  if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST || u.username !== '' || u.password !== '' || u.port !== '')
+  if (
+    u.protocol !== `${APP_SCHEME}:` ||
+    u.host !== APP_HOST ||
+    u.username !== '' ||
+    u.password !== '' ||
+    u.port !== ''
+  )
     return { status: 404, reason: 'Not this app.' };
   // The raw path as written: URL parsing already removed `.`/`..` segments (and %2e forms); what is
   // left still goes through the resolver, which decodes %2f, %5c and %00 and refuses what they make.
   const file = await resolveUiFile(root, u.pathname);
   if (!file) return { status: 404, reason: 'Not found.' };
-  const contentType = CONTENT_TYPES[extname(file)];
+  const contentType = uiContentType(file);
   if (contentType === undefined) return { status: 404, reason: 'Not found.' };
-  return { status: 200, file, contentType, immutable: file.includes(`${sep}assets${sep}`) };
+  return { status: 200, file, contentType, immutable: isHashedAsset(file) };
 }
 
 /** The `protocol.handle('app', …)` handler. Never throws: a failure is a 404 or a 500. */
-export function appProtocolHandler(root: string, log?: (message: string) => void): (request: Request) => Promise<Response> {
+export function appProtocolHandler(
+  root: string,
+  log?: (message: string) => void,
+): (request: Request) => Promise<Response> {
   return async (request) => {
     const r = await resolveAppRequest({ method: request.method, url: request.url }, root);
     if (r.status !== 200) {
-      if (r.status !== 404) log?.(`app:// refused ${request.method} ${request.url.slice(0, 200)}: ${r.reason}`);
-      return new Response(r.reason, { status: r.status, headers: appResponseHeaders('text/plain; charset=utf-8', false) });
+      if (r.status !== 404)
+        log?.(`app:// refused ${request.method} ${request.url.slice(0, 200)}: ${r.reason}`);
+      return new Response(r.reason, {
+        status: r.status,
+        headers: appResponseHeaders('text/plain; charset=utf-8', false),
+      });
     }
     try {
       const body = await readFile(r.file);
       return new Response(body, { status: 200, headers: appResponseHeaders(r.contentType, r.immutable) });
     } catch {
-      return new Response('Unreadable.', { status: 500, headers: appResponseHeaders('text/plain; charset=utf-8', false) });
+      return new Response('Unreadable.', {
+        status: 500,
+        headers: appResponseHeaders('text/plain; charset=utf-8', false),
+      });
     }
   };
 }

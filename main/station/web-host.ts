@@ -9,10 +9,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AirliftError } from '../../shared/errors';
 import {
@@ -25,6 +23,9 @@ import {
 import { contentSecurityPolicy, UI_SECURITY_HEADERS } from './csp';
 import type { StationService } from './service';
 import { stationErrorOf } from './station-error';
+import { isHashedAsset, resolveUiFile, uiContentType } from './ui-files';
+
+export { resolveUiFile } from './ui-files';
 
 export const DEFAULT_STATION_PORT = 7770;
 const AUTH_TIMEOUT_MS = 5_000;
@@ -93,41 +94,6 @@ export function tokensMatch(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.ico': 'image/x-icon',
-};
-
-/** The file under `root` a request path names, or undefined (traversal, unknown type, not a file). */
-export async function resolveUiFile(root: string, urlPath: string): Promise<string | undefined> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
-  const relative = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '');
-  const normal = normalize(relative);
-  if (normal.startsWith('..') || normal.split(sep).includes('..')) return undefined;
-  if (CONTENT_TYPES[extname(normal)] === undefined) return undefined;
-  try {
-    const realRoot = await realpath(root);
-    const real = await realpath(join(realRoot, normal));
-    if (!real.startsWith(realRoot + sep)) return undefined;
-    return (await stat(real)).isFile() ? real : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function refuse(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, {
     ...UI_SECURITY_HEADERS,
@@ -153,12 +119,11 @@ export async function startWebHost(o: WebHostOptions): Promise<WebHost> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const file = await resolveUiFile(o.rendererDir, path);
     if (!file) return refuse(res, 404, 'Not found.');
-    const hashed = /\/assets\//.test(file);
     res.writeHead(200, {
       ...UI_SECURITY_HEADERS,
       'Content-Security-Policy': csp,
-      'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      'Cache-Control': hashed ? 'public, max-age=31536000, immutable' : 'no-store',
+      'Content-Type': uiContentType(file) ?? 'application/octet-stream',
+      'Cache-Control': isHashedAsset(file) ? 'public, max-age=31536000, immutable' : 'no-store',
     });
     if (req.method === 'HEAD') {
       res.end();
