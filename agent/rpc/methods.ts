@@ -1,81 +1,66 @@
 /**
- * The encrypted RPC methods (protocol.md): each validates its params with the shared schema and calls
- * the agent. Reached only through an established SPAKE2+ session.
+ * The encrypted RPC methods (protocol.md): one handler per method of `rpcParamsSchemas`, each given
+ * its params already checked by the method's shared schema. Reached only through an established
+ * SPAKE2+ session.
  */
-import { AirliftError } from '../../shared/errors';
-import { parseOrThrow } from '../../shared/validate';
-import {
-  RPC_METHODS,
-  deviceCommitParamsSchema,
-  deviceIdentifyParamsSchema,
-  deviceRenameParamsSchema,
-  emptyParamsSchema,
-  wifiForgetParamsSchema,
-  type RpcMethod,
-} from '../../shared/protocol/api';
-import { wifiSetParamsSchema } from '../../shared/protocol/rpc-params';
+import { rpcParamsSchemas, type RpcMethodTable } from '../../shared/protocol/api';
+import { dispatcher } from '../../shared/protocol/method-table';
 import { ssidBytesFromText, ssidToHex } from '../../shared/ssid';
 import type { Agent } from '../core/agent';
 
-function isRpcMethod(method: string): method is RpcMethod {
-  return (RPC_METHODS as readonly string[]).includes(method);
+/** What a handler knows of the request besides its params. */
+export interface RpcContext {
+  /** The session the call came in on. */
+  sid: string;
 }
 
-export function rpcDispatcher(agent: Agent): (method: string, params: unknown) => Promise<unknown> {
-  return async (method, rawParams) => {
-    if (!isRpcMethod(method))
-      throw new AirliftError('UNKNOWN_METHOD', `Unknown method ${JSON.stringify(method.slice(0, 64))}`);
-    const params = rawParams ?? {};
-    switch (method) {
-      case 'wifi.set': {
-        const p = parseOrThrow(wifiSetParamsSchema, params, 'wifi.set params');
-        return agent.setWifi({
-          networks: p.networks,
-          mode: p.mode,
-          commit: p.commit,
-          failsafeSeconds: p.failsafeSeconds,
-          apply: p.apply,
-          ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
-        });
-      }
-      case 'wifi.forget': {
-        const p = parseOrThrow(wifiForgetParamsSchema, params, 'wifi.forget params');
-        const ssidHex =
-          p.ssidHex?.toLowerCase() ??
-          (p.ssid !== undefined ? ssidToHex(ssidBytesFromText(p.ssid)) : undefined);
-        return agent.forgetWifi({
-          ...(p.id !== undefined ? { id: p.id } : {}),
-          ...(ssidHex !== undefined ? { ssidHex } : {}),
-        });
-      }
-      case 'wifi.list':
-        parseOrThrow(emptyParamsSchema, params, 'wifi.list params');
-        return { networks: agent.listWifi() };
-      case 'device.commit': {
-        const p = parseOrThrow(deviceCommitParamsSchema, params, 'device.commit params');
-        return agent.commit(p.nonce);
-      }
-      case 'device.identify': {
-        const p = parseOrThrow(deviceIdentifyParamsSchema, params, 'device.identify params');
-        await agent.identify(p.seconds);
-        return { ok: true };
-      }
-      case 'device.rename': {
-        const p = parseOrThrow(deviceRenameParamsSchema, params, 'device.rename params');
-        await agent.rename(p.name);
-        return { ok: true, name: p.name };
-      }
-      case 'ap.stop':
-        parseOrThrow(emptyParamsSchema, params, 'ap.stop params');
-        agent.stopAp();
-        return { ok: true };
-      case 'device.reboot':
-        parseOrThrow(emptyParamsSchema, params, 'device.reboot params');
-        agent.reboot();
-        return { ok: true };
-      case 'status.detail':
-        parseOrThrow(emptyParamsSchema, params, 'status.detail params');
-        return agent.statusDetail();
-    }
+export function rpcMethods(agent: Agent): RpcMethodTable<RpcContext> {
+  return {
+    'wifi.set': (p) =>
+      agent.setWifi({
+        networks: p.networks,
+        mode: p.mode,
+        commit: p.commit,
+        failsafeSeconds: p.failsafeSeconds,
+        apply: p.apply,
+        ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
+      }),
+    'wifi.forget': (p) => {
+      const ssidHex =
+        p.ssidHex?.toLowerCase() ?? (p.ssid !== undefined ? ssidToHex(ssidBytesFromText(p.ssid)) : undefined);
+      return agent.forgetWifi({
+        ...(p.id !== undefined ? { id: p.id } : {}),
+        ...(ssidHex !== undefined ? { ssidHex } : {}),
+      });
+    },
+    'wifi.list': () => Promise.resolve({ networks: agent.listWifi() }),
+    'device.commit': (p) => agent.commit(p.nonce),
+    'device.identify': async (p) => {
+      await agent.identify(p.seconds);
+      return { ok: true };
+    },
+    'device.rename': async (p) => {
+      await agent.rename(p.name);
+      return { ok: true, name: p.name };
+    },
+    'ap.stop': () => {
+      agent.stopAp();
+      return Promise.resolve({ ok: true });
+    },
+    'device.reboot': () => {
+      agent.reboot();
+      return Promise.resolve({ ok: true });
+    },
+    'status.detail': () => agent.statusDetail(),
   };
+}
+
+/**
+ * The session manager's dispatcher: UNKNOWN_METHOD for a method outside the table, the params'
+ * stable error code (BAD_REQUEST, INVALID_SSID, ...) when they do not pass their schema.
+ */
+export function rpcDispatcher(
+  agent: Agent,
+): (method: string, params: unknown, ctx: RpcContext) => Promise<unknown> {
+  return dispatcher(rpcParamsSchemas, rpcMethods(agent));
 }

@@ -21,13 +21,13 @@ import { setupSubnet } from '../../shared/addressing';
 import { DEFAULT_SSID_PREFIX, setupSsid } from '../../shared/identity';
 import { parseTxt } from '../../shared/protocol/mdns';
 import type { NetworkInput } from '../../shared/protocol/network-input';
-import { statusDetailSchema, wifiSetResultSchema, type WifiSetResult } from '../../shared/protocol/api';
+import type { WifiSetResult } from '../../shared/protocol/api';
 import type { SecureSession } from '../../shared/session/client';
 import { systemClock, type StationClock } from '../ports/clock';
 import type { DeviceTransport } from '../ports/device-transport';
 import type { DiscoveredService, ServiceBrowser } from '../ports/discovery';
 import type { CurrentConnection, JoinRequest, JoinResult, WifiAdapter } from '../ports/wifi-adapter';
-import { DeviceApi, asAirlift, parseDeviceReply, retryAfterMsOf } from './device-api';
+import { DeviceApi, asAirlift, retryAfterMsOf } from './device-api';
 import { advance, isTerminal, resumeAction, type DeviceEvent, type DeviceState } from './device-machine';
 import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './device-text';
 import type { JobJournal } from './journal';
@@ -444,7 +444,7 @@ export class JobRunner {
   private async pushCredentials(session: SecureSession): Promise<WifiSetResult> {
     const { target, options, nonce } = this.input.spec;
     const { passphrase, psk } = this.input.credentials;
-    const result = await session.call('wifi.set', {
+    return session.call('wifi.set', {
       networks: [
         {
           ssidHex: target.ssidHex,
@@ -459,7 +459,6 @@ export class JobRunner {
       commit: options.commit ?? 'confirm',
       failsafeSeconds: options.failsafeSeconds,
     });
-    return parseDeviceReply(wifiSetResultSchema, result, 'wifi.set result');
   }
 
   /** With AP+STA the device reports its result on the AP: wait for it there. */
@@ -546,10 +545,7 @@ export class JobRunner {
           throw new DeviceFailure('commit_failed', asAirlift(err).message);
         });
       }
-      const detail = await session
-        ?.call('status.detail')
-        .then((r) => parseDeviceReply(statusDetailSchema, r, 'status.detail'))
-        .catch(() => undefined);
+      const detail = await session?.call('status.detail').catch(() => undefined);
       this.sessions.delete(deviceId);
       await this.apply(deviceId, {
         type: 'verified',

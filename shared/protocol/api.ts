@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { BANDS, NETWORK_SECURITY, scanResultSchema } from './wifi';
 import { CONNECT_FAILURE_REASONS, ERROR_CODES, type ErrorCode } from '../errors';
+import type { MethodTable, ParamsArgs, ParamsIn, ParamsOut, ResultOf } from './method-table';
+import { networkInputSchema } from './network-input';
 
 export const PROTOCOL_VERSION = 1;
 export const API_PREFIX = '/v1';
@@ -154,6 +156,8 @@ export const agentEventSchema = z.discriminatedUnion('type', [
 export type AgentEvent = z.infer<typeof agentEventSchema>;
 
 // ---- POST /v1/rpc methods ----------------------------------------------------------------------
+// One params schema and one result schema per method (rpcParamsSchemas, rpcResultSchemas below):
+// the agent dispatches from them, the station, the CLI and the portal call through them.
 
 export const NONCE_HEX_RE = /^[0-9a-f]{16,64}$/;
 const nonceSchema = z
@@ -161,13 +165,26 @@ const nonceSchema = z
   .transform((s) => s.toLowerCase())
   .pipe(z.string().regex(NONCE_HEX_RE, 'job nonce: 16..64 hex chars'));
 
-/** Networks in wifi.set are validated by networkInputSchema (shared/protocol/network-input.ts). */
+export const MAX_NETWORKS_PER_SET = 8;
+
+/** Everything of wifi.set but its networks (which networkInputSchema judges, see below). */
 export const wifiSetParamsShape = {
   mode: z.enum(['replace', 'add']).default('replace'),
   nonce: nonceSchema.optional(),
   commit: z.enum(['auto', 'confirm']).default('confirm'),
   failsafeSeconds: z.number().int().min(30).max(3600).default(300),
 };
+
+export const wifiSetParamsSchema = z
+  .object({
+    networks: z.array(networkInputSchema).min(1).max(MAX_NETWORKS_PER_SET),
+    ...wifiSetParamsShape,
+    /** `later`: store without switching (stage a rotation); `now`: try at once under fail-safe. */
+    apply: z.enum(['now', 'later']).default('now'),
+  })
+  .strict();
+export type WifiSetParams = z.output<typeof wifiSetParamsSchema>;
+export type WifiSetParamsInput = z.input<typeof wifiSetParamsSchema>;
 
 export const wifiSetResultSchema = z.object({
   attemptId: z.string(),
@@ -197,8 +214,10 @@ export const wifiForgetParamsSchema = z
     message: 'give exactly one of id, ssid, ssidHex',
   });
 export type WifiForgetParams = z.infer<typeof wifiForgetParamsSchema>;
+export const wifiForgetResultSchema = z.object({ removed: z.number().int() });
 
 export const deviceCommitParamsSchema = z.object({ nonce: nonceSchema.optional() }).strict();
+export const deviceCommitResultSchema = z.object({ committed: z.boolean(), attemptId: z.string() });
 const hasControlChar = (s: string) =>
   Array.from(s).some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 export const deviceRenameParamsSchema = z
@@ -211,10 +230,13 @@ export const deviceRenameParamsSchema = z
       .refine((s) => !hasControlChar(s), 'no control characters'),
   })
   .strict();
+export const deviceRenameResultSchema = z.object({ ok: z.literal(true), name: z.string() });
 export const deviceIdentifyParamsSchema = z
   .object({ seconds: z.number().int().min(1).max(120).default(10) })
   .strict();
 export const emptyParamsSchema = z.object({}).strict();
+/** The answer of methods that only do something. */
+export const okResultSchema = z.object({ ok: z.literal(true) });
 
 export const checkResultSchema = z.object({
   id: z.enum(['gateway', 'dns', 'ntp', 'url']),
@@ -232,15 +254,46 @@ export const statusDetailSchema = z.object({
 });
 export type StatusDetail = z.infer<typeof statusDetailSchema>;
 
-export const RPC_METHODS = [
-  'wifi.set',
-  'wifi.forget',
-  'wifi.list',
-  'device.commit',
-  'device.identify',
-  'device.rename',
-  'ap.stop',
-  'device.reboot',
-  'status.detail',
-] as const;
-export type RpcMethod = (typeof RPC_METHODS)[number];
+/**
+ * The params of each method. Requests are strict: an unknown key is a client bug. Absent params
+ * are checked as `{}`.
+ */
+export const rpcParamsSchemas = {
+  'wifi.set': wifiSetParamsSchema,
+  'wifi.forget': wifiForgetParamsSchema,
+  'wifi.list': emptyParamsSchema,
+  'device.commit': deviceCommitParamsSchema,
+  'device.identify': deviceIdentifyParamsSchema,
+  'device.rename': deviceRenameParamsSchema,
+  'ap.stop': emptyParamsSchema,
+  'device.reboot': emptyParamsSchema,
+  'status.detail': emptyParamsSchema,
+} as const;
+
+export type RpcMethod = keyof typeof rpcParamsSchemas;
+export const RPC_METHODS = Object.keys(rpcParamsSchemas) as RpcMethod[];
+
+/** The result of each method. Replies tolerate added keys, so a later agent can extend them. */
+export const rpcResultSchemas = {
+  'wifi.set': wifiSetResultSchema,
+  'wifi.forget': wifiForgetResultSchema,
+  'wifi.list': wifiListResultSchema,
+  'device.commit': deviceCommitResultSchema,
+  'device.identify': okResultSchema,
+  'device.rename': deviceRenameResultSchema,
+  'ap.stop': okResultSchema,
+  'device.reboot': okResultSchema,
+  'status.detail': statusDetailSchema,
+} as const satisfies Record<RpcMethod, z.ZodType>;
+
+type RpcParamsSchemas = typeof rpcParamsSchemas;
+type RpcResultSchemas = typeof rpcResultSchemas;
+/** What a caller sends for `M` (defaults may be left out). */
+export type RpcParamsInput<M extends RpcMethod> = ParamsIn<RpcParamsSchemas, M>;
+/** The params as the agent's handler of `M` receives them (defaults applied, networks normalised). */
+export type RpcParams<M extends RpcMethod> = ParamsOut<RpcParamsSchemas, M>;
+export type RpcResult<M extends RpcMethod> = ResultOf<RpcResultSchemas, M>;
+/** A caller's arguments for `M`: params may be left out for methods that need none. */
+export type RpcArgs<M extends RpcMethod> = ParamsArgs<RpcParamsSchemas, M>;
+/** The agent's side: one handler per method. */
+export type RpcMethodTable<Ctx> = MethodTable<RpcParamsSchemas, RpcResultSchemas, Ctx>;

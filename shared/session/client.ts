@@ -9,6 +9,8 @@ import { RecordOpener, RecordSealer } from '../crypto/record';
 import { createProver } from '../crypto/spake2plus';
 import { fromBase64Url, randomBytes, toBase64Url, utf8DecodeStrict, utf8Encode } from '../encoding';
 import { AirliftError, isErrorCode } from '../errors';
+import { rpcResultSchemas, type RpcArgs, type RpcMethod, type RpcResult } from '../protocol/api';
+import { isMethodOf } from '../protocol/method-table';
 import {
   helloResponseSchema,
   pake1ResponseSchema,
@@ -61,10 +63,17 @@ export interface SecureSession {
   readonly sid: string;
   readonly deviceId: string;
   /**
-   * One encrypted RPC. Calls are sent one at a time, in order (the device refuses a counter lower
-   * than one it has seen). Resolves with `result`; an error reply rejects with an AirliftError of its code.
+   * One encrypted RPC of the protocol (shared/protocol/api.ts `rpcParamsSchemas`), its params typed
+   * by the method. Calls are sent one at a time, in order (the device refuses a counter lower than
+   * one it has seen). Resolves with `result` as `rpcResultSchemas[method]` reads it: an answer that
+   * does not match is PROTOCOL_ERROR. An error reply rejects with an AirliftError of its code.
    */
-  call(method: string, params?: unknown): Promise<unknown>;
+  call<M extends RpcMethod>(method: M, ...params: RpcArgs<M>): Promise<RpcResult<M>>;
+  /**
+   * The same with any method and params, and the result unchecked: for tests that send what the
+   * protocol does not allow, and for methods this build does not know.
+   */
+  callRaw(method: string, params?: unknown): Promise<unknown>;
   /**
    * Reach the same device at another address (protocol.md: the session works over the setup AP
    * and over the LAN). Keys and counters are kept; calls queued before the move use the old address.
@@ -246,7 +255,19 @@ class EncryptedSession implements SecureSession {
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  call(method: string, params?: unknown): Promise<unknown> {
+  async call<M extends RpcMethod>(method: M, ...params: RpcArgs<M>): Promise<RpcResult<M>> {
+    if (!isMethodOf(rpcResultSchemas, method))
+      throw new AirliftError(
+        'BAD_REQUEST',
+        `Unknown RPC method ${JSON.stringify(String(method).slice(0, 64))}`,
+      );
+    const result = await this.callRaw(method, params[0]);
+    // The schema of M reads an RpcResult<M>; TypeScript cannot follow a schema picked by a generic key.
+    const schema: z.ZodType = rpcResultSchemas[method];
+    return parseReply(schema, result, `${method} result`) as RpcResult<M>;
+  }
+
+  callRaw(method: string, params?: unknown): Promise<unknown> {
     const run = () => this.#callNow(method, params);
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => undefined);

@@ -331,11 +331,11 @@ async function submit(): Promise<void> {
       fetch: sessionFetch,
     });
     text('progress-title', `Sending ${chosen.label}…`);
-    const result = (await session.call('wifi.set', {
+    const result = await session.call('wifi.set', {
       networks: [chosen.network],
       mode: 'replace',
       commit: 'auto',
-    })) as { attemptId: string; apStaysUp: boolean };
+    });
     attemptId = result.attemptId;
     apStaysUp = result.apStaysUp;
   } catch (err) {

@@ -44,7 +44,7 @@ async function push(command: Extract<Command, { cmd: 'push' }>): Promise<Record<
       deriveSecrets: (salt, iter) => deriveProverSecrets(LAB_SECRET, LAB_ID, salt, iter),
       fetch: (url, init) => fetch(url, init),
     });
-    const result = await session.call('wifi.set', {
+    const result = await session.callRaw('wifi.set', {
       networks: command.networks,
       commit: command.commit ?? 'auto',
     });

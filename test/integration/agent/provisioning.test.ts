@@ -238,9 +238,9 @@ describe('provisioning over the setup AP', () => {
       [{ networks: [labNet], surprise: 1 }, 'BAD_REQUEST'],
     ];
     for (const [params, code] of cases) {
-      await expect(session.call('wifi.set', params)).rejects.toMatchObject({ code });
+      await expect(session.callRaw('wifi.set', params)).rejects.toMatchObject({ code });
     }
-    await expect(session.call('no.such.method')).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
+    await expect(session.callRaw('no.such.method')).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
   });
 
   it('refuses a network whose security the radio cannot do, before touching anything', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   airliftContext,
   airliftIdentities,
@@ -21,6 +21,7 @@ import {
   SESSION_PAKE1_PATH,
   SESSION_PAKE2_PATH,
 } from '../../../../shared/protocol/session';
+import type { WifiSetResult } from '../../../../shared/protocol/api';
 import { openSession, type FetchLike, type ProverSecrets } from '../../../../shared/session/client';
 import { parseOrThrow } from '../../../../shared/validate';
 
@@ -175,11 +176,11 @@ describe('openSession', () => {
     expect(fromBase64Url(session.sid)).toHaveLength(16);
     expect(session.deviceId).toBe(DEVICE);
 
-    await expect(session.call('test.echo', { ssid: 'Café', n: [1, 2] })).resolves.toEqual({
+    await expect(session.callRaw('test.echo', { ssid: 'Café', n: [1, 2] })).resolves.toEqual({
       ssid: 'Café',
       n: [1, 2],
     });
-    await expect(session.call('test.echo')).resolves.toBeNull();
+    await expect(session.callRaw('test.echo')).resolves.toBeNull();
     for (const req of device.log) {
       expect(req.method).toBe('POST');
       expect(req.headers['Content-Type']).toBe('application/json');
@@ -199,7 +200,7 @@ describe('openSession', () => {
       deriveSecrets: secretsFor(SECRET),
       fetch: device.fetch,
     });
-    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => session.call('test.echo', i)));
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => session.callRaw('test.echo', i)));
     expect(results).toEqual([1, 2, 3, 4, 5]);
     const ctrs = device.log
       .filter((r) => r.url.endsWith(RPC_PATH))
@@ -215,10 +216,10 @@ describe('openSession', () => {
       deriveSecrets: secretsFor(SECRET),
       fetch: device.fetch,
     });
-    const err = await rejection(session.call('no.such'));
+    const err = await rejection(session.callRaw('no.such'));
     expect(err.code).toBe('UNKNOWN_METHOD');
     expect(err.message).toBe('No method no.such');
-    await expect(session.call('test.echo', 'still fine')).resolves.toBe('still fine');
+    await expect(session.callRaw('test.echo', 'still fine')).resolves.toBe('still fine');
   });
 
   it('wrong setup secret → AUTH_FAILED before confirmP is sent', async () => {
@@ -385,7 +386,7 @@ describe('openSession', () => {
           return { ...r, ct: toBase64Url(ct) };
         },
       });
-      expect((await rejection(session.call('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
+      expect((await rejection(session.callRaw('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
     });
 
     it('a replayed reply', async () => {
@@ -397,26 +398,97 @@ describe('openSession', () => {
           return first;
         },
       });
-      await expect(session.call('test.echo', 1)).resolves.toBe(1);
-      expect((await rejection(session.call('test.echo', 2))).code).toBe('PROTOCOL_ERROR');
+      await expect(session.callRaw('test.echo', 1)).resolves.toBe(1);
+      expect((await rejection(session.callRaw('test.echo', 2))).code).toBe('PROTOCOL_ERROR');
     });
 
     it('a reply for another call id, or with both result and error', async () => {
       const wrongId = await sessionWith({ rpcReply: () => ({ id: 999, result: 1 }) });
-      expect((await rejection(wrongId.call('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
+      expect((await rejection(wrongId.callRaw('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
       const both = await sessionWith({
         rpcReply: (c) => ({ id: c.id, result: 1, error: { code: 'INTERNAL', message: 'x' } }),
       });
-      expect((await rejection(both.call('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
+      expect((await rejection(both.callRaw('test.echo', 1))).code).toBe('PROTOCOL_ERROR');
     });
 
     it('an error reply with an unknown code', async () => {
       const session = await sessionWith({
         rpcReply: (c) => ({ id: c.id, error: { code: 'NEWER_CODE', message: 'x' } }),
       });
-      const err = await rejection(session.call('test.echo', 1));
+      const err = await rejection(session.callRaw('test.echo', 1));
       expect(err.code).toBe('PROTOCOL_ERROR');
       expect(err.details).toMatchObject({ remoteCode: 'NEWER_CODE' });
+    });
+  });
+
+  describe('typed calls (rpcParamsSchemas / rpcResultSchemas)', () => {
+    async function answering(result: (call: { method: string; params?: unknown }) => unknown) {
+      const device = fakeDevice({ rpcReply: (c) => ({ id: c.id, result: result(c) }) });
+      const session = await openSession({
+        baseUrl: BASE,
+        deviceId: DEVICE,
+        deriveSecrets: secretsFor(SECRET),
+        fetch: device.fetch,
+      });
+      return { session, device };
+    }
+
+    it('resolves with the result as its schema reads it, params left out where none are needed', async () => {
+      const calls: { method: string; params?: unknown }[] = [];
+      const { session } = await answering((c) => {
+        calls.push(c);
+        return c.method === 'wifi.set'
+          ? { attemptId: 'a1', apStaysUp: false, state: 'applying', added: 'by a later agent' }
+          : { networks: [] };
+      });
+      const set = await session.call('wifi.set', {
+        networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }],
+      });
+      expectTypeOf(set).toEqualTypeOf<WifiSetResult>();
+      expect(set).toEqual({ attemptId: 'a1', apStaysUp: false, state: 'applying' });
+      await expect(session.call('wifi.list')).resolves.toEqual({ networks: [] });
+      // Params go as given (the device applies defaults); none at all for a call without them.
+      expect(calls).toEqual([
+        {
+          id: 1,
+          method: 'wifi.set',
+          params: { networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }] },
+        },
+        { id: 2, method: 'wifi.list' },
+      ]);
+    });
+
+    it("an answer that does not match the method's result schema → PROTOCOL_ERROR; the session goes on", async () => {
+      const { session } = await answering((c) =>
+        c.method === 'device.commit' ? { committed: 'yes' } : { ok: true },
+      );
+      const err = await rejection(session.call('device.commit', { nonce: '0123456789abcdef' }));
+      expect(err.code).toBe('PROTOCOL_ERROR');
+      expect(err.message).toMatch(/device\.commit result/);
+      await expect(session.call('device.identify', { seconds: 3 })).resolves.toEqual({ ok: true });
+      // callRaw hands on what came back, unchecked.
+      await expect(session.callRaw('device.commit', {})).resolves.toEqual({ committed: 'yes' });
+    });
+
+    it('refuses a method outside the protocol at run time too (a JavaScript caller)', async () => {
+      const { session, device } = await answering(() => null);
+      const before = device.log.length;
+      const untyped = session.call.bind(session) as (method: string) => Promise<unknown>;
+      expect((await rejection(untyped('test.echo'))).code).toBe('BAD_REQUEST');
+      expect((await rejection(untyped('toString'))).code).toBe('BAD_REQUEST');
+      expect(device.log).toHaveLength(before);
+    });
+
+    it('types params and results by method (compile-time checks)', () => {
+      type S = Awaited<ReturnType<typeof openSession>>;
+      expectTypeOf<Awaited<ReturnType<S['call']>>>().not.toBeAny();
+      // @ts-expect-error wifi.set needs its networks
+      const missing = (s: S) => s.call('wifi.set');
+      // @ts-expect-error not a method of the protocol
+      const unknown = (s: S) => s.call('test.echo');
+      // @ts-expect-error wifi.list takes no params
+      const stray = (s: S) => s.call('wifi.list', { force: true });
+      expect([missing, unknown, stray]).toHaveLength(3);
     });
   });
 
@@ -428,9 +500,9 @@ describe('openSession', () => {
       deriveSecrets: secretsFor(SECRET),
       fetch: device.fetch,
     });
-    expect((await rejection(session.call('test.echo', { n: 1n }))).code).toBe('BAD_REQUEST');
-    expect((await rejection(session.call('Not A Method'))).code).toBe('BAD_REQUEST');
-    await expect(session.call('test.echo', 'ok')).resolves.toBe('ok');
+    expect((await rejection(session.callRaw('test.echo', { n: 1n }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(session.callRaw('Not A Method'))).code).toBe('BAD_REQUEST');
+    await expect(session.callRaw('test.echo', 'ok')).resolves.toBe('ok');
   });
 
   it('an aborted signal stops the handshake', async () => {
