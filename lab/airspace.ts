@@ -10,6 +10,7 @@ import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import type { Lease } from '../agent/ports/radio';
 import { AirliftError } from '../shared/errors';
+import { formatIpv4, parseIpv4 as ipv4Number, prefixMask, prefixToNetmask } from '../shared/ipv4';
 import { bytesEqual, fromHex, isHex, toHex, utf8Encode } from '../shared/encoding';
 import type { NetworkSecurity, ScanResult, ScanSecurity } from '../shared/protocol/wifi';
 import { securityCompatible } from '../shared/protocol/wifi';
@@ -106,25 +107,14 @@ export interface AirspaceOptions {
 // Addresses
 
 function parseIpv4(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) {
+  const value = ipv4Number(text);
+  if (value === undefined)
     throw new AirliftError('INVALID_CONFIG', `Not an IPv4 address: ${JSON.stringify(text)}`);
-  }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
-function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
-}
-
-function maskOf(prefixLength: number): number {
-  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  return value;
 }
 
 /** Dotted mask for a prefix length, as thingymcconfig's lease reports it. */
-export function subnetMask(prefixLength: number): string {
-  return formatIpv4(maskOf(prefixLength));
-}
+export { prefixToNetmask as subnetMask } from '../shared/ipv4';
 
 function parseCidr(cidr: string): { network: number; prefixLength: number } {
   const [addr, len, ...rest] = cidr.split('/');
@@ -138,7 +128,7 @@ function parseCidr(cidr: string): { network: number; prefixLength: number } {
   ) {
     throw new AirliftError('INVALID_CONFIG', `Not a usable subnet (a.b.c.d/8..30): ${JSON.stringify(cidr)}`);
   }
-  const network = (parseIpv4(addr) & maskOf(prefixLength)) >>> 0;
+  const network = (parseIpv4(addr) & prefixMask(prefixLength)) >>> 0;
   return { network, prefixLength };
 }
 
@@ -369,9 +359,9 @@ export class Airspace {
       throw new AirliftError('INVALID_SSID', 'SSID must be 1..32 bytes of hex');
     }
     const { network, prefixLength } = parseCidr(init.subnet);
-    const broadcast = (network | ~maskOf(prefixLength)) >>> 0;
+    const broadcast = (network | ~prefixMask(prefixLength)) >>> 0;
     const inSubnet = (ip: number): boolean =>
-      (ip & maskOf(prefixLength)) >>> 0 === network && ip !== network && ip !== broadcast;
+      (ip & prefixMask(prefixLength)) >>> 0 === network && ip !== network && ip !== broadcast;
     const gateway = init.gateway === undefined ? network + 1 : parseIpv4(init.gateway);
     const poolStart = init.dhcpRange === undefined ? network + 1 : parseIpv4(init.dhcpRange.start);
     const poolEnd = init.dhcpRange === undefined ? broadcast - 1 : parseIpv4(init.dhcpRange.end);
@@ -528,7 +518,7 @@ export class Airspace {
     state.remembered.set(observerId, ip);
     const lease: Lease = {
       ip: formatIpv4(ip),
-      subnetmask: subnetMask(state.ap.prefixLength),
+      subnetmask: prefixToNetmask(state.ap.prefixLength),
       defaultgw: state.ap.gateway,
       nameservers: [...state.ap.nameservers],
     };

@@ -20,6 +20,7 @@ import { isIPv4 } from 'node:net';
 import { networkInterfaces as osNetworkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { Answer, Question } from 'dns-packet';
 import { AirliftError } from '../../shared/errors';
+import { parseIpv4, sameSubnet } from '../../shared/ipv4';
 import type { DiscoveredService, DiscoveryEvent, ServiceBrowser } from '../ports/discovery';
 import { MdnsCache, type CacheQuestion, type KnownAnswer } from './mdns-cache';
 
@@ -617,18 +618,13 @@ function isV4(info: NetworkInterfaceInfo): boolean {
   return info.family === 'IPv4' || (info.family as unknown) === 4;
 }
 
-function ipv4ToInt(address: string): number | undefined {
-  if (!isIPv4(address)) return undefined;
-  return address.split('.').reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0);
-}
-
 function inSubnet(address: string, link: LinkSpec): boolean {
   if (link.netmask === undefined) return false;
-  const a = ipv4ToInt(address);
-  const b = ipv4ToInt(link.address);
-  const m = ipv4ToInt(link.netmask);
+  const a = parseIpv4(address);
+  const b = parseIpv4(link.address);
+  const m = parseIpv4(link.netmask);
   if (a === undefined || b === undefined || m === undefined || m === 0) return false;
-  return (a & m) >>> 0 === (b & m) >>> 0;
+  return sameSubnet(a, b, m);
 }
 
 function remote(rinfo: unknown): { address: string; port: number } | undefined {

@@ -6,6 +6,7 @@
  */
 import { fromHex, utf8DecodeStrict } from '../encoding';
 import { AirliftError } from '../errors';
+import { isIpv4, prefixToNetmask } from '../ipv4';
 import type { NetworkSecurity } from '../protocol/wifi';
 import { DEVICE_STATUS_FIELDS, WIFI_LIST_FIELDS, splitTerse } from './nmcli';
 
@@ -38,14 +39,8 @@ export function parseAddedUuid(stdout: string): string | undefined {
   return m?.[1]?.toLowerCase();
 }
 
-/** `/24` → `255.255.255.0`. */
-export function prefixToNetmask(prefix: number): string {
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new RangeError('prefix must be 0..32');
-  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => String((bits >>> s) & 0xff)).join('.');
-}
-
-const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** `/24` → `255.255.255.0` (shared/ipv4.ts). */
+export { prefixToNetmask };
 
 export interface Ipv4Facts {
   ip: string;
@@ -71,13 +66,13 @@ export function parseDeviceShowIp4(text: string): Ipv4Facts | undefined {
     const value = raw.slice(sep + 1).trim();
     if (key === 'IP4.ADDRESS' && ip === undefined) {
       const m = /^([\d.]+)\/(\d{1,2})$/.exec(value);
-      if (m?.[1] !== undefined && IPV4_RE.test(m[1]) && Number(m[2]) <= 32) {
+      if (m?.[1] !== undefined && isIpv4(m[1]) && Number(m[2]) <= 32) {
         ip = m[1];
         prefix = Number(m[2]);
       }
-    } else if (key === 'IP4.GATEWAY' && IPV4_RE.test(value)) {
+    } else if (key === 'IP4.GATEWAY' && isIpv4(value)) {
       gateway = value;
-    } else if (key === 'IP4.DNS' && IPV4_RE.test(value)) {
+    } else if (key === 'IP4.DNS' && isIpv4(value)) {
       dns.push(value);
     }
   }
