@@ -1,9 +1,12 @@
 /**
- * The agent: runs the lifecycle machine, carries out its effects through the radio actor, and keeps
- * the stored networks, attempts and identity. HTTP, the control socket and the compatibility
- * surfaces call the methods here; none of them touches the radio.
+ * The agent: the shell around the lifecycle machine (lifecycle.ts). It feeds the machine requests
+ * and facts, runs the effects the machine returns through the radio actor, the store and the other
+ * ports, and feeds each effect's outcome back with the generation it was started under (a stale one
+ * is ignored by the machine). It decides nothing about the lifecycle itself and never writes the
+ * machine's context. HTTP, the control socket and the compatibility surfaces call the methods here;
+ * none of them touches the radio.
  */
-import { AirliftError, type ConnectFailureReason } from '../../shared/errors';
+import { AirliftError } from '../../shared/errors';
 import { randomBytes, toHex } from '../../shared/encoding';
 import { setupSubnet } from '../../shared/addressing';
 import { defaultHostname, setupSsid } from '../../shared/identity';
@@ -16,7 +19,6 @@ import type {
   DeviceInfo,
   DeviceState,
   DeviceStatus,
-  LastAttempt,
   SavedNetworkSummary,
   StatusDetail,
   WifiSetResult,
@@ -26,24 +28,18 @@ import type { AdvertiserPort } from '../ports/advertiser';
 import type { ClockPort, TimerHandle } from '../ports/clock';
 import type { ConnectivityPort, ConnectivityTargets } from '../ports/connectivity';
 import type { JoinOutcome, RadioCapabilities, RadioPort, RadioStatus } from '../ports/radio';
-import type {
-  DeviceMeta,
-  NetworkState,
-  StoredIdentity,
-  StoredNetwork,
-  StorePort,
-  AbuseCounters,
-} from '../ports/store';
+import type { AbuseCounters, StoredIdentity, StoredNetwork, StorePort } from '../ports/store';
 import type { Logger } from '../log';
 import { EventBus } from './event-bus';
 import {
   initialContext,
+  isCurrent,
   transition,
   type Context,
   type Effect,
   type Event,
+  type Links,
   type Policy,
-  type Via,
 } from './lifecycle';
 import {
   candidatesInRange,
@@ -56,6 +52,7 @@ import {
   type IncomingNetwork,
 } from './networks';
 import { RadioActor } from './radio-actor';
+import { AgentRecords } from './records';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -96,6 +93,8 @@ export interface AppReport {
 
 /** How long the agent waits before starting a setup AP again that failed to start. */
 export const AP_RETRY_MS = 15_000;
+/** A station that spoke within this long may still be on the setup AP (a probe leaves it up). */
+const STATION_QUIET_MS = 60_000;
 
 const EMPTY_RADIO_STATUS: RadioStatus = {
   wifi: { up: false },
@@ -103,6 +102,8 @@ const EMPTY_RADIO_STATUS: RadioStatus = {
   cellular: { up: false },
   ap: { up: false, clients: 0 },
 };
+
+type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
 
 export class Agent {
   readonly events: EventBus<AgentEvent>;
@@ -115,25 +116,24 @@ export class Agent {
   private ctx!: Context;
   private readonly policy: Policy;
   private readonly actor: RadioActor;
+  private readonly records: AgentRecords;
   private identity?: StoredIdentity;
-  private net: NetworkState = { networks: [] };
-  private meta: DeviceMeta = {};
   private counters?: AbuseCounters;
   private caps!: RadioCapabilities;
   private radioStatus: RadioStatus = EMPTY_RADIO_STATUS;
   private readonly apps = new Map<string, AppStatus>();
   private readonly timers = new Map<string, TimerHandle>();
-  /** Bumped on every state change so long-running effects notice they are stale. */
-  private epoch = 0;
   private startedAt = 0;
   private advertising = false;
   private stopped = false;
   private readonly background = new Set<Promise<unknown>>();
   private lastScan: ScanResult[] = [];
-  /** Online (or on trial) since setup was last entered. In memory only: a restart forgets it. */
-  private onlineSinceSetup = false;
+  /** Known networks a background probe found in range, for the join that may follow it. */
+  private returning: StoredNetwork[] = [];
   /** A `wifi.set` between its BUSY check and its dispatch (it awaits the store in between). */
   private claimingApply = false;
+  /** The networks each attempt tries (ids), from its `wifi.set` until its outcome. */
+  private readonly attemptTargets = new Map<string, string[]>();
   /**
    * Called on every entry into setup. `afterOnline`: the device was online since it last entered
    * setup in this run — only then may the session layer open a new setup window; a restart, an
@@ -149,6 +149,12 @@ export class Agent {
       deps.logger.warn({ err }, 'setup AP listener failed'),
     );
     this.actor = new RadioActor(deps.radio, () => deps.clock.now());
+    this.records = new AgentRecords({
+      store: deps.store,
+      logger: deps.logger,
+      onAttempt: (attempt) => this.events.emit({ type: 'attempt', attempt }),
+      onKnownChanged: (hasKnown) => this.dispatch({ type: 'networksChanged', hasKnown }),
+    });
     const c = deps.config;
     this.policy = {
       setupIdleMs: c.setup.idleTimeoutSeconds * 1000,
@@ -157,6 +163,12 @@ export class Agent {
       failuresBeforeLoss: c.connectivity.failuresBeforeLoss,
       onLoss: c.connectivity.onLoss,
       lingerMs: c.setup.lingerSeconds * 1000,
+      teardownMs: c.setup.teardownDelayMs,
+      apRetryMs: AP_RETRY_MS,
+      stationQuietMs: STATION_QUIET_MS,
+      checkInternetOnJoin:
+        c.connectivity.requireOnJoin &&
+        c.connectivity.dns.length + c.connectivity.ntp.length + c.connectivity.urls.length > 0,
     };
   }
 
@@ -167,14 +179,13 @@ export class Agent {
     const snap = await this.deps.store.load();
     for (const q of snap.quarantined) this.deps.logger.error({ file: q }, 'unreadable state file set aside');
     this.identity = snap.identity;
-    this.net = snap.network;
-    this.meta = snap.meta;
+    this.records.load(snap.network, snap.meta);
     this.counters = snap.counters;
-    this.caps = await this.actor.run((r) => r.capabilities());
-    this.ctx = initialContext(this.net.networks.length > 0, this.caps.concurrentApSta);
-    const resume = await this.recoverPendingAtBoot();
+    this.caps = await this.actor.send({ kind: 'capabilities' });
+    this.ctx = initialContext(this.records.networks.length > 0, this.caps.concurrentApSta);
+    const trial = this.records.trialAtBoot(this.deps.clock.now());
     await this.startAdvertising();
-    this.dispatch(resume ? { type: 'start', resume } : { type: 'start' });
+    this.dispatch(trial ? { type: 'start', trial } : { type: 'start' });
   }
 
   async stop(): Promise<void> {
@@ -183,7 +194,7 @@ export class Agent {
     this.timers.clear();
     await Promise.allSettled([...this.background]);
     if (this.advertising) await this.deps.advertiser?.stop().catch(() => undefined);
-    await this.actor.run((r) => r.close()).catch(() => undefined);
+    await this.actor.send({ kind: 'close' }).catch(() => undefined);
   }
 
   /** Resolves when no effect is running (tests and the lab use it to wait for quiet). */
@@ -230,7 +241,7 @@ export class Agent {
     const id = this.identity?.deviceId ?? '';
     return {
       id,
-      name: this.meta.name ?? this.deps.config.name ?? this.hostname(),
+      name: this.records.device.name ?? this.deps.config.name ?? this.hostname(),
       model: this.deps.config.model,
       fw: this.deps.config.fw,
       agentVersion: this.deps.agentVersion,
@@ -254,7 +265,8 @@ export class Agent {
     const lease =
       via === 'ethernet' ? s.ethernet.lease : via === 'cellular' ? s.cellular.lease : s.wifi.lease;
     const id = this.identity?.deviceId;
-    const pending = this.net.pending;
+    const pending = this.records.pending;
+    const last = this.records.lastAttempt;
     const wifiSsid = s.wifi.up ? s.wifi.ssidHex : undefined;
     return {
       state: this.ctx.state,
@@ -262,7 +274,7 @@ export class Agent {
       ...(wifiSsid !== undefined ? { ssid: ssidDisplay(wifiSsid), ssidHex: wifiSsid } : {}),
       ...(lease ? { ip: lease.ip } : {}),
       hostname: this.hostname(),
-      pv: this.pv(),
+      pv: this.records.nonce()?.slice(0, 8) ?? '',
       setupAp: {
         up: s.ap.up,
         ssid: id ? setupSsid(id, this.deps.config.setup.ssidPrefix) : '',
@@ -276,9 +288,9 @@ export class Agent {
             },
           }
         : {}),
-      ...(this.meta.lastAttempt ? { lastAttempt: this.meta.lastAttempt } : {}),
+      ...(last ? { lastAttempt: last } : {}),
       network: {
-        config_state: this.net.networks.length > 0 ? 'configured' : 'unconfigured',
+        config_state: this.records.networks.length > 0 ? 'configured' : 'unconfigured',
         supplicant: { connected: s.wifi.up },
         dhcp4: lease ? { state: 'bound', lease } : { state: 'none' },
       },
@@ -307,21 +319,20 @@ export class Agent {
   async scan(force = false): Promise<ScanResult[]> {
     const results = await this.actor.scan(force, 60_000);
     this.lastScan = results;
-    return markKnown(results, this.net.networks);
+    return markKnown(results, this.records.networks);
   }
 
   listWifi(): SavedNetworkSummary[] {
-    const provisional = this.provisionalIds();
-    return connectionOrder(this.net.networks).map((n) => summarize(n, provisional));
+    const provisional = this.records.provisionalIds();
+    return connectionOrder(this.records.networks).map((n) => summarize(n, provisional));
   }
 
   async statusDetail(): Promise<StatusDetail> {
-    const lease = this.currentLease();
-    const checks = await this.deps.connectivity.check(lease, this.connectivityTargets());
+    const checks = await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets());
     return {
       status: this.status(),
       checks,
-      signals: this.net.networks.map((n) => ({
+      signals: this.records.networks.map((n) => ({
         ssidHex: n.ssidHex,
         signal: strongestSignal(n.ssidHex, this.lastScan),
       })),
@@ -338,11 +349,13 @@ export class Agent {
    */
   async setWifi(req: WifiSetRequest): Promise<WifiSetResult> {
     if (req.networks.length === 0) throw new AirliftError('BAD_REQUEST', 'No networks given');
-    if (this.ctx.state === 'applying' || this.claimingApply)
-      throw new AirliftError('BUSY', 'Already applying networks; wait for the result');
-    // Refuse before storing anything: a change the machine will not apply must not replace the list.
-    if (this.ctx.state === 'booting')
-      throw new AirliftError('BUSY', 'The device is starting; try again in a moment');
+    // Refused before storing anything: a change the machine will not apply must not replace the list.
+    const apply = { type: 'apply', attemptId: '', commit: req.commit, failsafeMs: 0 } as const;
+    if (this.claimingApply || !this.wouldAccept(apply)) {
+      throw this.ctx.state === 'booting'
+        ? new AirliftError('BUSY', 'The device is starting; try again in a moment')
+        : new AirliftError('BUSY', 'Already applying networks; wait for the result');
+    }
     // Claimed until dispatched: two calls racing through the awaits below would otherwise both
     // store a pending change, and the one the machine refuses would stay pending for ever.
     this.claimingApply = true;
@@ -364,76 +377,69 @@ export class Agent {
         `This device's Wi-Fi cannot join ${unsupported.security} networks (it supports ${this.caps.security.join(', ')})`,
       );
     }
-    const now = new Date(this.deps.clock.now()).toISOString();
-    const merged = mergeNetworks(this.net.networks, req.networks, req.mode, () => toHex(randomBytes(4)), now);
+    const now = this.isoNow();
+    const current = this.records.networks;
+    const merged = mergeNetworks(current, req.networks, req.mode, () => toHex(randomBytes(4)), now);
     if (merged.length > MAX_SAVED_NETWORKS) {
       throw new AirliftError('BAD_REQUEST', `At most ${MAX_SAVED_NETWORKS} networks can be saved`);
     }
     if (req.apply === 'later') {
-      await this.saveNetworks({ ...this.net, networks: merged });
+      await this.records.saveNetworks({
+        ...(this.records.pending ? { pending: this.records.pending } : {}),
+        networks: merged,
+      });
       return { attemptId: '', apStaysUp: this.ctx.apUp, state: this.ctx.state };
     }
     const attemptId = toHex(randomBytes(8));
-    const before = { net: this.net, meta: this.meta };
-    // A trial on top of a trial: what we fall back to is still the last confirmed list.
-    const previous = this.net.pending?.previous ?? this.net.networks;
-    const tried = new Set(
-      merged
-        .filter((m) =>
-          req.networks.some(
-            (n) => n.ssidHex === m.ssidHex && n.passphrase === m.passphrase && n.psk === m.psk,
-          ),
-        )
-        .map((m) => m.id),
-    );
-    try {
-      await this.saveNetworks({
-        networks: merged,
-        pending: {
-          attemptId,
-          previous,
-          failsafeSeconds: req.failsafeSeconds,
-          ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
-        },
-      });
-      await this.setLastAttempt({
+    const tried = merged
+      .filter((m) =>
+        req.networks.some((n) => n.ssidHex === m.ssidHex && n.passphrase === m.passphrase && n.psk === m.psk),
+      )
+      .map((m) => m.id);
+    await this.records.stage(
+      merged,
+      {
+        attemptId,
+        failsafeSeconds: req.failsafeSeconds,
+        ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
+      },
+      {
         id: attemptId,
         result: 'pending',
         at: now,
         ...(req.networks[0] ? { ssidHex: req.networks[0].ssidHex } : {}),
-      });
-    } catch (err) {
-      // Not stored: nothing is applied, and no half-stored change is left pending in memory.
-      await this.saveNetworks(before.net).catch(() => undefined);
-      await this.saveMeta(before.meta).catch(() => undefined);
-      throw err;
-    }
-    this.attemptTargets.set(attemptId, [...tried]);
-    const r = this.dispatch({
+      },
+    );
+    this.attemptTargets.set(attemptId, tried);
+    const apply = {
       type: 'apply',
       attemptId,
       commit: req.commit,
       failsafeMs: req.failsafeSeconds * 1000,
-    });
-    if (!r) throw new AirliftError('BUSY', `Cannot apply networks while ${this.ctx.state}`);
+    } as const;
+    if (!this.dispatch(apply)) {
+      throw new AirliftError('BUSY', `Cannot apply networks while ${this.ctx.state}`);
+    }
     return { attemptId, apStaysUp: this.ctx.apSta && this.radioStatus.ap.up, state: this.ctx.state };
   }
 
   async forgetWifi(match: { id?: string; ssidHex?: string }): Promise<{ removed: number }> {
-    const keep = this.net.networks.filter((n) => !(n.id === match.id || n.ssidHex === match.ssidHex));
-    const removed = this.net.networks.length - keep.length;
+    const networks = this.records.networks;
+    const keep = networks.filter((n) => !(n.id === match.id || n.ssidHex === match.ssidHex));
+    const removed = networks.length - keep.length;
     if (removed === 0) throw new AirliftError('NETWORK_NOT_FOUND', 'No saved network matches');
-    await this.saveNetworks({ ...this.net, networks: keep });
+    const pending = this.records.pending;
+    await this.records.saveNetworks({ ...(pending ? { pending } : {}), networks: keep });
     return { removed };
   }
 
   /** The station saw the device on the target network: make the trial permanent. */
   async commit(nonce?: string): Promise<{ committed: boolean; attemptId: string }> {
-    const pending = this.net.pending;
+    const pending = this.records.pending;
     if (!pending) {
       // Idempotent: a retried commit for the attempt we already confirmed is fine.
-      if (nonce !== undefined && this.meta.lastNonce === nonce) {
-        return { committed: true, attemptId: this.meta.lastAttempt?.id ?? '' };
+      if (nonce !== undefined && this.records.device.lastNonce === nonce) {
+        return { committed: true, attemptId: this.records.lastAttempt?.id ?? '' };
       }
       throw new AirliftError('NOTHING_TO_COMMIT', 'No network change is waiting for confirmation');
     }
@@ -449,12 +455,12 @@ export class Agent {
         `Cannot commit while ${this.ctx.state}; wait until the device is online`,
       );
     }
-    await this.idleEffects();
+    await Promise.allSettled([...this.background]);
     return { committed: true, attemptId: pending.attemptId };
   }
 
   async rename(name: string): Promise<void> {
-    await this.saveMeta({ ...this.meta, name });
+    await this.records.saveMeta({ ...this.records.device, name });
   }
 
   async identify(seconds: number): Promise<void> {
@@ -490,7 +496,7 @@ export class Agent {
       name: report.name,
       appstate: { state: report.state, code: report.code },
       connectivity: report.connectivity ?? { state: 'unknown', code: 0 },
-      at: new Date(this.deps.clock.now()).toISOString(),
+      at: this.isoNow(),
     };
     this.apps.set(report.name, app);
     this.events.emit({ type: 'app', app });
@@ -502,12 +508,10 @@ export class Agent {
     this.identity = identity;
   }
 
-  // ---- the machine and its effects --------------------------------------------------------------
-
-  private readonly attemptTargets = new Map<string, string[]>();
+  // ---- the machine ------------------------------------------------------------------------------
 
   /** Feed an event to the machine and start its effects. Returns whether it was accepted. */
-  dispatch(event: Event): boolean {
+  private dispatch(event: Event): boolean {
     if (this.stopped) return false;
     const r = transition(this.ctx, event, this.policy);
     this.ctx = r.ctx;
@@ -524,82 +528,151 @@ export class Agent {
     return r.accepted;
   }
 
+  /** Whether the machine would take `event` now (it is pure: asking changes nothing). */
+  private wouldAccept(event: Event): boolean {
+    return !this.stopped && transition(this.ctx, event, this.policy).accepted;
+  }
+
   private track(p: Promise<unknown>): void {
     const tracked = p.catch((err: unknown) => this.deps.logger.error({ err }, 'effect failed'));
     this.background.add(tracked);
     void tracked.finally(() => this.background.delete(tracked));
   }
 
-  private async idleEffects(): Promise<void> {
-    await Promise.allSettled([...this.background]);
+  /**
+   * Run `work` and feed its outcome to the machine. Work that throws is reported as `failed`, the
+   * outcome the normal failure path expects: the machine never waits for an event that never comes.
+   */
+  private report(work: () => Promise<Event>, failed: Event, message: string, level: 'error' | 'warn'): void {
+    this.track(
+      work().then(
+        (event) => this.dispatch(event),
+        (err: unknown) => {
+          this.deps.logger[level]({ err }, message);
+          return this.dispatch(failed);
+        },
+      ),
+    );
   }
 
   private runEffect(effect: Effect): void {
     switch (effect.type) {
       case 'enter':
-        this.epoch++;
-        this.onEnter(effect.state, effect.previous);
-        return;
-      case 'startTimer': {
-        this.timers.get(effect.kind)?.cancel();
-        const { kind, gen } = effect;
-        this.timers.set(
-          kind,
-          this.deps.clock.setTimer(effect.ms, () => this.dispatch({ type: 'timer', kind, gen })),
-        );
-        return;
+        return this.onEnter(effect);
+      case 'startTimer':
+        return this.startTimer(effect);
+      case 'connectKnown': {
+        const crashed = { type: 'connectCrashed', gen: effect.gen } as const;
+        const links = async (): Promise<Event> => {
+          await this.refreshStatus();
+          return { type: 'linksRead', gen: effect.gen, links: this.links() };
+        };
+        return this.report(links, crashed, 'connecting to known networks failed', 'error');
       }
-      case 'apUp':
-        this.track(this.apUp());
-        return;
-      case 'apDown':
-        this.track(this.apDown(effect.afterAnswer === true));
-        return;
-      case 'connectKnown':
-        this.track(this.connectKnownOrFail(this.epoch));
-        return;
+      case 'joinKnown': {
+        const crashed = { type: 'connectCrashed', gen: effect.gen } as const;
+        return this.report(
+          () => this.joinKnown(effect.gen),
+          crashed,
+          'connecting to known networks failed',
+          'error',
+        );
+      }
       case 'probeKnown':
-        this.track(this.probeKnown(this.epoch));
-        return;
+      case 'joinReturning': {
+        const none = { type: 'returnTried', gen: effect.gen, joined: false } as const;
+        const work =
+          effect.type === 'probeKnown' ? () => this.probeKnown(effect.gen) : () => this.joinReturning(effect);
+        return this.report(work, none, 'background retry of known networks failed', 'warn');
+      }
+      case 'apUp': {
+        const failed = { type: 'apUpDone', gen: effect.gen, outcome: 'failed' } as const;
+        const up = async (): Promise<Event> => ({
+          type: 'apUpDone',
+          gen: effect.gen,
+          outcome: await this.startSetupAp(),
+        });
+        return this.report(
+          up,
+          failed,
+          `the setup access point did not start; retrying in ${AP_RETRY_MS} ms`,
+          'error',
+        );
+      }
+      case 'apDown':
+        return this.track(this.afterRadio({ kind: 'stopAp' }));
+      case 'leave':
+        return this.track(this.afterRadio({ kind: 'leave' }));
+      case 'warmScan':
+        return this.track(this.warmScan());
       case 'apply':
-        this.track(this.applyAttempt(effect.attemptId, effect.keepAp));
-        return;
+        return this.track(this.applyAttempt(effect));
+      case 'markConnected':
+        return this.track(this.records.markConnected(effect.networkId, this.isoNow()));
+      case 'recordAttempt':
+        return this.track(this.records.setLastAttempt({ ...effect.attempt, at: this.isoNow() }));
       case 'armFailsafe':
-        this.track(this.armFailsafe(effect.attemptId, effect.ms));
-        return;
+        return this.track(this.records.armFailsafe(effect.attemptId, this.deps.clock.now() + effect.ms));
       case 'commitAttempt':
-        this.track(this.commitAttempt(effect.attemptId));
-        return;
+        return this.track(this.commitAttempt(effect.attemptId));
       case 'revertAttempt':
-        this.track(this.revertAttempt(effect.attemptId));
-        return;
-      case 'checkConnectivity':
-        this.track(this.checkConnectivityOrFail(this.epoch));
-        return;
+        return this.track(this.records.revert(effect.attemptId, effect.reason, this.isoNow()));
+      case 'checkConnectivity': {
+        const failed = { type: 'checked', gen: effect.gen } as const;
+        const links = async (): Promise<Event> => {
+          await this.refreshStatus();
+          return { type: 'checkLinks', gen: effect.gen, links: this.links() };
+        };
+        return this.report(links, failed, 'connectivity check failed to run', 'warn');
+      }
+      case 'runChecks': {
+        const failed = { type: 'checked', gen: effect.gen } as const;
+        const checks = async (): Promise<Event> => ({
+          type: 'checked',
+          gen: effect.gen,
+          checks: await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets()),
+        });
+        return this.report(checks, failed, 'connectivity check failed to run', 'warn');
+      }
     }
   }
 
-  private onEnter(state: DeviceState, previous: DeviceState): void {
+  private onEnter({ state, previous, afterOnline }: EffectOf<'enter'>): void {
     this.deps.logger.info({ state, previous }, 'state');
-    this.events.emit({ type: 'state', state, previous, at: new Date(this.deps.clock.now()).toISOString() });
-    if (state === 'online' || state === 'failsafe') this.onlineSinceSetup = true;
-    if (state === 'setup') this.enteredSetup();
+    this.events.emit({ type: 'state', state, previous, at: this.isoNow() });
+    if (state === 'setup') {
+      try {
+        this.onSetupEntered?.(afterOnline === true);
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'setup hook failed');
+      }
+    }
     this.track(this.updateTxt());
   }
 
-  private enteredSetup(): void {
-    const afterOnline = this.onlineSinceSetup;
-    this.onlineSinceSetup = false;
-    try {
-      this.onSetupEntered?.(afterOnline);
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'setup hook failed');
-    }
+  private startTimer({ kind, ms, gen }: EffectOf<'startTimer'>): void {
+    this.timers.get(kind)?.cancel();
+    this.timers.set(
+      kind,
+      this.deps.clock.setTimer(ms, () => this.dispatch({ type: 'timer', kind, gen })),
+    );
   }
 
+  // ---- the radio --------------------------------------------------------------------------------
+
   private async refreshStatus(): Promise<void> {
-    this.setRadioStatus(await this.actor.run((r) => r.status()));
+    this.setRadioStatus(await this.actor.send({ kind: 'status' }));
     await this.refreshCapabilities();
+  }
+
+  /** A radio command, then what the radio says now, even when the command failed. */
+  private async afterRadio(command: { kind: 'stopAp' } | { kind: 'leave' }): Promise<void> {
+    try {
+      await this.actor.send(command);
+    } finally {
+      // The AP's listeners follow the radio's report.
+      await this.refreshStatus();
+    }
   }
 
   /** Every radio status passes here, so a change of the setup AP is signalled whatever caused it. */
@@ -612,168 +685,73 @@ export class Agent {
 
   /**
    * Backends learn some capabilities only by using the radio (the AP interface could not be made,
-   * wpa_supplicant answered for SAE only once running). Re-read them (backends cache them, so
-   * this costs no command); AP+STA is a fact about the hardware the machine must plan with.
+   * wpa_supplicant answered for SAE only once running). Re-read them (backends cache them, so this
+   * costs no command) and tell the machine when AP+STA changed: it plans with it.
    */
   private async refreshCapabilities(): Promise<void> {
-    const caps = await this.actor.run((r) => r.capabilities());
+    const caps = await this.actor.send({ kind: 'capabilities' });
+    this.caps = caps;
     if (caps.concurrentApSta !== this.ctx.apSta) {
       this.deps.logger.warn(
         { concurrentApSta: caps.concurrentApSta },
         'the radio changed its AP+STA support',
       );
-      this.ctx = { ...this.ctx, apSta: caps.concurrentApSta };
-    }
-    this.caps = caps;
-  }
-
-  /**
-   * Start the setup AP. One that fails to start is tried again every AP_RETRY_MS while the machine
-   * still wants it (same state, AP meant to be up): a device in setup without its AP waits for
-   * nobody.
-   */
-  private async apUp(): Promise<void> {
-    const epoch = this.epoch;
-    try {
-      if (!(await this.startSetupAp())) return;
-    } catch (err) {
-      this.deps.logger.error({ err, retryInMs: AP_RETRY_MS }, 'the setup access point did not start');
-      this.retryApLater(epoch);
-      return;
-    }
-    // Warm the scan cache once the AP is up, for a station's link check and the portal's list.
-    if (this.ctx.state === 'setup') {
-      this.lastScan = await this.actor.scan(true).catch((err: unknown) => {
-        this.deps.logger.warn({ err }, 'scan after the AP came up failed');
-        return this.lastScan;
-      });
+      this.dispatch({ type: 'capabilities', apSta: caps.concurrentApSta });
     }
   }
 
-  private retryApLater(epoch: number): void {
-    this.timers.get('apRetry')?.cancel();
-    this.timers.set(
-      'apRetry',
-      this.deps.clock.setTimer(AP_RETRY_MS, () => {
-        // A state change since then made its own plan for the AP.
-        if (!this.stopped && epoch === this.epoch && this.ctx.apUp) this.track(this.apUp());
-      }),
-    );
+  private links(): Links {
+    const s = this.radioStatus;
+    return { wifi: s.wifi.up, ethernet: s.ethernet.up, cellular: s.cellular.up };
   }
 
-  /** False when there is no identity to derive the AP from. */
-  private async startSetupAp(): Promise<boolean> {
+  /** The AP from the identity; `noIdentity` when there is none to derive it from. */
+  private async startSetupAp(): Promise<'up' | 'noIdentity'> {
     const id = this.identity?.deviceId;
     if (!id) {
       this.deps.logger.warn('no identity: the setup access point stays down (airliftctl provision-identity)');
-      return false;
+      return 'noIdentity';
     }
     const subnet = setupSubnet(id);
     const passphrase = this.deps.config.setup.passphrase;
-    await this.actor.run((r) =>
-      r.startAp({
+    await this.actor.send({
+      kind: 'startAp',
+      config: {
         ssid: setupSsid(id, this.deps.config.setup.ssidPrefix),
         address: subnet.address,
         prefixLength: subnet.prefixLength,
         dhcpRange: subnet.dhcpRange,
         channel: this.deps.config.setup.channel,
         ...(passphrase !== undefined ? { passphrase } : {}),
-      }),
-    );
+      },
+    });
     await this.refreshStatus();
-    return true;
+    return 'up';
   }
 
-  private async apDown(afterAnswer: boolean): Promise<void> {
-    const delay = afterAnswer ? this.deps.config.setup.teardownDelayMs : 0;
-    try {
-      await this.actor.run(async (r) => {
-        if (delay > 0) await this.sleep(delay);
-        await r.stopAp();
-      });
-    } finally {
-      // What the radio says now, even when stopping failed: the AP's listeners follow it.
-      await this.refreshStatus();
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.deps.clock.setTimer(ms, resolve));
-  }
-
-  private joinTimeoutMs(): number {
-    return this.deps.config.join.timeoutSeconds * 1000;
-  }
-
-  /** connectKnown, whose failure is a verdict too: the machine waits in connecting for one. */
-  private async connectKnownOrFail(epoch: number): Promise<void> {
-    try {
-      await this.connectKnown(epoch);
-    } catch (err) {
-      this.deps.logger.error({ err }, 'connecting to known networks failed');
-      if (epoch === this.epoch && this.ctx.state === 'connecting') this.dispatch({ type: 'connectFailed' });
-    }
-  }
-
-  /** Ethernet first, then saved Wi-Fi networks in range by priority, then cellular. */
-  private async connectKnown(epoch: number): Promise<void> {
-    await this.refreshStatus();
-    const viaWired = this.wiredVia();
-    if (viaWired) {
-      this.dispatch({ type: 'connected', via: viaWired });
-      return;
-    }
-    const outcome = await this.tryKnownNetworks(epoch, false);
-    if (epoch !== this.epoch) return;
-    if (outcome) {
-      this.dispatch({ type: 'connected', via: 'wifi' });
-      return;
-    }
-    await this.refreshStatus();
-    if (this.radioStatus.cellular.up) this.dispatch({ type: 'connected', via: 'cellular' });
-    else this.dispatch({ type: 'connectFailed' });
-  }
-
-  private wiredVia(): Via | null {
-    return this.radioStatus.ethernet.up ? 'ethernet' : null;
-  }
-
-  /** Try saved networks that are in range. Returns true once one is joined. */
-  private async tryKnownNetworks(epoch: number, keepAp: boolean): Promise<boolean> {
-    if (this.net.networks.length === 0) return false;
-    const scan = await this.actor.scan(true).catch(() => [] as ScanResult[]);
-    this.lastScan = scan;
-    for (const net of candidatesInRange(this.net.networks, scan)) {
-      if (epoch !== this.epoch) return false;
-      const outcome = await this.join(net, keepAp);
-      if (outcome.ok) {
-        await this.markConnected(net.id);
-        return true;
-      }
-      this.deps.logger.info(
-        { ssid: ssidDisplay(net.ssidHex), reason: outcome.reason },
-        'known network failed',
-      );
-    }
-    return false;
+  /** Warm the scan cache once the AP is up, for a station's link check and the portal's list. */
+  private async warmScan(): Promise<void> {
+    this.lastScan = await this.actor.scan(true).catch((err: unknown) => {
+      this.deps.logger.warn({ err }, 'scan after the AP came up failed');
+      return this.lastScan;
+    });
   }
 
   /** A join that throws (a backend bug, a helper that crashed) is a join that failed: `hardware`. */
   private async join(net: StoredNetwork, keepAp: boolean): Promise<JoinOutcome> {
     let outcome: JoinOutcome;
     try {
-      outcome = await this.actor.run((r) =>
-        r.join(
-          {
-            ssidHex: net.ssidHex,
-            security: net.security,
-            hidden: net.hidden,
-            ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
-            ...(net.psk !== undefined ? { psk: net.psk } : {}),
-          },
-          { timeoutMs: this.joinTimeoutMs(), keepAp },
-        ),
-      );
+      outcome = await this.actor.send({
+        kind: 'join',
+        target: {
+          ssidHex: net.ssidHex,
+          security: net.security,
+          hidden: net.hidden,
+          ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
+          ...(net.psk !== undefined ? { psk: net.psk } : {}),
+        },
+        options: { timeoutMs: this.deps.config.join.timeoutSeconds * 1000, keepAp },
+      });
     } catch (err) {
       this.deps.logger.error({ err, ssid: ssidDisplay(net.ssidHex) }, 'the radio threw instead of joining');
       outcome = { ok: false, reason: 'hardware', detail: err instanceof Error ? err.message : String(err) };
@@ -782,217 +760,104 @@ export class Agent {
     return outcome;
   }
 
-  /** In setup: look for a known network coming back, without pulling the AP from under a client. */
-  private async probeKnown(epoch: number): Promise<void> {
-    if (this.ctx.state !== 'setup') return;
-    const ap = { takenDown: false };
-    try {
-      if (await this.joinReturningNetwork(epoch, ap)) return;
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'background retry of known networks failed');
-    }
-    // Nothing came back, or the retry failed: reopen the AP if we took it down in this same setup.
-    if (ap.takenDown && epoch === this.epoch) await this.apUp();
-  }
-
-  /** True once a known network in range is joined and the machine told. */
-  private async joinReturningNetwork(epoch: number, ap: { takenDown: boolean }): Promise<boolean> {
+  /** Connecting: saved networks in range by priority, until one joins or the connect is stale. */
+  private async joinKnown(gen: number): Promise<Event> {
     const scan = await this.actor.scan(true).catch(() => [] as ScanResult[]);
     this.lastScan = scan;
-    const candidates = candidatesInRange(this.net.networks, scan).filter((n) => !n.hidden);
-    if (candidates.length === 0 || epoch !== this.epoch) return false;
-    await this.refreshStatus();
-    const busy =
-      this.radioStatus.ap.clients > 0 || this.deps.clock.now() - this.lastClientActivity() < 60_000;
-    if (!this.caps.concurrentApSta && busy) return false;
-    if (!this.caps.concurrentApSta) {
-      ap.takenDown = true;
-      await this.actor.run((r) => r.stopAp());
-    }
-    for (const net of candidates) {
-      if (epoch !== this.epoch) break;
-      const outcome = await this.join(net, this.caps.concurrentApSta);
+    for (const net of candidatesInRange(this.records.networks, scan)) {
+      if (!isCurrent(this.ctx, 'connect', gen)) break;
+      const outcome = await this.join(net, false);
       if (outcome.ok) {
-        await this.markConnected(net.id);
-        this.dispatch({ type: 'knownReturned', via: 'wifi' });
-        return true;
+        await this.records.markConnected(net.id, this.isoNow());
+        return { type: 'knownTried', gen, joined: true, links: this.links() };
       }
+      this.deps.logger.info(
+        { ssid: ssidDisplay(net.ssidHex), reason: outcome.reason },
+        'known network failed',
+      );
     }
-    return false;
+    if (isCurrent(this.ctx, 'connect', gen)) await this.refreshStatus();
+    return { type: 'knownTried', gen, joined: false, links: this.links() };
   }
 
-  private async applyAttempt(attemptId: string, keepAp: boolean): Promise<void> {
-    try {
-      await this.tryAttempt(attemptId, keepAp);
-    } catch (err) {
-      await this.endCrashedAttempt(attemptId, err);
-    } finally {
-      this.attemptTargets.delete(attemptId);
+  /** Setup: which known networks are back in range, and whether a station is on the AP. */
+  private async probeKnown(gen: number): Promise<Event> {
+    const scan = await this.actor.scan(true).catch(() => [] as ScanResult[]);
+    this.lastScan = scan;
+    this.returning = candidatesInRange(this.records.networks, scan).filter((n) => !n.hidden);
+    if (this.returning.length > 0 && isCurrent(this.ctx, 'probe', gen)) await this.refreshStatus();
+    return {
+      type: 'probed',
+      gen,
+      candidates: this.returning.length,
+      apClients: this.radioStatus.ap.clients,
+      sinceStationSpokeMs: this.deps.clock.now() - this.lastClientActivity(),
+    };
+  }
+
+  private async joinReturning({ gen, keepAp }: EffectOf<'joinReturning'>): Promise<Event> {
+    for (const net of this.returning) {
+      if (!isCurrent(this.ctx, 'probe', gen)) break;
+      const outcome = await this.join(net, keepAp);
+      if (outcome.ok) {
+        await this.records.markConnected(net.id, this.isoNow());
+        return { type: 'returnTried', gen, joined: true };
+      }
     }
+    return { type: 'returnTried', gen, joined: false };
   }
 
   /**
-   * Anything that threw while applying (a status refresh, a connectivity check, the store) ends the
-   * attempt as `hardware` by the normal failure path: the previous networks restored, setup
-   * reopened or the old network rejoined. Left in `applying`, every later push would be BUSY.
+   * The attempt's networks in order; the first that joins is checked for connectivity when asked.
+   * Anything that throws (a status refresh, a connectivity check) ends the attempt as `hardware` by
+   * the normal failure path: left in `applying`, every later push would be BUSY.
    */
-  private async endCrashedAttempt(attemptId: string, err: unknown): Promise<void> {
-    if (this.ctx.state !== 'applying' || this.ctx.attempt?.id !== attemptId) {
-      this.deps.logger.error({ err, attemptId }, 'an attempt failed after its outcome was decided');
-      return;
+  private async applyAttempt(effect: EffectOf<'apply'>): Promise<void> {
+    const { gen, attemptId } = effect;
+    let outcome: Event;
+    try {
+      outcome = await this.tryAttempt(effect);
+    } catch (err) {
+      this.deps.logger.error({ err, attemptId }, 'applying networks failed; the attempt ends as hardware');
+      const last = this.records.lastAttempt;
+      const ssidHex = last?.id === attemptId ? last.ssidHex : undefined;
+      outcome = {
+        type: 'applied',
+        gen,
+        attemptId,
+        reason: 'hardware',
+        ...(ssidHex !== undefined ? { ssidHex } : {}),
+      };
+    } finally {
+      this.attemptTargets.delete(attemptId);
     }
-    this.deps.logger.error({ err, attemptId }, 'applying networks failed; the attempt ends as hardware');
-    const last = this.meta.lastAttempt;
-    const ssidHex = last?.id === attemptId ? last.ssidHex : undefined;
-    const saved = this.setLastAttempt({
-      id: attemptId,
-      result: 'failed',
-      reason: 'hardware',
-      at: new Date(this.deps.clock.now()).toISOString(),
-      ...(ssidHex !== undefined ? { ssidHex } : {}),
-    });
-    this.dispatch({ type: 'applyFailed' });
-    await saved;
+    if (!this.dispatch(outcome))
+      this.deps.logger.warn({ attemptId }, 'an attempt ended after its outcome was decided');
   }
 
-  private async tryAttempt(attemptId: string, keepAp: boolean): Promise<void> {
+  private async tryAttempt({ gen, attemptId, keepAp, checkInternet }: EffectOf<'apply'>): Promise<Event> {
     const ids = this.attemptTargets.get(attemptId) ?? [];
-    const targets = connectionOrder(this.net.networks.filter((n) => ids.includes(n.id)));
-    let reason: ConnectFailureReason = 'ssid_not_found';
-    let joined: StoredNetwork | undefined;
+    const targets = connectionOrder(this.records.networks.filter((n) => ids.includes(n.id)));
+    const ssidHex = targets[0]?.ssidHex ?? '';
+    let reason: Extract<JoinOutcome, { ok: false }>['reason'] = 'ssid_not_found';
     for (const net of targets) {
       const outcome = await this.join(net, keepAp);
-      if (outcome.ok) {
-        joined = net;
-        break;
+      if (!outcome.ok) {
+        reason = outcome.reason;
+        continue;
       }
-      reason = outcome.reason;
-    }
-    if (joined && this.requiresInternet()) {
-      const checks = await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets());
-      const ran = checks.filter((c) => c.state !== 'skipped');
-      if (ran.length > 0 && ran.every((c) => c.state === 'failed')) {
-        reason = 'no_internet';
-        joined = undefined;
-        await this.actor.run((r) => r.leave());
-        await this.refreshStatus();
-      }
-    }
-    const at = new Date(this.deps.clock.now()).toISOString();
-    if (joined) {
-      await this.markConnected(joined.id);
+      const checks = checkInternet
+        ? await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets())
+        : undefined;
       const ip = this.radioStatus.wifi.lease?.ip;
-      // Result and state change land together: a reader never sees one without the other.
-      const saved = this.setLastAttempt({
-        id: attemptId,
-        result: 'ok',
-        at,
-        ssidHex: joined.ssidHex,
-        ...(ip ? { ip } : {}),
-      });
-      this.dispatch({ type: 'applyOk', via: 'wifi' });
-      await saved;
-    } else {
-      const saved = this.setLastAttempt({
-        id: attemptId,
-        result: 'failed',
-        reason,
-        at,
-        ssidHex: targets[0]?.ssidHex ?? '',
-      });
-      this.dispatch({ type: 'applyFailed' });
-      await saved;
+      const joined = { networkId: net.id, ssidHex: net.ssidHex, ...(ip ? { ip } : {}) };
+      return { type: 'applied', gen, attemptId, joined, reason, ssidHex, ...(checks ? { checks } : {}) };
     }
-  }
-
-  private async armFailsafe(attemptId: string, ms: number): Promise<void> {
-    const pending = this.net.pending;
-    if (pending?.attemptId !== attemptId) return;
-    await this.saveNetworks({ ...this.net, pending: { ...pending, expiresAt: this.deps.clock.now() + ms } });
+    return { type: 'applied', gen, attemptId, reason, ssidHex };
   }
 
   private async commitAttempt(attemptId: string): Promise<void> {
-    const pending = this.net.pending;
-    if (pending?.attemptId !== attemptId) return;
-    const saved = [
-      this.saveNetworks({ networks: this.net.networks }),
-      this.saveMeta({ ...this.meta, ...(pending.nonce !== undefined ? { lastNonce: pending.nonce } : {}) }),
-    ];
-    this.deps.logger.info({ attemptId }, 'network change committed');
-    await Promise.all(saved);
-    await this.updateTxt();
-  }
-
-  private async revertAttempt(attemptId: string): Promise<void> {
-    const pending = this.net.pending;
-    if (pending?.attemptId !== attemptId) return;
-    const saved = [this.saveNetworks({ networks: pending.previous })];
-    const last = this.meta.lastAttempt;
-    if (last?.id === attemptId && last.result === 'ok') {
-      // Joined but never confirmed by the station within the fail-safe time.
-      saved.push(
-        this.setLastAttempt({
-          ...last,
-          result: 'failed',
-          reason: 'not_confirmed',
-          at: new Date(this.deps.clock.now()).toISOString(),
-        }),
-      );
-    }
-    this.deps.logger.info({ attemptId }, 'network change reverted');
-    await Promise.all(saved);
-  }
-
-  /** At boot: a trial whose time ran out (or that was cut short while applying) is reverted now. */
-  private async recoverPendingAtBoot(): Promise<{ attemptId: string; remainingMs: number } | undefined> {
-    const pending = this.net.pending;
-    if (!pending) return undefined;
-    const remaining = pending.expiresAt === undefined ? 0 : pending.expiresAt - this.deps.clock.now();
-    if (remaining > 0) return { attemptId: pending.attemptId, remainingMs: remaining };
-    await this.saveNetworks({ networks: pending.previous });
-    const last = this.meta.lastAttempt;
-    await this.setLastAttempt({
-      id: pending.attemptId,
-      result: 'failed',
-      reason: pending.expiresAt === undefined ? 'interrupted' : 'not_confirmed',
-      at: new Date(this.deps.clock.now()).toISOString(),
-      ...(last?.ssidHex !== undefined ? { ssidHex: last.ssidHex } : {}),
-    });
-    this.deps.logger.warn({ attemptId: pending.attemptId }, 'unconfirmed network change reverted at boot');
-    return undefined;
-  }
-
-  /** A check that could not run counts as failed: the machine re-arms its checks only on a verdict. */
-  private async checkConnectivityOrFail(epoch: number): Promise<void> {
-    try {
-      await this.checkConnectivity();
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'connectivity check failed to run');
-      if (epoch === this.epoch) this.dispatch({ type: 'connectivity', ok: false });
-    }
-  }
-
-  private async checkConnectivity(): Promise<void> {
-    await this.refreshStatus();
-    const s = this.radioStatus;
-    const linkUp =
-      this.ctx.via === 'ethernet' ? s.ethernet.up : this.ctx.via === 'cellular' ? s.cellular.up : s.wifi.up;
-    if (!linkUp && this.ctx.state === 'online') {
-      this.dispatch({ type: 'linkLost' });
-      return;
-    }
-    // Wired link came back while on Wi-Fi or cellular: prefer it.
-    if (this.ctx.via !== 'ethernet' && s.ethernet.up && this.ctx.state === 'online')
-      this.ctx = { ...this.ctx, via: 'ethernet' };
-    const checks = await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets());
-    const ran = checks.filter((c) => c.state !== 'skipped');
-    const ok = ran.length === 0 || ran.some((c) => c.state === 'ok');
-    this.dispatch({ type: 'connectivity', ok });
-  }
-
-  private requiresInternet(): boolean {
-    const c = this.deps.config.connectivity;
-    return c.requireOnJoin && c.dns.length + c.ntp.length + c.urls.length > 0;
+    if (await this.records.commit(attemptId)) await this.updateTxt();
   }
 
   private connectivityTargets(): ConnectivityTargets {
@@ -1005,69 +870,21 @@ export class Agent {
     return s.ethernet.lease ?? s.wifi.lease ?? s.cellular.lease;
   }
 
-  /** Best effort: `lastConnectedAt` is information, and a store that failed must not undo a join. */
-  private async markConnected(id: string): Promise<void> {
-    const at = new Date(this.deps.clock.now()).toISOString();
-    const networks = this.net.networks.map((n) => (n.id === id ? { ...n, lastConnectedAt: at } : n));
-    await this.saveNetworks({ ...this.net, networks }).catch((err: unknown) =>
-      this.deps.logger.error({ err }, 'could not record the network as connected'),
-    );
+  private isoNow(): string {
+    return new Date(this.deps.clock.now()).toISOString();
   }
 
-  private provisionalIds(): Set<string> {
-    const pending = this.net.pending;
-    if (!pending) return new Set();
-    const before = new Set(pending.previous.map((n) => JSON.stringify([n.ssidHex, n.passphrase, n.psk])));
-    return new Set(
-      this.net.networks
-        .filter((n) => !before.has(JSON.stringify([n.ssidHex, n.passphrase, n.psk])))
-        .map((n) => n.id),
-    );
-  }
-
-  private pv(): string {
-    const nonce = this.net.pending?.nonce ?? this.meta.lastNonce;
-    return nonce ? nonce.slice(0, 8) : '';
-  }
-
-  // ---- persistence and advertisement ------------------------------------------------------------
-
-  /**
-   * State changes apply in memory at once, so effects that run next see them, and are persisted in
-   * order behind it (the store serialises writes per file). Callers that must not answer before the
-   * change is on disk await the returned promise.
-   */
-  private saveNetworks(state: NetworkState): Promise<void> {
-    const had = this.net.networks.length > 0;
-    this.net = state;
-    const has = state.networks.length > 0;
-    if (had !== has) this.dispatch({ type: 'networksChanged', hasKnown: has });
-    return this.deps.store.saveNetworkState(state);
-  }
-
-  private saveMeta(meta: DeviceMeta): Promise<void> {
-    this.meta = meta;
-    return this.deps.store.saveMeta(meta);
-  }
-
-  private setLastAttempt(attempt: LastAttempt): Promise<void> {
-    const saved = this.saveMeta({ ...this.meta, lastAttempt: attempt });
-    this.events.emit({ type: 'attempt', attempt });
-    return saved;
-  }
+  // ---- advertisement ----------------------------------------------------------------------------
 
   private txt(): Record<string, string> {
+    const nonce = this.records.nonce();
     return buildTxt({
       deviceId: this.identity?.deviceId ?? '',
       state: this.ctx.state,
-      ...(this.pvNonce() !== undefined ? { lastNonceHex: this.pvNonce() } : {}),
+      ...(nonce !== undefined ? { lastNonceHex: nonce } : {}),
       model: this.deps.config.model,
       fw: this.deps.config.fw,
     });
-  }
-
-  private pvNonce(): string | undefined {
-    return this.net.pending?.nonce ?? this.meta.lastNonce;
   }
 
   private async startAdvertising(): Promise<void> {

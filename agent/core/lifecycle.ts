@@ -11,21 +11,36 @@
  *   failsafe → online                       (device.commit)  failsafe → connecting (timer: revert)
  *   online → connecting | setup             (link lost, or connectivity lost per policy)
  *
- * `transition` never does I/O: it returns the next context and the effects the agent must run.
- * Every timer carries the generation it was started with; a timer whose generation is no longer
- * current is ignored, so a stale timer can never act on a state it was not meant for.
+ * `transition` never does I/O and is the only writer of the context. Every decision is made here:
+ * the agent runs the effects it returns and feeds their outcomes back as events carrying facts (the
+ * links it found, a join's outcome with its connectivity checks, what a background probe saw of the
+ * AP's clients and the station, whether the AP started, what the radio can do). Every timer and every
+ * piece of work carries the generation it was started under; an event whose generation is no longer
+ * current is ignored, so a stale timer or a late completion can never act on a state it was not
+ * meant for.
  */
-import type { DeviceState } from '../../shared/protocol/api';
+import type { ConnectFailureReason } from '../../shared/errors';
+import type { DeviceState, LastAttempt } from '../../shared/protocol/api';
+import type { CheckResult } from '../ports/connectivity';
 
 export type Via = 'ethernet' | 'wifi' | 'cellular';
-export type TimerKind = 'setupIdle' | 'retryKnown' | 'failsafe' | 'connectivity' | 'linger';
+export type TimerKind =
+  'setupIdle' | 'retryKnown' | 'failsafe' | 'connectivity' | 'linger' | 'teardown' | 'apRetry';
 export const TIMER_KINDS: readonly TimerKind[] = [
   'setupIdle',
   'retryKnown',
   'failsafe',
   'connectivity',
   'linger',
+  'teardown',
+  'apRetry',
 ];
+/**
+ * Work the machine waits for: connecting to known networks, a background probe in setup, an apply.
+ * Connectivity checks carry the `connectivity` timer's generation, AP starts the `apRetry` one.
+ */
+export type WorkKind = 'connect' | 'probe' | 'apply';
+export type GenKind = TimerKind | WorkKind;
 
 export interface Policy {
   setupIdleMs: number; // 0: never leave setup on idle
@@ -34,53 +49,118 @@ export interface Policy {
   failuresBeforeLoss: number;
   onLoss: 'reconnect' | 'setup' | 'ignore';
   lingerMs: number;
+  /** Without AP+STA: between answering `wifi.set` and taking the AP down, so the answer gets out. */
+  teardownMs: number;
+  /** A setup AP that failed to start is started again after this long while setup wants it. */
+  apRetryMs: number;
+  /** A station that spoke within this long may still be using the AP: a probe leaves it up. */
+  stationQuietMs: number;
+  /** Check connectivity after a join, and fail the attempt as `no_internet` when every check fails. */
+  checkInternetOnJoin: boolean;
+}
+
+/** Which links are up, as the radio last reported them. */
+export interface Links {
+  wifi: boolean;
+  ethernet: boolean;
+  cellular: boolean;
 }
 
 export interface Context {
   state: DeviceState;
-  gen: Record<TimerKind, number>;
+  gen: Record<GenKind, number>;
   via: Via | null;
-  /** Whether known networks exist (set by the agent when they change). */
+  /** Whether known networks exist. */
   hasKnown: boolean;
   /** The attempt being applied or on trial. */
   attempt?: { id: string; commit: 'auto' | 'confirm'; failsafeMs: number; from: DeviceState };
   connectivityFailures: number;
-  /** The AP is up (tracked here so transitions know whether to take it down). */
+  /** The machine wants the AP up (tracked here so transitions know whether to take it down). */
   apUp: boolean;
   /** The AP was opened by a local request (`ap.start`): stay in setup until `ap.stop`. */
   apPinned: boolean;
-  /** The radio can keep the AP up while joining (AP+STA). */
+  /** The radio can keep the AP up while joining (AP+STA), as it last said. */
   apSta: boolean;
+  /** Online (or on trial) since setup was last entered, in this run: a restart forgets it. */
+  onlineSinceSetup: boolean;
 }
 
+/** What the agent writes as the attempt's result (it adds the time). */
+export type AttemptRecord = Omit<LastAttempt, 'at'>;
+
 export type Event =
-  | { type: 'start'; resume?: { attemptId: string; remainingMs: number } }
-  | { type: 'connected'; via: Via }
-  | { type: 'connectFailed' }
-  | { type: 'linkLost' }
-  | { type: 'connectivity'; ok: boolean }
-  | { type: 'knownReturned'; via: Via }
+  // Requests and facts from outside the machine.
+  | { type: 'start'; trial?: { attemptId: string; remainingMs?: number } }
   | { type: 'apply'; attemptId: string; commit: 'auto' | 'confirm'; failsafeMs: number }
-  | { type: 'applyOk'; via: Via }
-  | { type: 'applyFailed' }
   | { type: 'commit' }
   | { type: 'apStart' }
   | { type: 'apStop' }
   | { type: 'networksChanged'; hasKnown: boolean }
-  | { type: 'timer'; kind: TimerKind; gen: number };
+  | { type: 'capabilities'; apSta: boolean }
+  | { type: 'timer'; kind: TimerKind; gen: number }
+  // Completions of the machine's own effects, each with the generation it was started under.
+  /** connectKnown: the links before any Wi-Fi join. */
+  | { type: 'linksRead'; gen: number; links: Links }
+  /** joinKnown: whether a saved network in range was joined, and the links after. */
+  | { type: 'knownTried'; gen: number; joined: boolean; links: Links }
+  /** connectKnown or joinKnown threw. */
+  | { type: 'connectCrashed'; gen: number }
+  /** probeKnown: known networks in range, clients on the AP, and how long since a station spoke. */
+  | { type: 'probed'; gen: number; candidates: number; apClients: number; sinceStationSpokeMs: number }
+  /** joinReturning (or a probe that threw): whether a returning network was joined. */
+  | { type: 'returnTried'; gen: number; joined: boolean }
+  /**
+   * apply: the network joined (if one was) with the checks run after it, the reason the last target
+   * failed (`ssid_not_found` when none was tried, `hardware` when the apply threw), the first
+   * target's SSID, which a failure is reported under.
+   */
+  | {
+      type: 'applied';
+      gen: number;
+      attemptId: string;
+      joined?: { networkId: string; ssidHex: string; ip?: string };
+      reason: ConnectFailureReason;
+      ssidHex?: string;
+      checks?: CheckResult[];
+    }
+  /** checkConnectivity: the links now. */
+  | { type: 'checkLinks'; gen: number; links: Links }
+  /** runChecks: the results, none when the checks could not run. */
+  | { type: 'checked'; gen: number; checks?: CheckResult[] }
+  /** apUp: the AP started, failed to start, or there is no identity to derive it from. */
+  | { type: 'apUpDone'; gen: number; outcome: 'up' | 'failed' | 'noIdentity' };
 
 export type Effect =
-  | { type: 'enter'; state: DeviceState; previous: DeviceState }
+  /** `afterOnline` (entering setup): the device was online since it last entered setup, in this run. */
+  | { type: 'enter'; state: DeviceState; previous: DeviceState; afterOnline?: boolean }
   | { type: 'startTimer'; kind: TimerKind; ms: number; gen: number }
-  | { type: 'connectKnown' }
-  | { type: 'probeKnown' }
-  | { type: 'apUp' }
-  | { type: 'apDown'; afterAnswer?: boolean }
-  | { type: 'apply'; attemptId: string; keepAp: boolean }
+  /** Read the links → linksRead. */
+  | { type: 'connectKnown'; gen: number }
+  /** Join saved networks in range by priority → knownTried. */
+  | { type: 'joinKnown'; gen: number }
+  /** Scan for saved networks coming back → probed. */
+  | { type: 'probeKnown'; gen: number }
+  /** Join one of them → returnTried. */
+  | { type: 'joinReturning'; gen: number; keepAp: boolean }
+  /** Start the setup AP → apUpDone. */
+  | { type: 'apUp'; gen: number }
+  | { type: 'apDown' }
+  /** A fresh scan for a station's link check and the portal's list. */
+  | { type: 'warmScan' }
+  /** Join the attempt's networks (and check connectivity) → applied. */
+  | { type: 'apply'; gen: number; attemptId: string; keepAp: boolean; checkInternet: boolean }
+  /** Drop the station connection. */
+  | { type: 'leave' }
+  | { type: 'markConnected'; networkId: string }
+  | { type: 'recordAttempt'; attempt: AttemptRecord }
   | { type: 'commitAttempt'; attemptId: string }
-  | { type: 'revertAttempt'; attemptId: string }
+  /** Restore the networks from before; with a reason, the attempt's record becomes a failure. */
+  | { type: 'revertAttempt'; attemptId: string; reason?: 'not_confirmed' | 'interrupted' }
   | { type: 'armFailsafe'; attemptId: string; ms: number }
-  | { type: 'checkConnectivity' };
+  /** Read the links → checkLinks. */
+  | { type: 'checkConnectivity'; gen: number }
+  /** Run the connectivity checks → checked. */
+  | { type: 'runChecks'; gen: number };
 
 export interface Result {
   ctx: Context;
@@ -89,17 +169,31 @@ export interface Result {
   accepted: boolean;
 }
 
+const GEN_KINDS: readonly GenKind[] = [...TIMER_KINDS, 'connect', 'probe', 'apply'];
+
 export function initialContext(hasKnown: boolean, apSta: boolean): Context {
   return {
     state: 'booting',
-    gen: { setupIdle: 0, retryKnown: 0, failsafe: 0, connectivity: 0, linger: 0 },
+    gen: Object.fromEntries(GEN_KINDS.map((k) => [k, 0])) as Record<GenKind, number>,
     via: null,
     hasKnown,
     connectivityFailures: 0,
     apUp: false,
     apPinned: false,
     apSta,
+    onlineSinceSetup: false,
   };
+}
+
+/** Whether work or a timer started under `gen` is still the one the machine waits for. */
+export function isCurrent(ctx: Context, kind: GenKind, gen: number): boolean {
+  return ctx.gen[kind] === gen;
+}
+
+/** A connectivity verdict: some check that ran passed, or none ran (nothing configured to check). */
+export function internetReached(checks: readonly CheckResult[]): boolean {
+  const ran = checks.filter((c) => c.state !== 'skipped');
+  return ran.length === 0 || ran.some((c) => c.state === 'ok');
 }
 
 /** A small builder so each case reads as a list of steps. */
@@ -111,10 +205,18 @@ class Step {
   }
   enter(state: DeviceState): this {
     const previous = this.ctx.state;
-    // Leaving a state cancels every timer that belonged to it.
-    if (state !== previous) for (const k of stateTimers(previous)) this.ctx.gen[k]++;
+    if (state === previous) return this;
+    // Leaving a state cancels its timers and makes the work it started stale.
+    for (const k of stateGens(previous)) this.ctx.gen[k]++;
     this.ctx.state = state;
-    if (state !== previous) this.effects.push({ type: 'enter', state, previous });
+    if (state === 'setup') {
+      const afterOnline = this.ctx.onlineSinceSetup;
+      this.ctx.onlineSinceSetup = false;
+      this.effects.push({ type: 'enter', state, previous, afterOnline });
+      return this;
+    }
+    if (state === 'online' || state === 'failsafe') this.ctx.onlineSinceSetup = true;
+    this.effects.push({ type: 'enter', state, previous });
     return this;
   }
   timer(kind: TimerKind, ms: number): this {
@@ -126,18 +228,24 @@ class Step {
     this.ctx.gen[kind]++;
     return this;
   }
+  /** A new piece of work of `kind`: earlier ones become stale. */
+  work(kind: WorkKind): number {
+    return ++this.ctx.gen[kind];
+  }
   do(effect: Effect): this {
     this.effects.push(effect);
     return this;
   }
   apUp(): this {
-    if (!this.ctx.apUp) this.effects.push({ type: 'apUp' });
+    if (!this.ctx.apUp) this.effects.push({ type: 'apUp', gen: this.ctx.gen.apRetry });
     this.ctx.apUp = true;
     return this;
   }
-  apDown(afterAnswer = false): this {
-    if (this.ctx.apUp) this.effects.push(afterAnswer ? { type: 'apDown', afterAnswer } : { type: 'apDown' });
+  apDown(): this {
+    if (this.ctx.apUp) this.effects.push({ type: 'apDown' });
     this.ctx.apUp = false;
+    // A pending retry, or a start still under way, is no longer wanted.
+    this.ctx.gen.apRetry++;
     return this;
   }
   done(accepted = true): Result {
@@ -145,17 +253,20 @@ class Step {
   }
 }
 
-function stateTimers(state: DeviceState): TimerKind[] {
+const refuse = (s: Step): Result => s.done(false);
+
+function stateGens(state: DeviceState): GenKind[] {
   switch (state) {
     case 'setup':
-      return ['setupIdle', 'retryKnown'];
+      return ['setupIdle', 'retryKnown', 'probe', 'apRetry'];
     case 'online':
-      return ['connectivity'];
     case 'failsafe':
       return ['connectivity'];
-    case 'booting':
     case 'connecting':
+      return ['connect'];
     case 'applying':
+      return ['apply', 'teardown'];
+    case 'booting':
       return [];
   }
 }
@@ -171,7 +282,7 @@ function enterSetup(s: Step, policy: Policy): Step {
 function enterConnecting(s: Step): Step {
   s.enter('connecting');
   s.ctx.via = null;
-  return s.do({ type: 'connectKnown' });
+  return s.do({ type: 'connectKnown', gen: s.work('connect') });
 }
 
 function enterOnline(s: Step, via: Via, policy: Policy, keepApBriefly = false): Step {
@@ -187,173 +298,300 @@ function enterOnline(s: Step, via: Via, policy: Policy, keepApBriefly = false): 
   return s.timer('connectivity', policy.connectivityIntervalMs);
 }
 
-function isCurrent(ctx: Context, kind: TimerKind, gen: number): boolean {
-  return ctx.gen[kind] === gen;
+/** Connecting found a way out: online, or the resumed trial's fail-safe. */
+function connected(s: Step, via: Via, policy: Policy): Result {
+  const attempt = s.ctx.attempt;
+  if (!attempt) return enterOnline(s, via, policy).done();
+  s.enter('failsafe');
+  s.ctx.via = via;
+  s.timer('failsafe', attempt.failsafeMs);
+  return s.timer('connectivity', policy.connectivityIntervalMs).done();
 }
 
-export function transition(ctx: Context, event: Event, policy: Policy): Result {
-  const s = new Step(ctx);
-  switch (event.type) {
-    case 'start':
-      if (ctx.state !== 'booting') return s.done(false);
-      // Rebooted during a trial: finish the trial with the time it had left.
-      if (event.resume) {
-        s.ctx.attempt = {
-          id: event.resume.attemptId,
-          commit: 'confirm',
-          failsafeMs: event.resume.remainingMs,
-          from: 'online',
-        };
-      }
-      return enterConnecting(s).done();
+/** Connecting found nothing: setup, or (a resumed trial that does not connect) revert and go again. */
+function connectFailed(s: Step, policy: Policy): Result {
+  const attempt = s.ctx.attempt;
+  if (!attempt) return enterSetup(s, policy).done();
+  s.do({ type: 'revertAttempt', attemptId: attempt.id, reason: 'not_confirmed' });
+  s.ctx.attempt = undefined;
+  return enterConnecting(s).done();
+}
 
-    case 'connected': {
-      if (ctx.state !== 'connecting') return s.done(false);
-      const attempt = ctx.attempt;
-      if (!attempt) return enterOnline(s, event.via, policy).done();
-      s.enter('failsafe');
-      s.ctx.via = event.via;
-      s.timer('failsafe', attempt.failsafeMs);
-      return s.timer('connectivity', policy.connectivityIntervalMs).done();
-    }
+function applyEffect(s: Step, keepAp: boolean, policy: Policy): Effect {
+  return {
+    type: 'apply',
+    gen: s.ctx.gen.apply,
+    attemptId: s.ctx.attempt?.id ?? '',
+    keepAp,
+    checkInternet: policy.checkInternetOnJoin,
+  };
+}
 
-    case 'connectFailed':
-      if (ctx.state !== 'connecting') return s.done(false);
-      if (ctx.attempt) {
-        // The resumed trial does not connect: revert and try the previous networks.
-        s.do({ type: 'revertAttempt', attemptId: ctx.attempt.id });
-        s.ctx.attempt = undefined;
-        return enterConnecting(s).done();
-      }
-      return enterSetup(s, policy).done();
-
-    case 'knownReturned':
-      if (ctx.state !== 'setup') return s.done(false);
-      return enterOnline(s, event.via, policy, true).done();
-
-    case 'linkLost':
-      if (ctx.state !== 'online') return s.done(false);
-      return enterConnecting(s).done();
-
-    case 'connectivity': {
-      if (ctx.state !== 'online' && ctx.state !== 'failsafe') return s.done(false);
-      s.ctx.connectivityFailures = event.ok ? 0 : ctx.connectivityFailures + 1;
-      const lost = s.ctx.connectivityFailures >= policy.failuresBeforeLoss;
-      if (!lost || ctx.state === 'failsafe' || policy.onLoss === 'ignore') {
-        return s.timer('connectivity', policy.connectivityIntervalMs).done();
-      }
-      s.ctx.connectivityFailures = 0;
-      return policy.onLoss === 'setup' ? enterSetup(s, policy).done() : enterConnecting(s).done();
-    }
-
-    case 'apply': {
-      if (ctx.state === 'applying' || ctx.state === 'booting') return s.done(false);
-      // A trial in progress is replaced by the new one: the agent reverts its networks first.
-      s.ctx.attempt = {
-        id: event.attemptId,
-        commit: event.commit,
-        failsafeMs: event.failsafeMs,
-        from: ctx.state === 'failsafe' ? 'online' : ctx.state,
-      };
-      s.cancel('failsafe').cancel('linger');
-      s.enter('applying');
-      // Answer before tearing down: without AP+STA the AP goes only after the reply is out.
-      const keepAp = ctx.apUp && ctx.apSta;
-      if (ctx.apUp && !ctx.apSta) s.apDown(true);
-      return s.do({ type: 'apply', attemptId: event.attemptId, keepAp }).done();
-    }
-
-    case 'applyOk': {
-      const attempt = ctx.attempt;
-      if (ctx.state !== 'applying' || !attempt) return s.done(false);
-      if (attempt.commit === 'auto') {
-        s.do({ type: 'commitAttempt', attemptId: attempt.id });
-        s.ctx.attempt = undefined;
-        return enterOnline(s, event.via, policy, true).done();
-      }
-      s.enter('failsafe');
-      s.ctx.via = event.via;
-      s.ctx.apPinned = false;
-      if (s.ctx.apUp) {
-        if (policy.lingerMs > 0) s.timer('linger', policy.lingerMs);
-        else s.apDown();
-      }
-      s.do({ type: 'armFailsafe', attemptId: attempt.id, ms: attempt.failsafeMs });
-      s.timer('failsafe', attempt.failsafeMs);
-      return s.timer('connectivity', policy.connectivityIntervalMs).done();
-    }
-
-    case 'applyFailed': {
-      const attempt = ctx.attempt;
-      if (ctx.state !== 'applying' || !attempt) return s.done(false);
-      s.do({ type: 'revertAttempt', attemptId: attempt.id });
-      s.ctx.attempt = undefined;
-      // Credentials pushed over the AP: reopen it with the reason kept. Over the LAN: go back.
-      return attempt.from === 'setup' ? enterSetup(s, policy).done() : enterConnecting(s).done();
-    }
-
-    case 'commit': {
-      const attempt = ctx.attempt;
-      if (ctx.state !== 'failsafe' || !attempt) return s.done(false);
-      s.cancel('failsafe');
-      s.do({ type: 'commitAttempt', attemptId: attempt.id });
-      s.ctx.attempt = undefined;
-      s.enter('online');
-      return s.timer('connectivity', policy.connectivityIntervalMs).done();
-    }
-
-    case 'apStart':
-      if (ctx.state === 'applying' || ctx.state === 'booting') return s.done(false);
-      s.ctx.apPinned = true;
-      if (ctx.state === 'setup') return s.timer('setupIdle', 0).done();
-      if (ctx.state === 'failsafe' && ctx.attempt) {
-        s.do({ type: 'revertAttempt', attemptId: ctx.attempt.id });
-        s.ctx.attempt = undefined;
-        s.cancel('failsafe');
-      }
-      return enterSetup(s, policy).done();
-
-    case 'apStop':
-      if (ctx.state !== 'setup' && !(ctx.apUp && (ctx.state === 'online' || ctx.state === 'failsafe'))) {
-        return s.done(false);
-      }
-      s.ctx.apPinned = false;
-      if (ctx.state !== 'setup') return s.cancel('linger').apDown().done();
-      s.apDown();
-      return enterConnecting(s).done();
-
-    case 'networksChanged':
-      s.ctx.hasKnown = event.hasKnown;
-      if (ctx.state === 'setup') s.timer('retryKnown', event.hasKnown ? policy.retryKnownMs : 0);
-      return s.done();
-
-    case 'timer': {
-      if (!isCurrent(ctx, event.kind, event.gen)) return s.done(false);
-      switch (event.kind) {
-        case 'setupIdle':
-          if (ctx.state !== 'setup') return s.done(false);
-          if (!ctx.hasKnown) return s.timer('setupIdle', policy.setupIdleMs).done();
-          s.apDown();
-          return enterConnecting(s).done();
-        case 'retryKnown':
-          if (ctx.state !== 'setup') return s.done(false);
-          s.timer('retryKnown', policy.retryKnownMs);
-          return s.do({ type: 'probeKnown' }).done();
-        case 'failsafe': {
-          const attempt = ctx.attempt;
-          if (ctx.state !== 'failsafe' || !attempt) return s.done(false);
-          s.do({ type: 'revertAttempt', attemptId: attempt.id });
-          s.ctx.attempt = undefined;
-          s.apDown();
-          return enterConnecting(s).done();
-        }
-        case 'connectivity':
-          if (ctx.state !== 'online' && ctx.state !== 'failsafe') return s.done(false);
-          return s.do({ type: 'checkConnectivity' }).done();
-        case 'linger':
-          if (ctx.state !== 'online' && ctx.state !== 'failsafe') return s.done(false);
-          return s.apDown().done();
-      }
-    }
+function applyOk(s: Step, attempt: NonNullable<Context['attempt']>, policy: Policy): Result {
+  if (attempt.commit === 'auto') {
+    s.do({ type: 'commitAttempt', attemptId: attempt.id });
+    s.ctx.attempt = undefined;
+    return enterOnline(s, 'wifi', policy, true).done();
   }
+  s.enter('failsafe');
+  s.ctx.via = 'wifi';
+  s.ctx.apPinned = false;
+  if (s.ctx.apUp) {
+    if (policy.lingerMs > 0) s.timer('linger', policy.lingerMs);
+    else s.apDown();
+  }
+  s.do({ type: 'armFailsafe', attemptId: attempt.id, ms: attempt.failsafeMs });
+  s.timer('failsafe', attempt.failsafeMs);
+  return s.timer('connectivity', policy.connectivityIntervalMs).done();
+}
+
+function applyFailed(s: Step, attempt: NonNullable<Context['attempt']>, policy: Policy): Result {
+  s.do({ type: 'revertAttempt', attemptId: attempt.id });
+  s.ctx.attempt = undefined;
+  // Credentials pushed over the AP: reopen it with the reason kept. Over the LAN: go back.
+  return attempt.from === 'setup' ? enterSetup(s, policy).done() : enterConnecting(s).done();
+}
+
+type Handler<E extends Event> = (s: Step, event: E, policy: Policy) => Result;
+type Handlers = { [T in Event['type']]: Handler<Extract<Event, { type: T }>> };
+
+const handlers: Handlers = {
+  start(s, e) {
+    if (s.ctx.state !== 'booting') return refuse(s);
+    const trial = e.trial;
+    if (trial?.remainingMs !== undefined && trial.remainingMs > 0) {
+      // Rebooted during a trial: finish it with the time it had left.
+      s.ctx.attempt = {
+        id: trial.attemptId,
+        commit: 'confirm',
+        failsafeMs: trial.remainingMs,
+        from: 'online',
+      };
+    } else if (trial) {
+      // Its time ran out while the device was off, or it was cut short while applying.
+      const reason = trial.remainingMs === undefined ? 'interrupted' : 'not_confirmed';
+      s.do({ type: 'revertAttempt', attemptId: trial.attemptId, reason });
+    }
+    return enterConnecting(s).done();
+  },
+
+  linksRead(s, e, policy) {
+    if (s.ctx.state !== 'connecting' || !isCurrent(s.ctx, 'connect', e.gen)) return refuse(s);
+    // Ethernet first, then saved Wi-Fi networks in range by priority, then cellular.
+    if (e.links.ethernet) return connected(s, 'ethernet', policy);
+    if (s.ctx.hasKnown) return s.do({ type: 'joinKnown', gen: e.gen }).done();
+    if (e.links.cellular) return connected(s, 'cellular', policy);
+    return connectFailed(s, policy);
+  },
+
+  knownTried(s, e, policy) {
+    if (s.ctx.state !== 'connecting' || !isCurrent(s.ctx, 'connect', e.gen)) return refuse(s);
+    if (e.joined) return connected(s, 'wifi', policy);
+    if (e.links.cellular) return connected(s, 'cellular', policy);
+    return connectFailed(s, policy);
+  },
+
+  connectCrashed(s, e, policy) {
+    if (s.ctx.state !== 'connecting' || !isCurrent(s.ctx, 'connect', e.gen)) return refuse(s);
+    return connectFailed(s, policy);
+  },
+
+  probed(s, e, policy) {
+    if (s.ctx.state !== 'setup' || !isCurrent(s.ctx, 'probe', e.gen)) return refuse(s);
+    if (e.candidates === 0) return s.done();
+    // Without AP+STA a join takes the AP away: not from under a station that may still be using it.
+    const busy = e.apClients > 0 || e.sinceStationSpokeMs < policy.stationQuietMs;
+    if (!s.ctx.apSta && busy) return s.done();
+    if (!s.ctx.apSta) s.apDown();
+    return s.do({ type: 'joinReturning', gen: e.gen, keepAp: s.ctx.apSta }).done();
+  },
+
+  returnTried(s, e, policy) {
+    if (s.ctx.state !== 'setup' || !isCurrent(s.ctx, 'probe', e.gen)) return refuse(s);
+    if (e.joined) return enterOnline(s, 'wifi', policy, true).done();
+    // Nothing came back: the AP this probe took down comes back.
+    return s.apUp().done();
+  },
+
+  apply(s, e, policy) {
+    const from = s.ctx.state;
+    if (from === 'applying' || from === 'booting') return refuse(s);
+    // A trial in progress is replaced by the new one: the agent reverts its networks first.
+    s.ctx.attempt = {
+      id: e.attemptId,
+      commit: e.commit,
+      failsafeMs: e.failsafeMs,
+      from: from === 'failsafe' ? 'online' : from,
+    };
+    s.cancel('failsafe').cancel('linger');
+    s.enter('applying');
+    s.work('apply');
+    const keepAp = s.ctx.apUp && s.ctx.apSta;
+    if (s.ctx.apUp && !s.ctx.apSta) {
+      // Answer before tearing down: the AP goes only once the reply is out, then the join.
+      if (policy.teardownMs > 0) return s.timer('teardown', policy.teardownMs).done();
+      s.apDown();
+    }
+    return s.do(applyEffect(s, keepAp, policy)).done();
+  },
+
+  applied(s, e, policy) {
+    const attempt = s.ctx.attempt;
+    if (s.ctx.state !== 'applying' || attempt?.id !== e.attemptId || !isCurrent(s.ctx, 'apply', e.gen))
+      return refuse(s);
+    const noInternet = e.joined !== undefined && e.checks !== undefined && !internetReached(e.checks);
+    if (e.joined && !noInternet) {
+      const { networkId, ssidHex, ip } = e.joined;
+      s.do({ type: 'markConnected', networkId });
+      // The result is on record before the state changes: a reader never sees one without the other.
+      s.do({
+        type: 'recordAttempt',
+        attempt: { id: attempt.id, result: 'ok', ssidHex, ...(ip !== undefined ? { ip } : {}) },
+      });
+      return applyOk(s, attempt, policy);
+    }
+    if (noInternet) s.do({ type: 'leave' });
+    s.do({
+      type: 'recordAttempt',
+      attempt: {
+        id: attempt.id,
+        result: 'failed',
+        reason: noInternet ? 'no_internet' : e.reason,
+        ...(e.ssidHex !== undefined ? { ssidHex: e.ssidHex } : {}),
+      },
+    });
+    return applyFailed(s, attempt, policy);
+  },
+
+  commit(s, _e, policy) {
+    const attempt = s.ctx.attempt;
+    if (s.ctx.state !== 'failsafe' || !attempt) return refuse(s);
+    s.cancel('failsafe');
+    s.do({ type: 'commitAttempt', attemptId: attempt.id });
+    s.ctx.attempt = undefined;
+    s.enter('online');
+    return s.timer('connectivity', policy.connectivityIntervalMs).done();
+  },
+
+  apStart(s, _e, policy) {
+    const state = s.ctx.state;
+    if (state === 'applying' || state === 'booting') return refuse(s);
+    s.ctx.apPinned = true;
+    if (state === 'setup') return s.timer('setupIdle', 0).done();
+    if (state === 'failsafe' && s.ctx.attempt) {
+      s.do({ type: 'revertAttempt', attemptId: s.ctx.attempt.id, reason: 'not_confirmed' });
+      s.ctx.attempt = undefined;
+      s.cancel('failsafe');
+    }
+    return enterSetup(s, policy).done();
+  },
+
+  apStop(s) {
+    const state = s.ctx.state;
+    if (state !== 'setup' && !(s.ctx.apUp && (state === 'online' || state === 'failsafe'))) return refuse(s);
+    s.ctx.apPinned = false;
+    if (state !== 'setup') return s.cancel('linger').apDown().done();
+    s.apDown();
+    return enterConnecting(s).done();
+  },
+
+  networksChanged(s, e, policy) {
+    s.ctx.hasKnown = e.hasKnown;
+    if (s.ctx.state === 'setup') s.timer('retryKnown', e.hasKnown ? policy.retryKnownMs : 0);
+    return s.done();
+  },
+
+  capabilities(s, e) {
+    // AP+STA is a fact about the hardware the machine plans with (a backend may learn it late).
+    s.ctx.apSta = e.apSta;
+    return s.done();
+  },
+
+  checkLinks(s, e) {
+    const { state, via } = s.ctx;
+    if ((state !== 'online' && state !== 'failsafe') || !isCurrent(s.ctx, 'connectivity', e.gen))
+      return refuse(s);
+    const up = via === 'ethernet' ? e.links.ethernet : via === 'cellular' ? e.links.cellular : e.links.wifi;
+    if (!up && state === 'online') return enterConnecting(s).done();
+    // The wired link came back while on Wi-Fi or cellular: prefer it.
+    if (state === 'online' && via !== 'ethernet' && e.links.ethernet) s.ctx.via = 'ethernet';
+    return s.do({ type: 'runChecks', gen: e.gen }).done();
+  },
+
+  checked(s, e, policy) {
+    const state = s.ctx.state;
+    if ((state !== 'online' && state !== 'failsafe') || !isCurrent(s.ctx, 'connectivity', e.gen))
+      return refuse(s);
+    // A check that could not run counts as failed.
+    const ok = e.checks !== undefined && internetReached(e.checks);
+    s.ctx.connectivityFailures = ok ? 0 : s.ctx.connectivityFailures + 1;
+    const lost = s.ctx.connectivityFailures >= policy.failuresBeforeLoss;
+    if (!lost || state === 'failsafe' || policy.onLoss === 'ignore') {
+      return s.timer('connectivity', policy.connectivityIntervalMs).done();
+    }
+    s.ctx.connectivityFailures = 0;
+    return policy.onLoss === 'setup' ? enterSetup(s, policy).done() : enterConnecting(s).done();
+  },
+
+  apUpDone(s, e, policy) {
+    if (!s.ctx.apUp || !isCurrent(s.ctx, 'apRetry', e.gen)) return refuse(s);
+    switch (e.outcome) {
+      case 'up':
+        return s.ctx.state === 'setup' ? s.do({ type: 'warmScan' }).done() : s.done();
+      case 'failed':
+        // A device in setup without its AP waits for nobody: try again.
+        return s.timer('apRetry', policy.apRetryMs).done();
+      case 'noIdentity':
+        return s.done();
+    }
+  },
+
+  timer(s, e, policy) {
+    if (!isCurrent(s.ctx, e.kind, e.gen)) return refuse(s);
+    return timerHandlers[e.kind](s, policy);
+  },
+};
+
+const timerHandlers: Record<TimerKind, (s: Step, policy: Policy) => Result> = {
+  setupIdle(s, policy) {
+    if (s.ctx.state !== 'setup') return refuse(s);
+    if (!s.ctx.hasKnown) return s.timer('setupIdle', policy.setupIdleMs).done();
+    s.apDown();
+    return enterConnecting(s).done();
+  },
+  retryKnown(s, policy) {
+    if (s.ctx.state !== 'setup') return refuse(s);
+    s.timer('retryKnown', policy.retryKnownMs);
+    return s.do({ type: 'probeKnown', gen: s.ctx.gen.probe }).done();
+  },
+  failsafe(s) {
+    const attempt = s.ctx.attempt;
+    if (s.ctx.state !== 'failsafe' || !attempt) return refuse(s);
+    s.do({ type: 'revertAttempt', attemptId: attempt.id, reason: 'not_confirmed' });
+    s.ctx.attempt = undefined;
+    s.apDown();
+    return enterConnecting(s).done();
+  },
+  connectivity(s) {
+    if (s.ctx.state !== 'online' && s.ctx.state !== 'failsafe') return refuse(s);
+    return s.do({ type: 'checkConnectivity', gen: s.ctx.gen.connectivity }).done();
+  },
+  linger(s) {
+    if (s.ctx.state !== 'online' && s.ctx.state !== 'failsafe') return refuse(s);
+    return s.apDown().done();
+  },
+  teardown(s, policy) {
+    if (s.ctx.state !== 'applying' || !s.ctx.attempt) return refuse(s);
+    s.apDown();
+    return s.do(applyEffect(s, false, policy)).done();
+  },
+  apRetry(s) {
+    if (s.ctx.state !== 'setup' || !s.ctx.apUp) return refuse(s);
+    return s.do({ type: 'apUp', gen: s.ctx.gen.apRetry }).done();
+  },
+};
+
+export function transition(ctx: Context, event: Event, policy: Policy): Result {
+  const handler = handlers[event.type] as Handler<Event>;
+  return handler(new Step(ctx), event, policy);
 }

@@ -1,14 +1,49 @@
 /**
- * The one owner of the radio (ARCHITECTURE.md principle 1). Every radio operation — scan, join, AP
- * up/down, status — is queued here and runs alone, in order. HTTP handlers, the control socket and
- * timers never touch the radio port directly.
+ * The one owner of the radio (ARCHITECTURE.md principle 1). It takes typed commands — scan, startAp,
+ * stopAp, join, leave, status, capabilities, close — queues them and runs each alone, in order, on
+ * the radio port. HTTP handlers, the control socket and timers never touch the port directly, and
+ * nothing waits inside the actor: a delay (the AP's teardown after an answer) is a timer of the
+ * lifecycle machine, so other commands run meanwhile. After `close` every command is refused.
  */
-import type { RadioPort } from '../ports/radio';
+import { AirliftError } from '../../shared/errors';
+import type { ScanResult } from '../../shared/protocol/wifi';
+import type {
+  JoinOutcome,
+  JoinTarget,
+  RadioCapabilities,
+  RadioPort,
+  RadioStatus,
+  SetupApConfig,
+} from '../ports/radio';
+
+export type RadioCommand =
+  | { kind: 'scan' }
+  | { kind: 'startAp'; config: SetupApConfig }
+  | { kind: 'stopAp' }
+  | { kind: 'join'; target: JoinTarget; options: { timeoutMs: number; keepAp: boolean } }
+  | { kind: 'leave' }
+  | { kind: 'status' }
+  | { kind: 'capabilities' }
+  | { kind: 'close' };
+
+interface Replies {
+  scan: ScanResult[];
+  startAp: undefined;
+  stopAp: undefined;
+  join: JoinOutcome;
+  leave: undefined;
+  status: RadioStatus;
+  capabilities: RadioCapabilities;
+  close: undefined;
+}
+
+export type RadioReply<C extends RadioCommand> = Replies[C['kind']];
 
 export class RadioActor {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
-  private scanCache?: { at: number; results: Awaited<ReturnType<RadioPort['scan']>> };
+  private closed = false;
+  private scanCache?: { at: number; results: ScanResult[] };
 
   constructor(
     private readonly radio: RadioPort,
@@ -16,10 +51,14 @@ export class RadioActor {
     private readonly scanCacheMs = 10_000,
   ) {}
 
-  /** Queue `op`; it starts when every earlier operation has settled. */
-  run<T>(op: (radio: RadioPort) => Promise<T>): Promise<T> {
+  /** Queue `command`; it runs when every earlier command has settled. */
+  send<C extends RadioCommand>(command: C): Promise<RadioReply<C>> {
+    if (this.closed) {
+      return Promise.reject(new AirliftError('BACKEND_UNAVAILABLE', 'The radio was closed'));
+    }
+    if (command.kind === 'close') this.closed = true;
     this.pending++;
-    const result = this.tail.then(() => op(this.radio));
+    const result = this.tail.then(() => this.perform(command)) as Promise<RadioReply<C>>;
     this.tail = result.then(
       () => undefined,
       () => undefined,
@@ -29,21 +68,39 @@ export class RadioActor {
     });
   }
 
-  /** Operations queued or running. */
+  /** Commands queued or running. */
   get depth(): number {
     return this.pending;
   }
 
   /** Scan, reusing a result younger than `maxAgeMs` unless `force`: a scan costs the radio seconds. */
-  async scan(force = false, maxAgeMs = this.scanCacheMs): Promise<Awaited<ReturnType<RadioPort['scan']>>> {
+  async scan(force = false, maxAgeMs = this.scanCacheMs): Promise<ScanResult[]> {
     const cached = this.scanCache;
     if (!force && cached && this.now() - cached.at < maxAgeMs) return cached.results;
-    const results = await this.run((r) => r.scan());
+    const results = await this.send({ kind: 'scan' });
     this.scanCache = { at: this.now(), results };
     return results;
   }
 
-  invalidateScan(): void {
-    this.scanCache = undefined;
+  private async perform(command: RadioCommand): Promise<Replies[RadioCommand['kind']]> {
+    const radio = this.radio;
+    switch (command.kind) {
+      case 'scan':
+        return radio.scan();
+      case 'startAp':
+        return radio.startAp(command.config).then(() => undefined);
+      case 'stopAp':
+        return radio.stopAp().then(() => undefined);
+      case 'join':
+        return radio.join(command.target, command.options);
+      case 'leave':
+        return radio.leave().then(() => undefined);
+      case 'status':
+        return radio.status();
+      case 'capabilities':
+        return radio.capabilities();
+      case 'close':
+        return radio.close().then(() => undefined);
+    }
   }
 }

@@ -311,6 +311,30 @@ describe('a join over the setup AP', () => {
   });
 });
 
+describe('answer before tearing down', () => {
+  it('the AP goes after the teardown delay, and the radio is free for other commands meanwhile', async () => {
+    const r = await rig({ config: { setup: { teardownDelayMs: 5000 } } });
+    r.radio.ops.length = 0;
+    const reply = await r.agent.setWifi({
+      networks: [LABNET_NETWORK],
+      mode: 'replace',
+      commit: 'auto',
+      failsafeSeconds: 300,
+      apply: 'now',
+    });
+    expect(reply.apStaysUp).toBe(false);
+    // The answer is out and the AP still up; a scan is not queued behind a sleeping teardown.
+    await expect(r.agent.scan(true)).resolves.toEqual(expect.any(Array));
+    expect(await apUp(r)).toBe(true);
+    expect(r.radio.ops).toEqual(['scan']);
+    await r.advance(4999);
+    expect(await apUp(r)).toBe(true);
+    await r.advance(1);
+    expect(r.radio.ops).toEqual(['scan', 'stopAp', 'join']);
+    expect(r.agent.state).toBe('online');
+  });
+});
+
 describe('connectivity checks while online', () => {
   const ok = (id: CheckResult['id']): CheckResult => ({ id, target: 'x', state: 'ok' });
   const failed = (id: CheckResult['id']): CheckResult => ({ id, target: 'x', state: 'failed' });
