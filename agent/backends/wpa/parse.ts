@@ -301,16 +301,8 @@ export function parseResolvConf(text: string): string[] {
   return out;
 }
 
-/**
- * The channel number of a frequency in MHz as hostapd's `channel=` takes it: 2.4 GHz (1..14) and
- * 5 GHz (32..177). Undefined elsewhere (6 GHz needs an operating class this backend does not write).
- */
-export function channelOfFrequency(mhz: number): number | undefined {
-  if (mhz === 2484) return 14;
-  if (mhz >= 2412 && mhz <= 2472 && (mhz - 2407) % 5 === 0) return (mhz - 2407) / 5;
-  if (mhz >= 5160 && mhz <= 5885 && (mhz - 5000) % 5 === 0) return (mhz - 5000) / 5;
-  return undefined;
-}
+// Shared with the AP planner, which decides by channels.
+export { channelOfFrequency } from '../../core/ap-plan';
 
 /** Whether a command's output points at the radio itself (rfkill, a missing or down device). */
 export function looksLikeHardwareFailure(text: string): boolean {

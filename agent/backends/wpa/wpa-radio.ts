@@ -10,29 +10,25 @@
  * the kernel's links, and starts nothing.
  *
  * AP+STA: when that radio allows an AP and a station together, the AP runs on a second, virtual
- * interface (`interfaces.ap`, default `uap0`), created by `startAp` only
- * (`iw dev <wifi> interface add <ap> type __ap addr <mac>`, a locally administered MAC derived from
- * the station's, see apMacFor) and deleted on stopAp/close. A marker file in the runtime directory
- * (wiped at reboot) records that this backend created it, so an agent restarted after a crash takes
- * a leftover one as its own and deletes it; one it did not create is used, never deleted. An
- * existing AP interface still carrying the station's MAC gets the derived one while down. If
+ * interface (`interfaces.ap`, default `uap0`), created by `startAp` only and deleted on stopAp/close
+ * (agent/backends/ap-interface.ts: a locally administered MAC derived from the station's, a marker so
+ * a restarted agent deletes a leftover one, one it did not create used and never deleted). If
  * creation or bring-up fails, the AP and the station take turns on the station interface from then
  * on and `concurrentApSta` is false at once.
  *
- * One channel only (every AP+STA combination has `#channels <= 1`): mac80211 refuses a station
- * association on another channel while hostapd beacons, so a join that keeps the AP pauses hostapd
- * when the target's channel (latest scan) differs or is unknown, and restarts it on the station's
- * channel after success or on its configured one after failure (dnsmasq and the AP's address stay).
- * The AP never moves to a DFS channel (52..144) or, without a regulatory country, to any 5 GHz
- * channel: for such a target the AP and station take turns for that join (the AP stays down after
- * a success, comes back after a failure).
+ * Which channel the AP uses, and what a join does to it, is the pure planner's
+ * (agent/core/ap-plan.ts), shared with the NetworkManager backend: on a one-channel radio (every
+ * AP+STA combination has `#channels <= 1`) a join that keeps the AP pauses hostapd when the target's
+ * channel (latest scan) differs or is unknown, and restarts it on the station's channel after
+ * success or on its configured one after failure (dnsmasq and the AP's address stay); for a DFS
+ * target, or a 5 GHz one without a regulatory country, the AP and station take turns for that join.
  *
  * WPA3-SAE is reported until wpa_supplicant, started for a scan or a join, has answered
  * `get_capability key_mgmt` (or `auth_alg`) without SAE; from then on it is withheld and a
  * wpa3-sae join fails at once as `hardware`. Ethernet and cellular come from the kernel
  * (agent/system/links.ts). `leave()` removes only the address our DHCP client obtained.
  */
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
 import {
@@ -57,11 +53,23 @@ import type {
 import { ensureDir } from '../../../platform/atomic-file';
 import { spawnProcess, type ManagedProcess } from '../../../platform/processes';
 import { prefixToNetmask } from '../../../shared/ipv4';
+import {
+  afterJoinFollowsStation,
+  channelOfFrequency,
+  channelOfTarget,
+  planApAfterJoin,
+  planApForJoin,
+  planApStart,
+  type ApFollowUp,
+  type ApNow,
+  type ApRadio,
+  type JoinApPlan,
+} from '../../core/ap-plan';
 import { LinkProbe } from '../../system/links';
+import { ApInterface, readSysfsNet } from '../ap-interface';
 import { findExecutable, registerBackend } from '../select-backend';
 import { checkInterfaceName, dnsmasqConf, hostapdConf, wpaSupplicantConf, writeConfigFile } from './config';
 import {
-  channelOfFrequency,
   looksLikeHardwareFailure,
   parseCapabilityWords,
   parseDefaultRoute,
@@ -153,26 +161,8 @@ class HardwareFailure extends Error {}
 /** Default name of the AP interface this backend creates for AP+STA (the name Raspberry Pi guides use). */
 export const DEFAULT_AP_INTERFACE = 'uap0';
 
-/**
- * A locally administered unicast MAC for the AP, derived from the station's: the same address with
- * the U/L bit set (and the group bit clear). Clients and the driver must not see one address on two
- * interfaces: mac80211 refuses to bring a second interface up with the first one's address, and a
- * BSSID equal to the station's own confuses the AP it is joined to. Deriving it keeps it stable
- * across reboots and recognisable (same OUI-derived prefix), unlike a random one. If the station's
- * address is itself locally administered, the last bit of the last octet is flipped instead.
- */
-export function apMacFor(stationMac: string): string | undefined {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(stationMac)) return undefined;
-  const octets = stationMac
-    .toLowerCase()
-    .split(':')
-    .map((o) => parseInt(o, 16));
-  const first = octets[0] ?? 0;
-  const derived = [...octets];
-  derived[0] = (first | 0x02) & 0xfe;
-  if (derived[0] === first) derived[5] = (octets[5] ?? 0) ^ 0x01;
-  return derived.map((o) => o.toString(16).padStart(2, '0')).join(':');
-}
+// The AP MAC derivation lives with the other AP rules; re-exported under this module's name too.
+export { apMacFor } from '../../core/ap-plan';
 
 export class WpaSupplicantRadio implements RadioPort {
   private readonly runner: CommandRunner;
@@ -202,8 +192,8 @@ export class WpaSupplicantRadio implements RadioPort {
   private radioInfo: string | undefined;
   /** Every AP+STA combination allows one channel only: the AP must follow the station. */
   private singleChannel = false;
-  /** The AP interface exists because this backend created it (so it may delete it). */
-  private apCreated = false;
+  /** The AP+STA interface (created and deleted by us, or found), unless configured to take turns. */
+  private readonly apInterfaceOwner: ApInterface | undefined;
   /** SAE per wpa_supplicant; undefined until it has answered. */
   private sae: boolean | undefined;
   /** The latest scan, for the channel of a join's target. */
@@ -263,6 +253,18 @@ export class WpaSupplicantRadio implements RadioPort {
       ...(options.cellularInterface === undefined ? {} : { cellular: options.cellularInterface }),
     });
     this.log = options.log ?? ((message) => console.warn(`airliftd wpa_supplicant backend: ${message}`));
+    this.apInterfaceOwner =
+      this.apWanted === this.iface
+        ? undefined
+        : new ApInterface({
+            runner: this.runner,
+            station: this.iface,
+            name: this.apWanted,
+            sysfsNetDir: this.sysfsNetDir,
+            runtimeDir: this.dir,
+            tools: { iw: this.tools.iw, ip: this.tools.ip },
+            note: (message) => this.note(message),
+          });
   }
 
   private note(message: string): void {
@@ -357,82 +359,17 @@ export class WpaSupplicantRadio implements RadioPort {
     return info;
   }
 
-  private async readSysfs(name: string, file: string): Promise<string | undefined> {
-    try {
-      return (await readFile(join(this.sysfsNetDir, name, file), 'utf8')).trim();
-    } catch {
-      return undefined;
-    }
+  private readSysfs(name: string, file: string): Promise<string | undefined> {
+    return readSysfsNet(this.sysfsNetDir, name, file);
   }
 
-  /** Marks the AP interface as created by this backend; it survives an agent restart, not a reboot. */
-  private get createdMarker(): string {
-    return join(this.dir, `created-${this.apWanted}`);
-  }
-
-  private async markedCreated(): Promise<boolean> {
-    return stat(this.createdMarker).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  /**
-   * The AP interface exists, with an address of its own: as found (ours if the marker says a
-   * previous run created it), or created now on the station's radio with the derived MAC.
-   */
   private async ensureApInterface(): Promise<void> {
-    const name = this.apWanted;
-    const station = await this.readSysfs(this.iface, 'address');
-    const mac = station === undefined ? undefined : apMacFor(station);
-    if ((await this.readSysfs(name, 'ifindex')) !== undefined) {
-      // Left by a run that crashed (systemd restarted us): ours to delete again.
-      if (await this.markedCreated()) this.apCreated = true;
-    } else {
-      // Marker first: a crash between the two leaves a marker without an interface (harmless), never
-      // an interface nobody will delete.
-      await ensureDir(this.dir);
-      await writeFile(this.createdMarker, `${name}\n`, { mode: 0o600 });
-      const added = await this.run('iw', [
-        'dev',
-        this.iface,
-        'interface',
-        'add',
-        name,
-        'type',
-        '__ap',
-        ...(mac === undefined ? [] : ['addr', mac]),
-      ]);
-      if (added.code !== 0) {
-        await rm(this.createdMarker, { force: true });
-        const why = (added.stderr || added.stdout).trim() || `exit ${added.code ?? '?'}`;
-        throw new Error(`could not create ${name} (iw: ${why})`);
-      }
-      this.apCreated = true;
-    }
-    // Two interfaces with one MAC: mac80211 refuses to bring the second up (ENOTUNIQ). Some drivers
-    // ignore `addr`, and a leftover interface may predate it: change it while the interface is down.
-    const ap = await this.readSysfs(name, 'address');
-    if (mac === undefined || station === undefined || ap?.toLowerCase() !== station.toLowerCase()) return;
-    await this.run('ip', ['link', 'set', 'dev', name, 'down']);
-    const set = await this.run('ip', ['link', 'set', 'dev', name, 'address', mac]);
-    if (set.code !== 0) this.note(`could not set ${name}'s address to ${mac}: ${set.stderr.trim()}`);
+    await this.apInterfaceOwner?.ensure();
   }
 
   /** Delete the AP interface if this backend created it (this run or, per the marker, a previous one). */
   private async deleteApInterface(): Promise<void> {
-    if (this.apWanted === this.iface) return;
-    if (!this.apCreated && !(await this.markedCreated())) return;
-    if ((await this.readSysfs(this.apWanted, 'ifindex')) !== undefined) {
-      const deleted = await this.run('iw', ['dev', this.apWanted, 'del']);
-      if (deleted.code !== 0 && (await this.readSysfs(this.apWanted, 'ifindex')) !== undefined) {
-        // Still ours: stopAp or close tries again.
-        this.note(`could not delete ${this.apWanted}: ${(deleted.stderr || deleted.stdout).trim()}`);
-        return;
-      }
-    }
-    this.apCreated = false;
-    await rm(this.createdMarker, { force: true });
+    await this.apInterfaceOwner?.remove();
   }
 
   /** Creation or bring-up failed: the AP takes turns with the station from now on. */
@@ -586,9 +523,14 @@ export class WpaSupplicantRadio implements RadioPort {
         return { ok: false, reason: 'auth_failed', detail: err.message };
       throw err;
     }
-    const concurrent = this.ap !== undefined && options.keepAp && this.apIface !== this.iface;
-    if (this.ap && !concurrent) await this.stopAp();
-    const plan = concurrent && this.singleChannel ? await this.clearChannelFor(target) : 'keep';
+    const ap = this.ap;
+    const plan = planApForJoin(
+      this.apRadio(),
+      { up: ap !== undefined, ...(this.apChannel !== undefined ? { channel: this.apChannel } : {}) },
+      channelOfTarget(this.lastScan, target.ssidHex),
+      options.keepAp,
+    );
+    await this.clearApFor(plan);
     const deadline = this.now() + options.timeoutMs;
     let outcome = await this.attemptJoin(target, deadline);
     const noSae = target.security === 'wpa3-sae' && this.sae === false;
@@ -596,61 +538,70 @@ export class WpaSupplicantRadio implements RadioPort {
       await this.rfkillUnblock();
       outcome = await this.attemptJoin(target, deadline);
     }
-    if (plan === 'keep') {
-      if (outcome.ok && this.ap && this.singleChannel) await this.followStationChannel();
-    } else if (plan.kind === 'paused') {
-      // hostapd was stopped for this join: back on the station's channel, or on its own after a failure.
-      if (outcome.ok) await this.followStationChannel();
-      else await this.restartHostapd(plan.ap.channel);
-    } else if (!outcome.ok) {
-      // Took turns for this join: the AP the core believes kept comes back.
-      await this.startAp(plan.ap).catch((err: unknown) => {
-        this.note(`the setup AP did not come back after the join: ${(err as Error).message}`);
-      });
-    }
+    const now = this.apNow();
+    const station = afterJoinFollowsStation(this.apRadio(), plan, outcome.ok, now)
+      ? await this.stationChannel()
+      : undefined;
+    await this.carryOut(planApAfterJoin(this.apRadio(), plan, outcome.ok, now, station), ap);
     return outcome;
   }
 
-  /**
-   * One channel for AP and station: mac80211 refuses to associate on another channel while hostapd
-   * beacons. Target on the AP's channel: nothing to do. Elsewhere or unknown (hidden, not in the
-   * latest scan): pause hostapd for the join. On a channel the AP may not follow to: take turns.
-   */
-  private async clearChannelFor(
-    target: JoinTarget,
-  ): Promise<'keep' | { kind: 'paused' | 'turns'; ap: SetupApConfig }> {
-    const ap = this.ap;
-    if (!ap) return 'keep';
-    const seen = this.lastScan
-      .filter((s) => s.ssidHex === target.ssidHex)
-      .sort((a, b) => b.signal - a.signal)[0];
-    const channel = seen === undefined ? undefined : channelOfFrequency(seen.frequency);
-    if (channel !== undefined && channel === this.apChannel) return 'keep';
-    const refusal = channel === undefined ? undefined : this.apChannelRefusal(channel);
-    if (refusal !== undefined) {
-      this.note(`the setup AP is down for this join (AP and station take turns): ${refusal}`);
-      await this.stopAp();
-      return { kind: 'turns', ap };
-    }
-    this.note(
-      `hostapd paused for this join: one channel for AP and station, the AP on ${this.apChannel ?? '?'}, ` +
-        `the network on ${channel ?? 'an unknown channel'}`,
-    );
-    const hostapd = this.hostapd;
-    this.hostapd = undefined;
-    await hostapd?.stop();
-    return { kind: 'paused', ap };
+  /** The facts the AP planner decides by. */
+  private apRadio(): ApRadio {
+    return {
+      apSta: this.apIface !== this.iface,
+      singleChannel: this.singleChannel,
+      ...(this.country !== undefined ? { country: this.country } : {}),
+    };
   }
 
-  /** Why hostapd cannot start on `channel` here, or undefined if it can. */
-  private apChannelRefusal(channel: number): string | undefined {
-    if (channel >= 52 && channel <= 144) {
-      return `channel ${channel} is a DFS channel (radar detection before an AP may beacon)`;
+  private apNow(): ApNow {
+    return {
+      up: this.ap !== undefined,
+      beaconing: this.hostapd !== undefined,
+      ...(this.apChannel !== undefined ? { channel: this.apChannel } : {}),
+      configured: this.ap?.channel ?? 0,
+    };
+  }
+
+  /** What a join does to the AP before it starts (mac80211 refuses another channel while hostapd beacons). */
+  private async clearApFor(plan: JoinApPlan): Promise<void> {
+    switch (plan.kind) {
+      case 'keep':
+        return;
+      case 'down':
+        return this.stopAp();
+      case 'turns':
+        this.note(`the setup AP is down for this join (AP and station take turns): ${plan.reason}`);
+        return this.stopAp();
+      case 'pause': {
+        this.note(`hostapd paused for this join: ${plan.reason}`);
+        const hostapd = this.hostapd;
+        this.hostapd = undefined;
+        await hostapd?.stop();
+        return;
+      }
     }
-    if (channel > 14 && this.country === undefined) {
-      return `channel ${channel} is 5 GHz and no regulatory country is configured for hostapd`;
+  }
+
+  /** The AP after a join: back on a channel, stopped, or (after taking turns) started again as `ap`. */
+  private async carryOut(follow: ApFollowUp, ap: SetupApConfig | undefined): Promise<void> {
+    switch (follow.kind) {
+      case 'none':
+        return;
+      case 'restart':
+        return this.restartHostapd(follow.channel);
+      case 'stop':
+        this.note(`the setup AP stays down (AP and station take turns): ${follow.reason}`);
+        return this.stopAp();
+      case 'start':
+        // Took turns for this join: the AP the core believes kept comes back.
+        if (!ap) return;
+        await this.startAp(ap).catch((err: unknown) => {
+          this.note(`the setup AP did not come back after the join: ${(err as Error).message}`);
+        });
+        return;
     }
-    return undefined;
   }
 
   private noSae(): JoinOutcome {
@@ -667,24 +618,6 @@ export class WpaSupplicantRadio implements RadioPort {
     const status = parseStatus((await this.wpaCli(['status'])).stdout);
     if (status.wpaState !== 'COMPLETED' || status.frequency === undefined) return undefined;
     return channelOfFrequency(status.frequency);
-  }
-
-  /** One channel for both: hostapd on the station's channel (restarted if it moved or was paused). */
-  private async followStationChannel(): Promise<void> {
-    if (!this.ap) return;
-    const channel = await this.stationChannel();
-    if (channel === undefined) {
-      if (!this.hostapd) await this.restartHostapd(this.ap.channel);
-      return;
-    }
-    if (channel === this.apChannel && this.hostapd) return;
-    const refusal = this.apChannelRefusal(channel);
-    if (refusal !== undefined) {
-      this.note(`the setup AP stays down (AP and station take turns): ${refusal}`);
-      await this.stopAp();
-      return;
-    }
-    await this.restartHostapd(channel);
   }
 
   /** hostapd again on `channel`, dnsmasq and the address untouched; if it fails the AP goes down whole. */
@@ -819,7 +752,6 @@ export class WpaSupplicantRadio implements RadioPort {
   async startAp(config: SetupApConfig): Promise<void> {
     await this.readRadio();
     if (this.ap) await this.stopAp();
-    let channel = config.channel;
     if (this.apIface !== this.iface) {
       // Created here only, never at capabilities(): an idle AP interface is one more thing for other
       // tools to grab, and a failure belongs to the AP start that needs it.
@@ -831,21 +763,19 @@ export class WpaSupplicantRadio implements RadioPort {
         await this.fallBackToTurns((err as Error).message);
       }
     }
-    if (this.apIface === this.iface) {
+    // One channel for both: an associated station decides it, unless the AP may not go there.
+    const station =
+      this.apIface !== this.iface && this.singleChannel ? await this.stationChannel() : undefined;
+    const start = planApStart(this.apRadio(), config.channel, station);
+    if (start.station === 'stops') {
       // One interface: the station gives way to the AP (after a fallback too: it must).
       await this.leave();
       await this.stopSupplicant();
-    } else if (this.singleChannel) {
-      // One channel for both: an associated station decides it, unless the AP may not go there.
-      const station = await this.stationChannel();
-      const refusal = station === undefined ? undefined : this.apChannelRefusal(station);
-      if (refusal !== undefined) {
-        this.note(`the station gives way to the setup AP (one channel for both): ${refusal}`);
-        await this.leave();
-      } else {
-        channel = station ?? channel;
-      }
+    } else if (start.station === 'leaves') {
+      this.note(`the station gives way to the setup AP (one channel for both): ${start.reason ?? ''}`);
+      await this.leave();
     }
+    const channel = start.channel;
     await ensureDir(this.dir);
     await this.writeHostapdConf(config, channel);
     await writeConfigFile(
