@@ -155,24 +155,26 @@ export function App() {
           if (isScreen(k)) setScreen(k);
         }}
       >
-        <TabList aria-label="Screens" className="nav">
-          {SCREENS.map((s) => (
-            <Tab key={s} id={s} className="nav-item">
-              <Icon name={SCREEN_META[s].icon} />
-              <span className="nav-label">{SCREEN_META[s].label}</span>
-              {counts[s] && (
-                <span
-                  className={`nav-count${s === 'results' ? ' nav-count-bad' : s === 'run' ? ' nav-count-live' : ''}`}
-                >
-                  {s === 'results' ? <span className="visually-hidden">failed: </span> : null}
-                  {s === 'preflight' ? <span className="visually-hidden">selected: </span> : null}
-                  {counts[s]}
-                </span>
-              )}
-            </Tab>
-          ))}
-        </TabList>
-        <div className="main">
+        <nav className="nav" aria-label="Screens">
+          <TabList aria-label="Screens" className="nav-list">
+            {SCREENS.map((s) => (
+              <Tab key={s} id={s} className="nav-item">
+                <Icon name={SCREEN_META[s].icon} />
+                <span className="nav-label">{SCREEN_META[s].label}</span>
+                {counts[s] && (
+                  <span
+                    className={`nav-count${s === 'results' ? ' nav-count-bad' : s === 'run' ? ' nav-count-live' : ''}`}
+                  >
+                    {s === 'results' ? <span className="visually-hidden">failed: </span> : null}
+                    {s === 'preflight' ? <span className="visually-hidden">selected: </span> : null}
+                    {counts[s]}
+                  </span>
+                )}
+              </Tab>
+            ))}
+          </TabList>
+        </nav>
+        <main className="main">
           {screen !== 'run' && (
             <JobStrip onOpenRun={() => go('run')} onOpenResults={() => openResults(job?.id ?? null)} />
           )}
@@ -201,7 +203,7 @@ export function App() {
           <TabPanel id="settings" className="panel">
             <SettingsScreen />
           </TabPanel>
-        </div>
+        </main>
       </Tabs>
       <Toasts />
     </div>

@@ -94,8 +94,11 @@ export interface FakeStation {
   close(): Promise<void>;
   /** Push a notice to every page. */
   notice(level: 'info' | 'warn' | 'error', text: string): void;
-  /** Drop every page's socket (a station restart, for reconnection tests). */
-  dropConnections(): void;
+  /** Drop every page's socket and refuse new ones for `refuseMs` (a station restart). */
+  dropConnections(refuseMs?: number): void;
+  /** Forget a device without telling the pages (only a fresh snapshot shows it). */
+  removeDeviceSilently(id: string): void;
+  deviceIds(): string[];
   /** The frames the pages sent (auth tokens redacted), for assertions. */
   received: { method: string; params: unknown }[];
 }
@@ -275,7 +278,12 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
     })();
   });
   const wss = new WebSocketServer({ server, path: '/ws' });
+  let refuseUntil = 0;
   wss.on('connection', (ws) => {
+    if (Date.now() < refuseUntil) {
+      ws.close(1013, 'restarting');
+      return;
+    }
     let authed = false;
     ws.on('message', (raw) => {
       let frame: unknown;
@@ -1104,9 +1112,14 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
     token,
     received,
     notice: (level, text) => emit('notice', { level, text }),
-    dropConnections: () => {
+    dropConnections: (refuseMs = 0) => {
+      refuseUntil = Date.now() + refuseMs;
       for (const ws of pages) ws.terminate();
     },
+    removeDeviceSilently: (id) => {
+      devices.delete(id);
+    },
+    deviceIds: () => [...devices.keys()],
     async close() {
       clearInterval(timer);
       for (const ws of pages) ws.terminate();

@@ -1,6 +1,7 @@
 /** A modal that asks before something that cannot be undone (cancel a job, forget devices). */
 import type { ReactNode } from 'react';
 import { Button, Dialog, Heading, Modal, ModalOverlay } from 'react-aria-components';
+import { Icon } from './Icon';
 
 export function ConfirmDialog({
   isOpen,
@@ -40,9 +41,9 @@ export function ConfirmDialog({
                 <Button
                   className={danger ? 'btn btn-danger' : 'btn btn-primary'}
                   onPress={onConfirm}
-                  isPending={pending}
+                  isDisabled={pending}
                 >
-                  {confirmLabel}
+                  {pending && <Icon name="spinner" />} {confirmLabel}
                 </Button>
               </div>
             </>

@@ -4,7 +4,7 @@
  */
 import { useMemo, useState } from 'react';
 import { Button, ProgressBar } from 'react-aria-components';
-import { chunkLabel, formatClock, formatEta, JOB_STATUS_LABELS, PHASE_LABELS, plural } from '../format';
+import { chunkLabel, formatClock, formatEta, JOB_STATUS_LABELS, PHASE_LABELS } from '../format';
 import { useCall, useStationState } from '../hooks';
 import { jobPercent } from '../run-view';
 import { isJobLive, type JobState } from '../state';
@@ -50,19 +50,19 @@ export function JobControls({ job, compact }: { job: JobState; compact?: boolean
         <Button
           className={compact ? 'btn btn-s' : 'btn'}
           onPress={() => void pause.run({ jobId: job.id })}
-          isPending={pause.pending}
+          isDisabled={pause.pending}
           aria-describedby={compact ? undefined : 'pause-help'}
         >
-          <Icon name="pause" /> Pause
+          <Icon name={pause.pending ? 'spinner' : 'pause'} /> Pause
         </Button>
       )}
       {job.status === 'paused' && (
         <Button
           className={compact ? 'btn btn-s btn-primary' : 'btn btn-primary'}
           onPress={() => void resume.run({ jobId: job.id })}
-          isPending={resume.pending}
+          isDisabled={resume.pending}
         >
-          <Icon name="play" /> Resume
+          <Icon name={resume.pending ? 'spinner' : 'play'} /> Resume
         </Button>
       )}
       {(live || job.status === 'paused') && job.status !== 'cancelling' && (
@@ -145,7 +145,7 @@ export function JobStrip({ onOpenRun, onOpenResults }: { onOpenRun: () => void; 
             <Icon name="cross" /> {failed} failed
           </span>
           <span className="count-muted">
-            {active} active · {queued} queued · {plural(total, 'device')}
+            {active} active · {queued} queued · of {total}
           </span>
         </div>
       </div>

@@ -148,8 +148,7 @@ export function HistoryScreen({ openResults, go }: { openResults: (jobId: string
                         {h.resumable && !running && (
                           <Button
                             className="btn btn-s btn-primary"
-                            isDisabled={live}
-                            isPending={resume.pending}
+                            isDisabled={live || resume.pending}
                             onPress={() => void resume.run({ jobId: h.id }).then((r) => r && go('run'))}
                           >
                             <Icon name="play" /> Resume

@@ -490,7 +490,6 @@ export function PreflightScreen({
         <Button
           className="btn btn-primary btn-l"
           isDisabled={!canStart}
-          isPending={start.pending}
           onPress={() =>
             profile &&
             void start.run({ deviceIds: selected, profileId: profile.id, options }).then((r) => {
@@ -498,7 +497,8 @@ export function PreflightScreen({
             })
           }
         >
-          <Icon name="play" /> Start provisioning {plural(selected.length, 'device')}
+          <Icon name={start.pending ? 'spinner' : 'play'} /> Start provisioning{' '}
+          {plural(selected.length, 'device')}
         </Button>
       </div>
     </div>

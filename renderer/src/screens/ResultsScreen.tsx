@@ -126,7 +126,7 @@ function GroupCard({
       <div className="group-actions">
         <Button
           className="btn btn-primary"
-          isPending={retry.pending}
+          isDisabled={retry.pending}
           onPress={() =>
             void retry.run({ jobId, deviceIds: group.deviceIds }).then((r) => {
               if (r) {
@@ -136,7 +136,8 @@ function GroupCard({
             })
           }
         >
-          <Icon name="retry" /> Retry {group.count === 1 ? 'this device' : `these ${group.count}`}
+          <Icon name={retry.pending ? 'spinner' : 'retry'} /> Retry{' '}
+          {group.count === 1 ? 'this device' : `these ${group.count}`}
         </Button>
         <Button className="btn btn-s" onPress={() => onShow(group.reason)}>
           Show in table
