@@ -460,6 +460,19 @@ export const stationMethods = {
   },
 } as const;
 
+/**
+ * The desktop app's extras beside the station API (its preload exposes them on `window.airlift`):
+ * links out that the desktop shell builds and checks itself — a verified device's own page, and the
+ * OS page that grants Location. The web host has none: its page uses plain links.
+ */
+export const desktopMethods = {
+  openDevicePage: { params: z.object({ deviceId, jobId: jobIdSchema.optional() }).strict(), result: empty },
+  openLocationSettings: { params: z.object({ adapterId: label.min(1) }).strict(), result: empty },
+} as const;
+export type DesktopMethod = keyof typeof desktopMethods;
+export const DESKTOP_METHODS = Object.keys(desktopMethods) as DesktopMethod[];
+export type DesktopParams<M extends DesktopMethod> = z.input<(typeof desktopMethods)[M]['params']>;
+
 export type StationMethod = keyof typeof stationMethods;
 export const STATION_METHODS = Object.keys(stationMethods) as StationMethod[];
 export type StationParams<M extends StationMethod> = z.input<(typeof stationMethods)[M]['params']>;

@@ -33,7 +33,8 @@ export const IPC = {
 export const IPC_MAX_PAYLOAD_BYTES = 12 * 1024 * 1024;
 
 /** What every invoke answers: a result, or an error as `{ code, message }` (never a stack). */
-export type IpcReply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+export type IpcReply =
+  { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 
 /** One function per station method on `window.airlift` (equal to `Object.keys(stationMethods)`). */
 export const PRELOAD_METHODS = [
@@ -78,11 +79,11 @@ export const PRELOAD_EVENTS = [
  * Desktop-only extras on `window.airlift`, beside the station API: links out, each to one kind of
  * page the main process builds and checks itself (never a URL from the page).
  */
-export const DESKTOP_METHODS = ['openDevicePage', 'openLocationSettings'] as const;
-export type DesktopMethod = (typeof DESKTOP_METHODS)[number];
+export { DESKTOP_METHODS, type DesktopMethod } from '../../shared/station-api';
 
 // Compile-time: a station method or event added to the contract and missing here fails typecheck.
 type Missing<All, Listed> = Exclude<All, Listed>;
-const _allMethods: Missing<StationMethod, (typeof PRELOAD_METHODS)[number]> extends never ? true : never = true;
+const _allMethods: Missing<StationMethod, (typeof PRELOAD_METHODS)[number]> extends never ? true : never =
+  true;
 const _allEvents: Missing<StationEvent, (typeof PRELOAD_EVENTS)[number]> extends never ? true : never = true;
 export const _CONTRACT_COVERED: readonly [true, true] = [_allMethods, _allEvents];

@@ -17,7 +17,7 @@ import { stationMethods } from '../../shared/station-api';
 import { parseOrThrow } from '../../shared/validate';
 import { stationErrorOf } from '../station/station-error';
 import { DESKTOP_METHODS, IPC, IPC_MAX_PAYLOAD_BYTES, type DesktopMethod, type IpcReply } from './channels';
-import { desktopMethods } from './desktop-api';
+import { desktopMethods } from '../../shared/station-api';
 import type { IpcMainInvokeEventLike, IpcMainLike, WebContentsLike } from './electron-api';
 import { isAppUrl, isTrustedSender } from './security';
 
@@ -55,13 +55,19 @@ function isMethodOf<T extends object>(table: T, name: unknown): name is keyof T 
   return typeof name === 'string' && name.length <= 64 && Object.hasOwn(table, name);
 }
 
-const refused = (code: 'FORBIDDEN_ORIGIN', message: string): IpcReply => ({ ok: false, error: { code, message } });
+const refused = (code: 'FORBIDDEN_ORIGIN', message: string): IpcReply => ({
+  ok: false,
+  error: { code, message },
+});
 
 /** Register the handlers; returns what removes them and the event forwarding. */
 export function registerStationIpc(d: IpcDeps): () => void {
   const trusted = (event: IpcMainInvokeEventLike): boolean => {
     if (isTrustedSender(event, d.ours())) return true;
-    d.log?.('warn', `refused IPC from an untrusted sender (${(event.senderFrame?.url ?? 'no frame').slice(0, 200)})`);
+    d.log?.(
+      'warn',
+      `refused IPC from an untrusted sender (${(event.senderFrame?.url ?? 'no frame').slice(0, 200)})`,
+    );
     return false;
   };
 
@@ -70,7 +76,11 @@ export function registerStationIpc(d: IpcDeps): () => void {
       return { ok: true, result: await work() };
     } catch (err) {
       const e = stationErrorOf(err);
-      if (e.code === 'INTERNAL') d.log?.('error', `IPC call failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (e.code === 'INTERNAL')
+        d.log?.(
+          'error',
+          `IPC call failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
       return { ok: false, error: e };
     }
   };
@@ -79,7 +89,10 @@ export function registerStationIpc(d: IpcDeps): () => void {
     if (!trusted(event)) return refused('FORBIDDEN_ORIGIN', 'Not the Airlift window');
     return answer(async () => {
       if (!isMethodOf(stationMethods, method))
-        throw new AirliftError('UNKNOWN_METHOD', `No station method ${typeof method === 'string' ? method.slice(0, 64) : typeof method}`);
+        throw new AirliftError(
+          'UNKNOWN_METHOD',
+          `No station method ${typeof method === 'string' ? method.slice(0, 64) : typeof method}`,
+        );
       const raw = decodePayload(payload);
       const schema: z.ZodType = stationMethods[method].params;
       const params = parseOrThrow(schema, raw, `${method} params`);
@@ -91,7 +104,10 @@ export function registerStationIpc(d: IpcDeps): () => void {
     if (!trusted(event)) return refused('FORBIDDEN_ORIGIN', 'Not the Airlift window');
     return answer(async () => {
       if (!isMethodOf(desktopMethods, method) || !DESKTOP_METHODS.includes(method))
-        throw new AirliftError('UNKNOWN_METHOD', `No desktop method ${typeof method === 'string' ? method.slice(0, 64) : typeof method}`);
+        throw new AirliftError(
+          'UNKNOWN_METHOD',
+          `No desktop method ${typeof method === 'string' ? method.slice(0, 64) : typeof method}`,
+        );
       const schema: z.ZodType = desktopMethods[method].params;
       const params = parseOrThrow(schema, decodePayload(payload), `${method} params`) as never;
       return d.desktop[method](params);
