@@ -22,6 +22,9 @@ const forbid = (groups, message) => {
   };
 };
 
+const CHILD_PROCESS =
+  'Start processes through platform/commands.ts (ExecRunner, runSync) or platform/processes.ts (spawnProcess, spawnChild, forkNode): only platform/ imports node:child_process (see ARCHITECTURE.md).';
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-output/', 'test/fixtures/', '.tmp/'] },
   js.configs.recommended,
@@ -109,5 +112,33 @@ export default tseslint.config(
   {
     files: ['lab/**/*.ts'],
     rules: forbid(['electron', '**/test/**'], 'lab/ is imported by tests and the demo, never the reverse.'),
+  },
+  {
+    // Processes are started in platform/ only (platform/commands.ts, platform/processes.ts): one place
+    // keeps no shell, argument arrays, timeouts, LC_ALL=C and secrets off argv. A rule of its own
+    // (typescript-eslint's copy of no-restricted-imports), so the folder rules above do not replace it.
+    // Exempt: test/ (tests drive real children) and scripts/ (plain .mjs build tools that cannot
+    // import platform/'s TypeScript).
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: ['platform/**', 'test/**', 'scripts/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:child_process', 'child_process'].map((name) => ({ name, message: CHILD_PROCESS })),
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^(node:)?child_process$/]',
+          message: CHILD_PROCESS,
+        },
+        {
+          selector: "CallExpression[callee.name='require'][arguments.0.value=/^(node:)?child_process$/]",
+          message: CHILD_PROCESS,
+        },
+      ],
+    },
   },
 );
