@@ -13,10 +13,20 @@
  *   A failed join deletes its profile. A `hardware`-class failure gets `rfkill unblock wifi` and
  *   one retry.
  * - Setup AP: an in-memory profile `airlift-setup-ap` (`802-11-wireless.mode ap`,
- *   `ipv4.method shared`, `ipv4.addresses 10.X.Y.1/24`, band and channel from the config, open
- *   or WPA2-PSK/CCMP). With AP+STA (from `iw list`), the AP runs on a virtual `__ap` interface so
- *   the station interface stays free; otherwise joining takes the AP down first (unless asked
- *   to keep it, which needs AP+STA).
+ *   `ipv4.method shared`, `ipv4.addresses 10.X.Y.1/24`, band and channel, open or WPA2-PSK/CCMP).
+ *   With AP+STA (from `iw list`), the AP runs on a virtual `__ap` interface so the station
+ *   interface stays free: created with `iw` when the AP starts, with a locally administered MAC
+ *   derived from the station's (also the profile's `cloned-mac-address`), and deleted when the AP
+ *   stops or the backend closes; a marker in the runtime directory lets a restarted agent delete one
+ *   it left behind (agent/backends/ap-interface.ts). If it cannot be created, the AP and the station
+ *   take turns on the station interface from then on and `concurrentApSta` is false at once.
+ *   Without AP+STA, joining takes the AP down first (unless asked to keep it, which needs AP+STA).
+ * - The channel rules are the AP planner's (agent/core/ap-plan.ts), as in the wpa_supplicant
+ *   backend: on a one-channel radio the AP starts on the station's channel, a join to another
+ *   channel (or one not in the latest scan) takes the AP's profile down for the join and brings it
+ *   back on the station's channel after success or its configured one after failure (its shared-mode
+ *   DHCP goes and comes with it); never on a DFS channel or, without `setup.country`, 5 GHz: for
+ *   such a target the AP and the station take turns for that join.
  * - Status: Wi-Fi, Ethernet and cellular (`gsm`/`cdma` devices, present when ModemManager runs)
  *   from `device status`, addresses from `device show X`.
  * - SSIDs argv cannot carry (not valid UTF-8, or holding NUL): the same saved profile is added
@@ -34,7 +44,12 @@ import { join as joinPath } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AirliftError } from '../../shared/errors';
 import type { AgentConfig } from '../../shared/agent-config';
-import { parseIwBands, parseIwCombinations, parseIwStationCount } from '../../shared/parsers/iw';
+import {
+  combinationAllowsApSta,
+  parseIwBands,
+  parseIwCombinationList,
+  parseIwStationCount,
+} from '../../shared/parsers/iw';
 import {
   classifyActivationFailure,
   firstErrorLine,
@@ -82,6 +97,19 @@ import type {
 } from '../ports/radio';
 import { registerBackend } from './select-backend';
 import { writeFileAtomic } from '../../platform/atomic-file';
+import {
+  afterJoinFollowsStation,
+  apMacFor,
+  channelOfTarget,
+  planApAfterJoin,
+  planApForJoin,
+  planApStart,
+  type ApFollowUp,
+  type ApNow,
+  type ApRadio,
+  type JoinApPlan,
+} from '../core/ap-plan';
+import { ApInterface, readSysfsNet } from './ap-interface';
 
 // The shared builders, under this module's names as well.
 export {
@@ -147,8 +175,11 @@ export function bandForChannel(channel: number): 'bg' | 'a' {
   return channel <= 14 ? 'bg' : 'a';
 }
 
-/** `nmcli connection add` for the setup AP: in memory, never autoconnected, shared /24, open or WPA2. */
-export function apAddArgs(ifname: string, config: SetupApConfig): string[] {
+/**
+ * `nmcli connection add` for the setup AP: in memory, never autoconnected, shared /24, open or WPA2;
+ * with `mac`, the AP's own address (on a virtual AP interface).
+ */
+export function apAddArgs(ifname: string, config: SetupApConfig, mac?: string): string[] {
   return [
     'connection',
     'add',
@@ -176,6 +207,7 @@ export function apAddArgs(ifname: string, config: SetupApConfig): string[] {
     `${config.address}/${String(config.prefixLength)}`,
     'ipv6.method',
     'disabled',
+    ...(mac === undefined ? [] : ['802-11-wireless.cloned-mac-address', mac]),
     ...(config.passphrase === undefined
       ? []
       : [
@@ -199,8 +231,17 @@ export function iwListArgs(): string[] {
   return ['list'];
 }
 
-export function iwAddApInterfaceArgs(ifname: string, apIfname: string): string[] {
-  return ['dev', ifname, 'interface', 'add', apIfname, 'type', '__ap'];
+export function iwAddApInterfaceArgs(ifname: string, apIfname: string, mac?: string): string[] {
+  return [
+    'dev',
+    ifname,
+    'interface',
+    'add',
+    apIfname,
+    'type',
+    '__ap',
+    ...(mac === undefined ? [] : ['addr', mac]),
+  ];
 }
 
 export function iwStationDumpArgs(ifname: string): string[] {
@@ -218,8 +259,13 @@ export interface NetworkManagerOptions {
   ethernet?: string;
   /** Modem device to report; default: the first `gsm`/`cdma` device. */
   cellular?: string;
-  /** Virtual AP interface used when the radio can do AP+STA. Default `uap0`. */
+  /**
+   * Virtual AP interface used when the radio can do AP+STA. Default `uap0`; the station interface's
+   * own name means: always take turns.
+   */
   apIfname?: string;
+  /** Regulatory country (`setup.country`); without one the AP never follows the station onto 5 GHz. */
+  country?: string;
   /** `connection.autoconnect-priority` of joined networks unless the join says otherwise. */
   priority?: number;
   nmcli?: string;
@@ -234,6 +280,13 @@ export interface NetworkManagerOptions {
    * file here so every name resolves to the AP (phones' captive-portal probes reach the portal).
    */
   dnsmasqSharedDir?: string;
+  /** Where the marker of an AP interface we created lives (wiped at reboot). Default `/run/airlift/nm`. */
+  runtimeDir?: string;
+  /** Default `/sys/class/net`; tests point it at a fixture tree. */
+  sysfsNetDir?: string;
+  ip?: string;
+  /** Where fallbacks and odd findings are told (the AP interface could not be made, a paused AP). */
+  log?: (message: string) => void;
   now?: () => number;
 }
 
@@ -281,9 +334,25 @@ export class NetworkManagerRadio implements RadioPort {
   private readonly dnsmasqSharedDir: string;
   private readonly priority: number;
   private readonly now: () => number;
+  private readonly sysfsNetDir: string;
+  private readonly log: (message: string) => void;
+  /** The AP+STA interface (created and deleted by us, or found); none when configured to take turns. */
+  private readonly apInterface: ApInterface | undefined;
   private caps: RadioCapabilities | undefined;
-  /** The setup AP while it is up: its profile, interface and config. */
-  private ap: { uuid: string; ifname: string; config: SetupApConfig } | undefined;
+  /** Every AP+STA combination allows one channel only: the AP must follow the station. */
+  private singleChannel = false;
+  /** The AP interface could not be made: the AP and the station take turns from now on. */
+  private turns = false;
+  /** The latest scan, for the channel of a join's target. */
+  private lastScan: ScanResult[] = [];
+  /** The channel of the access point the last successful join associated with. */
+  private joinedChannel: number | undefined;
+  /**
+   * The setup AP while it is up: its interface and config, the channel it was started on, and its
+   * profile while it beacons (none while it is paused for a join).
+   */
+  private ap:
+    { uuid: string | undefined; ifname: string; config: SetupApConfig; channel: number } | undefined;
 
   constructor(private readonly options: NetworkManagerOptions) {
     this.runner = options.runner;
@@ -297,6 +366,21 @@ export class NetworkManagerRadio implements RadioPort {
     this.dnsmasqSharedDir = options.dnsmasqSharedDir ?? '/etc/NetworkManager/dnsmasq-shared.d';
     this.priority = options.priority ?? DEFAULT_PRIORITY;
     this.now = options.now ?? Date.now;
+    this.sysfsNetDir = options.sysfsNetDir ?? '/sys/class/net';
+    this.log = options.log ?? ((message) => console.warn(`airliftd NetworkManager backend: ${message}`));
+    this.apInterface =
+      this.apIfname === this.ifname
+        ? undefined
+        : new ApInterface({
+            runner: this.runner,
+            station: this.ifname,
+            name: this.apIfname,
+            sysfsNetDir: this.sysfsNetDir,
+            runtimeDir: options.runtimeDir ?? '/run/airlift/nm',
+            tools: { iw: this.iw, ip: options.ip ?? 'ip' },
+            note: (message) => this.log(message),
+            timeoutMs: SHORT_MS,
+          });
   }
 
   private nm(args: string[], timeoutMs = SHORT_MS, redact: string[] = []): Promise<CommandResult> {
@@ -320,8 +404,10 @@ export class NetworkManagerRadio implements RadioPort {
     const iw = await this.runner.run(this.iw, iwListArgs(), { timeoutMs: SHORT_MS });
     const text = iw.code === 0 ? iw.stdout : '';
     const bands = parseIwBands(text);
+    const combos = parseIwCombinationList(text).filter(combinationAllowsApSta);
+    this.singleChannel = combos.length > 0 && Math.max(...combos.map((c) => c.channels)) <= 1;
     this.caps = {
-      concurrentApSta: parseIwCombinations(text).concurrentApSta,
+      concurrentApSta: combos.length > 0 && this.apInterface !== undefined && !this.turns,
       security:
         (await this.saeSupported()) === false ? ['open', 'wpa2-psk'] : ['open', 'wpa2-psk', 'wpa3-sae'],
       bands: bands.length > 0 ? bands : ['2.4GHz'],
@@ -360,7 +446,30 @@ export class NetworkManagerRadio implements RadioPort {
     const aps = (await this.accessPoints('yes')) ?? (await this.accessPoints('no'));
     if (aps === undefined)
       throw new AirliftError('COMMAND_FAILED', `nmcli could not list Wi-Fi networks on ${this.ifname}`);
-    return aps.map(toScanResult);
+    this.lastScan = aps.map(toScanResult);
+    return this.lastScan;
+  }
+
+  /** The facts the AP planner decides by. */
+  private async apRadio(): Promise<ApRadio> {
+    const caps = await this.capabilities();
+    return {
+      apSta: caps.concurrentApSta,
+      singleChannel: this.singleChannel,
+      ...(this.options.country !== undefined ? { country: this.options.country } : {}),
+    };
+  }
+
+  private apNow(): ApNow {
+    const ap = this.ap;
+    return ap
+      ? { up: true, beaconing: ap.uuid !== undefined, channel: ap.channel, configured: ap.config.channel }
+      : { up: false, beaconing: false, configured: 0 };
+  }
+
+  /** The station's channel, from the access point it is associated with. */
+  private async stationChannel(): Promise<number | undefined> {
+    return (await this.accessPoints('no'))?.find((a) => a.inUse)?.channel;
   }
 
   private async lease(ifname: string): Promise<Lease | undefined> {
@@ -398,10 +507,82 @@ export class NetworkManagerRadio implements RadioPort {
       return fail('auth_failed', err instanceof Error ? err.message : 'invalid secret');
     }
 
-    const caps = await this.capabilities();
-    if (this.ap && !(options.keepAp && caps.concurrentApSta && this.ap.ifname !== this.ifname))
-      await this.stopAp();
+    const radio = await this.apRadio();
+    const ap = this.ap;
+    const plan = planApForJoin(radio, this.apNow(), channelOfTarget(this.lastScan, ssidHex), options.keepAp);
+    await this.clearApFor(plan);
+    this.joinedChannel = undefined;
+    const outcome = await this.joinStation(target, options, deadline, line, secret);
+    const now = this.apNow();
+    // The channel the station joined on, as the join read it.
+    const station = afterJoinFollowsStation(radio, plan, outcome.ok, now) ? this.joinedChannel : undefined;
+    await this.carryOut(planApAfterJoin(radio, plan, outcome.ok, now, station), ap?.config);
+    return outcome;
+  }
 
+  /** What a join does to the AP before it starts (mac80211 refuses another channel while the AP beacons). */
+  private async clearApFor(plan: JoinApPlan): Promise<void> {
+    switch (plan.kind) {
+      case 'keep':
+        return;
+      case 'down':
+        return this.stopAp();
+      case 'turns':
+        this.log(`the setup AP is down for this join (AP and station take turns): ${plan.reason}`);
+        return this.stopAp();
+      case 'pause': {
+        this.log(`the setup AP's profile is down for this join: ${plan.reason}`);
+        const ap = this.ap;
+        if (ap?.uuid !== undefined && !(await this.deleteProfile(ap.uuid)))
+          await this.deleteProfilesNamed(AP_PROFILE_NAME);
+        if (ap) ap.uuid = undefined;
+        return;
+      }
+    }
+  }
+
+  /** The AP after a join: back on a channel, stopped, or (after taking turns) started again as `config`. */
+  private async carryOut(follow: ApFollowUp, config: SetupApConfig | undefined): Promise<void> {
+    switch (follow.kind) {
+      case 'none':
+        return;
+      case 'restart':
+        return this.restartAp(follow.channel);
+      case 'stop':
+        this.log(`the setup AP stays down (AP and station take turns): ${follow.reason}`);
+        return this.stopAp();
+      case 'start':
+        if (!config) return;
+        await this.startAp(config).catch((err: unknown) => {
+          this.log(`the setup AP did not come back after the join: ${(err as Error).message}`);
+        });
+        return;
+    }
+  }
+
+  /** The AP's profile again on `channel`, same interface and address; if that fails the AP goes down whole. */
+  private async restartAp(channel: number): Promise<void> {
+    const ap = this.ap;
+    if (!ap) return;
+    if (ap.uuid !== undefined) await this.deleteProfile(ap.uuid);
+    ap.uuid = undefined;
+    try {
+      ap.uuid = await this.activateAp(ap.ifname, ap.config, channel);
+      ap.channel = channel;
+    } catch (err) {
+      this.log(`the setup AP did not restart on channel ${channel}: ${(err as Error).message}`);
+      await this.stopAp();
+    }
+  }
+
+  private async joinStation(
+    target: JoinTarget,
+    options: NetworkManagerJoinOptions,
+    deadline: number,
+    line: string | undefined,
+    secret: string | undefined,
+  ): Promise<JoinOutcome> {
+    const ssidHex = target.ssidHex.toLowerCase();
     await this.deleteProfilesNamed(networkProfileName(ssidHex));
     const spec = {
       ifname: this.ifname,
@@ -443,6 +624,7 @@ export class NetworkManagerRadio implements RadioPort {
       return fail('dhcp_timeout', `${this.ifname} has no IPv4 address`);
     }
     const ap = (await this.accessPoints('no'))?.find((a) => a.inUse && a.ssidHex === ssidHex);
+    this.joinedChannel = ap?.channel;
     return { ok: true, lease, ...(ap ? { bssid: ap.bssid, signal: ap.signal } : {}) };
   }
 
@@ -506,22 +688,44 @@ export class NetworkManagerRadio implements RadioPort {
         'The setup AP SSID must be non-empty text without NUL, CR or LF',
       );
     }
-    const line = config.passphrase === undefined ? undefined : passwdFileLine(config.passphrase);
+    if (config.passphrase !== undefined) passwdFileLine(config.passphrase); // refused before anything changes
     if (this.ap) await this.stopAp();
     await this.deleteProfilesNamed(AP_PROFILE_NAME);
-    const caps = await this.capabilities();
     let ifname = this.ifname;
-    if (caps.concurrentApSta) {
-      const present = (await this.devices()).some((d) => d.device === this.apIfname);
-      const made = present
-        ? undefined
-        : await this.runner.run(this.iw, iwAddApInterfaceArgs(this.ifname, this.apIfname), {
-            timeoutMs: SHORT_MS,
-          });
-      if (present || made?.code === 0) ifname = this.apIfname;
+    if ((await this.capabilities()).concurrentApSta && this.apInterface) {
+      // Created here only, never at capabilities(): an idle AP interface is one more thing for other
+      // tools to grab, and a failure belongs to the AP start that needs it.
+      try {
+        await this.apInterface.ensure();
+        ifname = this.apIfname;
+      } catch (err) {
+        await this.fallBackToTurns((err as Error).message);
+      }
     }
+    const radio = await this.apRadio();
+    const station = radio.apSta && radio.singleChannel ? await this.stationChannel() : undefined;
+    const start = planApStart(radio, config.channel, station);
+    if (start.station === 'leaves') {
+      this.log(`the station gives way to the setup AP (one channel for both): ${start.reason ?? ''}`);
+      await this.leave();
+    }
+    // `stops` (one interface): activating the AP on it replaces the station connection.
     await this.captiveDns(config.address);
-    const added = await this.nm(apAddArgs(ifname, config));
+    let uuid: string;
+    try {
+      uuid = await this.activateAp(ifname, config, start.channel);
+    } catch (err) {
+      if (ifname !== this.ifname) await this.apInterface?.remove().catch(() => undefined);
+      throw err;
+    }
+    this.ap = { uuid, ifname, config, channel: start.channel };
+  }
+
+  /** Add the AP's in-memory profile on `ifname` for `channel` and bring it up; its UUID. */
+  private async activateAp(ifname: string, config: SetupApConfig, channel: number): Promise<string> {
+    const line = config.passphrase === undefined ? undefined : passwdFileLine(config.passphrase);
+    const mac = ifname === this.ifname ? undefined : await this.apMac();
+    const added = await this.nm(apAddArgs(ifname, { ...config, channel }, mac));
     const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
     if (uuid === undefined) {
       throw new AirliftError(
@@ -544,7 +748,21 @@ export class NetworkManagerRadio implements RadioPort {
         `Could not start the setup AP: ${firstErrorLine(outputOf(r)) || `exit ${String(r.code)}`}`,
       );
     }
-    this.ap = { uuid, ifname, config };
+    return uuid;
+  }
+
+  /** The AP interface's own MAC, derived from the station's (undefined when that cannot be read). */
+  private async apMac(): Promise<string | undefined> {
+    const station = await readSysfsNet(this.sysfsNetDir, this.ifname, 'address');
+    return station === undefined ? undefined : apMacFor(station);
+  }
+
+  /** Creating the AP interface failed: the AP takes turns with the station from now on. */
+  private async fallBackToTurns(reason: string): Promise<void> {
+    await this.apInterface?.remove().catch(() => undefined);
+    this.turns = true;
+    if (this.caps) this.caps = { ...this.caps, concurrentApSta: false };
+    this.log(`AP+STA off: ${reason}; the setup AP and the station take turns on ${this.ifname}`);
   }
 
   /**
@@ -570,8 +788,10 @@ export class NetworkManagerRadio implements RadioPort {
     await rm(joinPath(this.dnsmasqSharedDir, CAPTIVE_DNS_FILE), { force: true }).catch(() => undefined);
     const ap = this.ap;
     this.ap = undefined;
-    if (ap && (await this.deleteProfile(ap.uuid))) return;
-    await this.deleteProfilesNamed(AP_PROFILE_NAME);
+    if (!(ap?.uuid !== undefined && (await this.deleteProfile(ap.uuid))))
+      await this.deleteProfilesNamed(AP_PROFILE_NAME);
+    // Created for the AP, gone with it: an idle AP interface is one more thing for other tools to grab.
+    await this.apInterface?.remove();
   }
 
   async status(): Promise<RadioStatus> {
@@ -615,7 +835,9 @@ export class NetworkManagerRadio implements RadioPort {
   }
 
   async close(): Promise<void> {
-    // Nothing held: every command is a short-lived process.
+    // Every command is a short-lived process; what is held is the AP and an interface made for it.
+    if (this.ap) await this.stopAp().catch(() => undefined);
+    await this.apInterface?.remove().catch(() => undefined);
   }
 }
 
@@ -627,6 +849,7 @@ export function registerNetworkManager(): void {
         runner,
         ifname: config.interfaces.wifi,
         ...(config.interfaces.ap === undefined ? {} : { apIfname: config.interfaces.ap }),
+        ...(config.setup.country === undefined ? {} : { country: config.setup.country }),
         ...(config.interfaces.ethernet === undefined ? {} : { ethernet: config.interfaces.ethernet }),
         ...(config.interfaces.cellular === undefined ? {} : { cellular: config.interfaces.cellular }),
       }),

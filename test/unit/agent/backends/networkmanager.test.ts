@@ -3,7 +3,7 @@
  * recorded-format output (test/fixtures/nmcli-agent/), and join / AP / status flows on a fake
  * CommandRunner that answers with those recordings. No NetworkManager runs here.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,12 @@ class FakeRunner implements CommandRunner {
   addReply: Reply = { stdout: fx('connection-add.txt') };
   /** busctl: wpa_supplicant's interface and capabilities, and NetworkManager's AddConnection. */
   busctl: { getInterface?: Reply; capabilities?: Reply; add?: Reply } = {};
+  /** `nmcli device wifi list` output. */
+  wifiList = wifiListInUse;
+  /** `iw … interface add` fails with this stderr. */
+  iwAddError: string | undefined;
+  /** The sysfs tree `iw` adds interfaces to and deletes them from (as the kernel would). */
+  sysfs: string | undefined;
 
   run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult> {
     const call: Call = { file, args: [...args], options };
@@ -103,6 +109,21 @@ class FakeRunner implements CommandRunner {
   private reply(file: string, args: readonly string[]): Reply {
     const a = args.join(' ');
     if (file === 'iw' && a === 'list') return { stdout: this.iwList };
+    if (file === 'iw' && a.includes('interface add')) {
+      if (this.iwAddError !== undefined) return { code: 1, stderr: this.iwAddError };
+      const name = args[4] ?? '';
+      const addr = args.indexOf('addr') >= 0 ? args[args.indexOf('addr') + 1] : undefined;
+      if (this.sysfs !== undefined) {
+        mkdirSync(join(this.sysfs, name), { recursive: true });
+        writeFileSync(join(this.sysfs, name, 'ifindex'), '7\n');
+        writeFileSync(join(this.sysfs, name, 'address'), `${addr ?? 'b8:27:eb:12:34:56'}\n`);
+      }
+      return {};
+    }
+    if (file === 'iw' && args[0] === 'dev' && args[2] === 'del') {
+      if (this.sysfs !== undefined) rmSync(join(this.sysfs, args[1] ?? ''), { recursive: true, force: true });
+      return {};
+    }
     if (file === 'iw' && a.endsWith('station dump')) return { stdout: iwFx('station-dump.txt') };
     if (file === 'busctl') {
       if (a.includes('GetInterface')) return this.busctl.getInterface ?? { code: 1, stderr: 'Call failed' };
@@ -113,7 +134,7 @@ class FakeRunner implements CommandRunner {
     if (file !== 'nmcli') return {};
     if (a.endsWith('device status')) return { stdout: this.deviceStatus };
     if (a.endsWith('connection show')) return { stdout: fx('connection-show.txt') };
-    if (a.includes('device wifi list')) return { stdout: wifiListInUse };
+    if (a.includes('device wifi list')) return { stdout: this.wifiList };
     if (a.startsWith('connection add'))
       return a.includes(AP_PROFILE_NAME) ? { stdout: fx('connection-add-ap.txt') } : this.addReply;
     if (a.includes('connection up')) return this.upReplies.shift() ?? { stdout: fx('connection-up-ok.txt') };
@@ -133,12 +154,22 @@ const isUp = (c: Call) => c.args.includes('up');
 const isDelete = (c: Call) => c.args[0] === 'connection' && c.args[1] === 'delete';
 
 let tmpRoot: string;
+let sysfs: string;
+let runtimeDir: string;
 beforeEach(() => {
   tmpRoot = mkdtempSync(join(tmpdir(), 'nm-test-'));
+  sysfs = join(tmpRoot, 'sys-class-net');
+  runtimeDir = join(tmpRoot, 'run');
+  mkdirSync(join(sysfs, 'wlan0'), { recursive: true });
+  writeFileSync(join(sysfs, 'wlan0', 'ifindex'), '3\n');
+  writeFileSync(join(sysfs, 'wlan0', 'address'), 'b8:27:eb:12:34:56\n');
 });
 afterEach(() => {
   rmSync(tmpRoot, { recursive: true, force: true });
+  logs.length = 0;
 });
+
+const logs: string[] = [];
 
 function radio(
   runner: FakeRunner,
@@ -150,6 +181,9 @@ function radio(
     ifname: 'wlan0',
     tmpRoot,
     dnsmasqSharedDir: join(tmpRoot, 'dnsmasq-shared.d'),
+    sysfsNetDir: sysfs,
+    runtimeDir,
+    log: (message) => logs.push(message),
     now: () => (t += 10),
     ...extra,
   });
@@ -629,9 +663,10 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     expectNoSecretInArgv(runner, 'ap-secret-123', SECRET);
   });
 
-  it('with AP+STA the AP runs on a virtual interface and stays up while joining', async () => {
+  it('with AP+STA the AP runs on a virtual interface with a derived MAC; stopAp and close delete it', async () => {
     const runner = new FakeRunner();
     runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.sysfs = sysfs;
     const r = radio(runner);
     expect(await r.capabilities()).toEqual({
       concurrentApSta: true,
@@ -640,16 +675,72 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
       ethernet: true,
       cellular: false,
     });
+    expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev')).toEqual([]); // not at capabilities
     await r.startAp(apConfig);
     expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev')).toEqual([
-      ['dev', 'wlan0', 'interface', 'add', 'uap0', 'type', '__ap'],
+      ['dev', 'wlan0', 'interface', 'add', 'uap0', 'type', '__ap', 'addr', 'ba:27:eb:12:34:56'],
     ]);
-    expect(runner.argsOf((c) => c.args[1] === 'add')[0]?.slice(6, 8)).toEqual(['ifname', 'uap0']);
+    expect(existsSync(join(runtimeDir, 'created-uap0'))).toBe(true);
+    const add = runner.argsOf((c) => c.args[1] === 'add')[0] ?? [];
+    expect(add).toEqual(apAddArgs('uap0', apConfig, 'ba:27:eb:12:34:56'));
+    expect(add.slice(add.indexOf('802-11-wireless.cloned-mac-address'))[1]).toBe('ba:27:eb:12:34:56');
+
     runner.calls.length = 0;
-    await r.join(target, { timeoutMs: 5000, keepAp: true });
-    expect(runner.argsOf(isDelete)).not.toContainEqual(['connection', 'delete', 'uuid', AP_UUID]);
+    await r.stopAp();
+    expect(runner.argsOf((c) => c.file === 'iw')).toEqual([['dev', 'uap0', 'del']]);
+    expect(existsSync(join(sysfs, 'uap0'))).toBe(false);
+    expect(existsSync(join(runtimeDir, 'created-uap0'))).toBe(false);
+
+    // A run that crashed with its AP up: the next one takes uap0 as its own and deletes it at close.
+    await r.startAp(apConfig);
+    const next = radio(runner);
+    runner.calls.length = 0;
+    await next.close();
+    expect(runner.argsOf((c) => c.file === 'iw')).toEqual([['dev', 'uap0', 'del']]);
+    expect(existsSync(join(sysfs, 'uap0'))).toBe(false);
   });
 
+  it('an AP interface it did not create is used and never deleted', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.sysfs = sysfs;
+    mkdirSync(join(sysfs, 'uap0'));
+    writeFileSync(join(sysfs, 'uap0', 'ifindex'), '9\n');
+    writeFileSync(join(sysfs, 'uap0', 'address'), '02:11:22:33:44:55\n');
+    const r = radio(runner);
+    await r.startAp(apConfig);
+    await r.stopAp();
+    await r.close();
+    expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev')).toEqual([]);
+    expect(existsSync(join(sysfs, 'uap0'))).toBe(true);
+  });
+
+  it('creation failing falls back to taking turns on the station interface; capabilities say so at once', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.iwAddError = 'command failed: Operation not supported (-95)';
+    const r = radio(runner);
+    expect((await r.capabilities()).concurrentApSta).toBe(true);
+    await r.startAp(apConfig);
+    expect(runner.argsOf((c) => c.args[1] === 'add')[0]).toEqual(apAddArgs('wlan0', apConfig));
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    expect(logs.join('\n')).toMatch(
+      /AP\+STA off: could not create uap0 \(iw: command failed: Operation not supported/,
+    );
+    expect(existsSync(join(runtimeDir, 'created-uap0'))).toBe(false);
+    runner.calls.length = 0;
+    await r.join(target, { timeoutMs: 5000, keepAp: true }); // takes turns now
+    expect(runner.argsOf(isDelete)[0]).toEqual(['connection', 'delete', 'uuid', AP_UUID]);
+  });
+
+  it('the interface named as the station interface: always take turns', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    const r = radio(runner, { apIfname: 'wlan0' });
+    expect((await r.capabilities()).concurrentApSta).toBe(false);
+    await r.startAp(apConfig);
+    expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev')).toEqual([]);
+  });
   it('status: Wi-Fi, Ethernet and cellular with leases; AP on its own interface', async () => {
     const runner = new FakeRunner();
     runner.deviceStatus = fx('device-status.txt');
@@ -705,6 +796,136 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     const config = agentConfigSchema.parse({ backend: 'networkmanager' });
     const port = await selectBackend(config, new FakeRunner());
     expect(port).toBeInstanceOf(NetworkManagerRadio);
+  });
+});
+
+describe('NetworkManagerRadio: one channel for AP and station (#channels <= 1)', () => {
+  const target = { ssidHex: HOME_HEX, security: 'wpa2-psk' as const, passphrase: SECRET, hidden: false };
+  const ap: SetupApConfig = {
+    ssid: 'Airlift-K7Q2',
+    address: '10.161.42.1',
+    prefixLength: 24,
+    dhcpRange: { start: '10.161.42.10', end: '10.161.42.250' },
+    channel: 1,
+  };
+  /** `device wifi list` with Home on `freq` (in use or not) and Other on channel 11. */
+  const list = (chan: number, freq: number, inUse: boolean) =>
+    [
+      `${inUse ? '*' : ' '}:AA\\:BB\\:CC\\:DD\\:EE\\:00:Home:486F6D65:Infra:${chan}:${freq} MHz:90:WPA2`,
+      ' :AA\\:BB\\:CC\\:DD\\:EE\\:01:Other:4F74686572:Infra:11:2462 MHz:40:WPA2',
+      '',
+    ].join('\n');
+  const apAdds = (runner: FakeRunner) =>
+    runner.argsOf((c) => c.args[1] === 'add' && c.args.includes(AP_PROFILE_NAME));
+  const channelOf = (args: string[] | undefined) => args?.[args.indexOf('802-11-wireless.channel') + 1];
+  const apDeletes = (runner: FakeRunner) => runner.argsOf(isDelete).filter((a) => a[3] === AP_UUID);
+
+  async function apOnChannel1(extra: Parameters<typeof radio>[1] = {}) {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.sysfs = sysfs;
+    runner.wifiList = list(6, 2437, false); // the station is not associated: the configured channel
+    const r = radio(runner, extra);
+    await r.startAp(ap);
+    expect(channelOf(apAdds(runner)[0])).toBe('1');
+    runner.calls.length = 0;
+    return { runner, r };
+  }
+
+  it('the AP starts on the channel of an associated station', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.sysfs = sysfs;
+    runner.wifiList = list(6, 2437, true);
+    await radio(runner).startAp(ap);
+    expect(channelOf(apAdds(runner)[0])).toBe('6');
+  });
+
+  it('a station on 5 GHz without a country gives way to the AP, which keeps its own channel', async () => {
+    const runner = new FakeRunner();
+    runner.iwList = iwFx('list-brcmfmac-rpi.txt');
+    runner.sysfs = sysfs;
+    runner.wifiList = list(36, 5180, true);
+    runner.deviceStatus = fx('device-status.txt');
+    await radio(runner).startAp(ap);
+    expect(runner.argsOf((c) => c.args[1] === 'disconnect')).toEqual([['device', 'disconnect', 'wlan0']]);
+    expect(channelOf(apAdds(runner)[0])).toBe('1');
+    expect(logs.join('\n')).toMatch(/station gives way .*channel 36 is 5 GHz/);
+  });
+
+  it('a join to another channel takes the AP profile down, then brings it back on the station channel', async () => {
+    const { runner, r } = await apOnChannel1();
+    runner.wifiList = list(6, 2437, true);
+    await r.scan();
+    expect((await r.join(target, { timeoutMs: 5000, keepAp: true })).ok).toBe(true);
+    expect(apDeletes(runner)).toHaveLength(1);
+    const order = runner.calls.map((c) => c.args.join(' '));
+    const paused = order.findIndex((a) => a === `connection delete uuid ${AP_UUID}`);
+    const joined = order.findIndex((a) => a.includes(`connection up uuid ${NEW_UUID}`));
+    const back = order.findIndex((a) => a.startsWith('connection add') && a.includes(AP_PROFILE_NAME));
+    expect(paused).toBeLessThan(joined);
+    expect(joined).toBeLessThan(back);
+    expect(channelOf(apAdds(runner)[0])).toBe('6');
+    expect(apAdds(runner)[0]).toContain('ba:27:eb:12:34:56');
+    expect(logs.join('\n')).toMatch(
+      /profile is down for this join: one channel for AP and station, the AP on 1/,
+    );
+    // Same channel next time: the AP is left alone.
+    runner.calls.length = 0;
+    await r.join(target, { timeoutMs: 5000, keepAp: true });
+    expect(apDeletes(runner)).toEqual([]);
+    expect(apAdds(runner)).toEqual([]);
+  });
+
+  it('after a failed join the AP is back on its configured channel', async () => {
+    const { runner, r } = await apOnChannel1();
+    await r.scan();
+    runner.upReplies = [{ code: 4, stderr: fx('connection-up-wrong-secret.stderr.txt') }];
+    expect(await r.join(target, { timeoutMs: 5000, keepAp: true })).toMatchObject({ reason: 'auth_failed' });
+    expect(apDeletes(runner)).toHaveLength(1);
+    expect(channelOf(apAdds(runner)[0])).toBe('1');
+  });
+
+  it('5 GHz target without a country: take turns for that join; the AP stays down after success', async () => {
+    const { runner, r } = await apOnChannel1();
+    runner.wifiList = list(36, 5180, true);
+    await r.scan();
+    expect((await r.join(target, { timeoutMs: 5000, keepAp: true })).ok).toBe(true);
+    expect(apDeletes(runner)).toHaveLength(1);
+    expect(apAdds(runner)).toEqual([]);
+    expect(runner.argsOf((c) => c.file === 'iw')).toContainEqual(['dev', 'uap0', 'del']);
+    expect(logs.join('\n')).toMatch(/take turns\): channel 36 is 5 GHz and no regulatory country/);
+  });
+
+  it('5 GHz non-DFS target with a country: the AP follows onto it', async () => {
+    const { runner, r } = await apOnChannel1({ country: 'DE' });
+    runner.wifiList = list(36, 5180, true);
+    await r.scan();
+    expect((await r.join(target, { timeoutMs: 5000, keepAp: true })).ok).toBe(true);
+    const back = apAdds(runner)[0];
+    expect(channelOf(back)).toBe('36');
+    expect(back?.[back.indexOf('802-11-wireless.band') + 1]).toBe('a');
+  });
+
+  it('DFS target even with a country: take turns; after a failure the whole AP comes back', async () => {
+    const { runner, r } = await apOnChannel1({ country: 'DE' });
+    runner.wifiList = list(100, 5500, false);
+    await r.scan();
+    runner.upReplies = [{ code: 4, stderr: fx('connection-up-wrong-secret.stderr.txt') }];
+    expect((await r.join(target, { timeoutMs: 5000, keepAp: true })).ok).toBe(false);
+    expect(logs.join('\n')).toMatch(/channel 100 is a DFS channel/);
+    expect(runner.argsOf((c) => c.file === 'iw' && c.args[0] === 'dev').map((a) => a.join(' '))).toEqual([
+      'dev uap0 del',
+      'dev wlan0 interface add uap0 type __ap addr ba:27:eb:12:34:56',
+    ]);
+    expect(channelOf(apAdds(runner)[0])).toBe('1');
+  });
+
+  it('registerNetworkManager passes setup.country on', async () => {
+    registerNetworkManager();
+    const config = agentConfigSchema.parse({ backend: 'networkmanager', setup: { country: 'DE' } });
+    const port = await selectBackend(config, new FakeRunner());
+    expect(Reflect.get(Reflect.get(port, 'options') as object, 'country')).toBe('DE');
   });
 });
 

@@ -66,8 +66,8 @@ const connectFailed: Step = (c) =>
     : { type: 'linksRead', gen: c.gen.connect, links: NONE };
 const connectedWifi = knownTried(true);
 const applied =
-  (joined: boolean, more: Partial<Extract<Event, { type: 'applied' }>> = {}): Step =>
-  (c) => ({
+  (joined: boolean, more: Partial<Extract<Event, { type: 'applied' }>> = {}) =>
+  (c: Context): Event => ({
     type: 'applied',
     gen: c.gen.apply,
     attemptId: c.attempt?.id ?? '',
@@ -346,9 +346,9 @@ describe('lifecycle', () => {
   it('an apply outcome for another attempt, or from an earlier apply, is ignored', () => {
     const a = applying(inSetup());
     expect(run(a, [applied(false, { attemptId: 'other' })]).accepted).toEqual([false]);
-    expect(
-      run(a, [(c) => ({ ...(applied(false)(c) as Event), gen: c.gen.apply - 1 }) as Event]).accepted,
-    ).toEqual([false]);
+    expect(run(a, [(c) => ({ ...applied(false)(c), gen: c.gen.apply - 1 }) as Event]).accepted).toEqual([
+      false,
+    ]);
   });
 
   it('refuses a second apply while applying, and apply before start', () => {
