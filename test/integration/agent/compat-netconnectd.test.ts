@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { lstat, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { startNetconnectdSocket, type NetconnectdHandle } from '../../../agent/c
 import { silentLogger } from '../../../agent/log';
 import { startLabDevice, type LabDevice } from '../../../lab/lab-device';
 import { LAB_ID, LAB_SECRET, LABNET_HEX, status, waitFor } from '../../helpers/lab';
+import { leaveStaleSocket } from '../../helpers/stale-socket';
 
 let device: LabDevice;
 let sock: NetconnectdHandle;
@@ -192,15 +192,7 @@ describe('netconnectd compatibility socket: framing and the file on disk', () =>
 
   it('replaces a socket file a dead netconnectd left', async () => {
     const stale = join(dir, 'stale.sock');
-    const child = spawn(
-      process.execPath,
-      ['-e', "require('node:net').createServer().listen(process.argv[1], () => console.log('ready'))", stale],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await leaveStaleSocket(stale);
     expect((await lstat(stale)).isSocket()).toBe(true);
     const second = await startNetconnectdSocket({
       path: stale,

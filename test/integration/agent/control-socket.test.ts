@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { silentLogger } from '../../../agent/log';
 import { AirliftError } from '../../../shared/errors';
 import { JSONRPC_ERRORS, controlServerMessageSchema } from '../../../shared/protocol/control';
 import type { AgentEvent } from '../../../shared/protocol/api';
+import { leaveStaleSocket } from '../../helpers/stale-socket';
 import { startRig, waitFor, waitForState, type Rig } from './control-rig';
 
 /** A raw line client: what any app on the device would write, byte for byte. */
@@ -379,8 +379,6 @@ describe('control socket: JSON-RPC against a real agent', () => {
   });
 });
 
-const STALE_CHILD = "require('node:net').createServer().listen(process.argv[1], () => console.log('ready'))";
-
 describe('control socket: the file on disk', () => {
   let dir: string;
   afterEach(async () => {
@@ -402,13 +400,7 @@ describe('control socket: the file on disk', () => {
     // Stale: the socket file a killed agent leaves behind (SIGKILL: nothing unlinks it).
     dir = await mkdtemp(join(tmpdir(), 'airlift-stale-'));
     const stale = join(dir, 'stale.sock');
-    const child = spawn(process.execPath, ['-e', STALE_CHILD, stale], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await leaveStaleSocket(stale);
     expect((await lstat(stale)).isSocket()).toBe(true);
     const control = await startControlSocket({
       path: stale,

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lstat, mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeUnixServer, listenUnix, removeStaleSocket, socketAnswers } from '../../../platform/unix-socket';
+import { leaveStaleSocket } from '../../helpers/stale-socket';
 
 let dir: string;
 const servers: Server[] = [];
@@ -16,17 +16,6 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   await rm(dir, { recursive: true, force: true });
 });
-
-const STALE_CHILD = "require('node:net').createServer().listen(process.argv[1], () => console.log('ready'))";
-
-/** The socket file a killed process leaves behind (SIGKILL: nothing unlinks it). */
-async function staleSocket(path: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', STALE_CHILD, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 async function live(path: string): Promise<Server> {
   const server = createServer((s) => s.end());
@@ -42,7 +31,7 @@ describe('socketAnswers', () => {
     await live(path);
     expect(await socketAnswers(path)).toBe(true);
     const stale = join(dir, 'stale.sock');
-    await staleSocket(stale);
+    await leaveStaleSocket(stale);
     expect(await socketAnswers(stale)).toBe(false);
   });
 });
@@ -54,7 +43,7 @@ describe('removeStaleSocket', () => {
 
   it('removes a socket nobody answers on', async () => {
     const stale = join(dir, 'stale.sock');
-    await staleSocket(stale);
+    await leaveStaleSocket(stale);
     expect((await lstat(stale)).isSocket()).toBe(true);
     await removeStaleSocket(stale);
     await expect(lstat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -76,7 +65,7 @@ describe('removeStaleSocket', () => {
 describe('listenUnix and closeUnixServer', () => {
   it('replaces a stale socket, sets the mode, and removes the file on close', async () => {
     const path = join(dir, 'svc.sock');
-    await staleSocket(path);
+    await leaveStaleSocket(path);
     const server = createServer((s) => s.end('hi'));
     await listenUnix(server, path, { mode: 0o660 });
     expect((await stat(path)).mode & 0o777).toBe(0o660);
