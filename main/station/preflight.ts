@@ -6,6 +6,7 @@
  * their setup APs, or their LAN address). The job checks each device's link again before sending.
  */
 import { toAirliftError } from '../../shared/errors';
+import { ssidDisplay } from '../../shared/ssid';
 import type {
   AdapterRow,
   DeviceRow,
@@ -49,8 +50,13 @@ export async function runPreflight(input: PreflightInput): Promise<Preflight> {
   let target: { ssidHex: string; ssid: string } | undefined;
   try {
     const { profile, network } = await input.profiles.target(request.profileId);
-    target = { ssidHex: network.ssidHex, ssid: profile.name };
-    checks.push({ id: 'password', status: 'ok', title: `Target ${profile.name}: ready` });
+    target = { ssidHex: network.ssidHex, ssid: ssidDisplay(network.ssidHex) };
+    const named = profile.name === target.ssid ? target.ssid : `${target.ssid} (profile ${profile.name})`;
+    checks.push({
+      id: 'password',
+      status: 'ok',
+      title: network.security === 'open' ? `Target ${named}: an open network` : `Target ${named}: password held`,
+    });
   } catch (err) {
     const e = toAirliftError(err);
     checks.push({
