@@ -7,6 +7,12 @@
  * - Without concurrent AP+STA, `join` while the device's own AP is up fails with `hardware`: the agent
  *   must stop the AP first. With it, `keepAp: false` takes the AP down before joining.
  * - Starting the AP without concurrent AP+STA drops the station connection.
+ * - With `singleChannel` (AP+STA whose combinations allow one channel, as most hardware), the AP
+ *   follows the same plan the real backends do (agent/core/ap-plan.ts): it starts on the associated
+ *   station's channel, goes off the air for a join that keeps it when the target is on another
+ *   channel, and comes back on the station's channel after success or its configured one after a
+ *   failure; a DFS target, or 5 GHz without `country`, takes turns. Its frequency in the airspace
+ *   shows where it is.
  * - Once the target SSID is found, the current station connection is dropped before associating,
  *   so a failed join (other than `ssid_not_found`/`hardware`) leaves Wi-Fi down, as NetworkManager does.
  *
@@ -22,6 +28,17 @@ import type {
   RadioStatus,
   SetupApConfig,
 } from '../agent/ports/radio';
+import {
+  afterJoinFollowsStation,
+  channelOfFrequency,
+  channelOfTarget,
+  planApAfterJoin,
+  planApForJoin,
+  planApStart,
+  type ApNow,
+  type ApRadio,
+  type JoinApPlan,
+} from '../agent/core/ap-plan';
 import { AirliftError, type ConnectFailureReason } from '../shared/errors';
 import { isHex, toHex, utf8Encode } from '../shared/encoding';
 import { bandOf, NETWORK_SECURITY, securityCompatible, type ScanResult } from '../shared/protocol/wifi';
@@ -96,6 +113,10 @@ export interface SimRadioOptions {
   random?: () => number;
   /** Mirror the AP's address onto a real interface (see ApAddressHook). */
   apAddress?: ApAddressHook;
+  /** With concurrent AP+STA: one channel for both, so the AP follows the station. */
+  singleChannel?: boolean;
+  /** The regulatory country of the setup AP; without one it never goes onto 5 GHz. */
+  country?: string;
 }
 
 /** Default level a station hears a setup AP at: the technician stands next to the devices. */
@@ -154,6 +175,10 @@ export class SimRadio implements RadioPort {
   /** Chosen once, so a restarted setup AP keeps its BSSID (and any signal overrides on it). */
   private ownBssid: string | undefined;
   private apConfig: SetupApConfig | undefined;
+  /** The channel the AP beacons on (or last did, while it is off the air for a join). */
+  private apChannel: number | undefined;
+  private readonly singleChannel: boolean;
+  private readonly country: string | undefined;
   private busy: string | undefined;
   private closed = false;
 
@@ -172,6 +197,8 @@ export class SimRadio implements RadioPort {
     this.baseCapabilities = { ...options.capabilities };
     this.random = options.random ?? mulberry32(stableHash(options.deviceId));
     this.apAddressHook = options.apAddress;
+    this.singleChannel = options.singleChannel ?? false;
+    this.country = options.country;
   }
 
   // -- lab controls ---------------------------------------------------------------------------
@@ -208,9 +235,16 @@ export class SimRadio implements RadioPort {
   }
 
   join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome> {
-    return this.exclusive('join', () => {
+    return this.exclusive('join', async () => {
       if (this.faultState.joinThrows === true) throw new Error('simulated fault: the join crashed');
-      return this.doJoin(target, options);
+      const ap = this.apConfig;
+      const plan =
+        this.ownAp() && this.concurrentApSta() ? this.planForJoin(target, options.keepAp) : undefined;
+      if (plan?.kind === 'pause') await this.takeApOffAir();
+      if (plan?.kind === 'turns') await this.stopApNow();
+      const outcome = await this.doJoin(target, options);
+      if (plan && ap) await this.afterJoin(plan, outcome.ok, ap);
+      return outcome;
     });
   }
 
@@ -226,32 +260,18 @@ export class SimRadio implements RadioPort {
       if (config.passphrase !== undefined && !/^[\x20-\x7e]{8,63}$/.test(config.passphrase)) {
         throw new AirliftError('INVALID_PASSPHRASE', 'A WPA2 passphrase is 8..63 printable ASCII characters');
       }
-      const frequency = channelToFrequency(config.channel);
+      channelToFrequency(config.channel); // an unknown channel is refused before anything changes
       // Restarting: the old AP goes first, as hostapd would be restarted.
       await this.removeOwnAp();
       if (this.faultState.failApStart === true) {
         await this.sleep(this.duration(this.latency.apStartMs));
         throw new AirliftError('COMMAND_FAILED', 'Access point failed to start (simulated fault)');
       }
-      if (!this.concurrentApSta()) this.airspace.leave(this.deviceId);
+      const start = planApStart(this.apRadio(), config.channel, this.stationChannel());
+      if (start.station !== 'stays') this.airspace.leave(this.deviceId);
       await this.sleep(this.duration(this.latency.apStartMs));
       this.assertOpen();
-      this.ownBssid ??= this.airspace.allocateBssid(this.deviceId);
-      this.airspace.addAp({
-        ssidHex: toHex(utf8Encode(config.ssid)),
-        bssid: this.ownBssid,
-        security: config.passphrase === undefined ? 'open' : 'wpa2-psk',
-        ...(config.passphrase === undefined ? {} : { passphrase: config.passphrase }),
-        frequency,
-        signal: SETUP_AP_SIGNAL_DBM,
-        subnet: `${config.address}/${config.prefixLength}`,
-        gateway: config.address,
-        nameservers: [config.address],
-        dhcpRange: config.dhcpRange,
-        internet: false,
-        dhcp: 'ok',
-        owner: this.deviceId,
-      });
+      this.putApOnAir(config, start.channel);
       this.apConfig = config;
       await this.apAddressHook?.up(config);
     });
@@ -303,6 +323,90 @@ export class SimRadio implements RadioPort {
   }
 
   // -- internals ------------------------------------------------------------------------------
+
+  private apRadio(): ApRadio {
+    return {
+      apSta: this.concurrentApSta(),
+      singleChannel: this.singleChannel,
+      ...(this.country === undefined ? {} : { country: this.country }),
+    };
+  }
+
+  private apNow(): ApNow {
+    const config = this.apConfig;
+    return {
+      up: config !== undefined,
+      beaconing: this.ownAp() !== undefined,
+      ...(this.apChannel === undefined ? {} : { channel: this.apChannel }),
+      configured: config?.channel ?? 0,
+    };
+  }
+
+  /** The channel of the AP the station is associated with. */
+  private stationChannel(): number | undefined {
+    const membership = this.airspace.membershipOf(this.deviceId);
+    const ap = membership === undefined ? undefined : this.airspace.getAp(membership.bssid);
+    return ap === undefined ? undefined : channelOfFrequency(ap.frequency);
+  }
+
+  private planForJoin(target: JoinTarget, keepAp: boolean): JoinApPlan {
+    const heard = this.audible().map(toScanResult);
+    return planApForJoin(this.apRadio(), this.apNow(), channelOfTarget(heard, target.ssidHex), keepAp);
+  }
+
+  private async afterJoin(plan: JoinApPlan, ok: boolean, config: SetupApConfig): Promise<void> {
+    const now = this.apNow();
+    const station = afterJoinFollowsStation(this.apRadio(), plan, ok, now)
+      ? this.stationChannel()
+      : undefined;
+    const follow = planApAfterJoin(this.apRadio(), plan, ok, now, station);
+    switch (follow.kind) {
+      case 'none':
+        return;
+      case 'restart':
+        await this.takeApOffAir();
+        await this.sleep(this.duration(this.latency.apStartMs));
+        this.putApOnAir(config, follow.channel);
+        return;
+      case 'stop':
+        await this.stopApNow();
+        return;
+      case 'start':
+        await this.sleep(this.duration(this.latency.apStartMs));
+        this.putApOnAir(config, config.channel);
+        this.apConfig = config;
+        await this.apAddressHook?.up(config);
+        return;
+    }
+  }
+
+  /** The setup AP in the airspace on `channel` (its BSSID kept across restarts). */
+  private putApOnAir(config: SetupApConfig, channel: number): void {
+    this.ownBssid ??= this.airspace.allocateBssid(this.deviceId);
+    this.airspace.addAp({
+      ssidHex: toHex(utf8Encode(config.ssid)),
+      bssid: this.ownBssid,
+      security: config.passphrase === undefined ? 'open' : 'wpa2-psk',
+      ...(config.passphrase === undefined ? {} : { passphrase: config.passphrase }),
+      frequency: channelToFrequency(channel),
+      signal: SETUP_AP_SIGNAL_DBM,
+      subnet: `${config.address}/${config.prefixLength}`,
+      gateway: config.address,
+      nameservers: [config.address],
+      dhcpRange: config.dhcpRange,
+      internet: false,
+      dhcp: 'ok',
+      owner: this.deviceId,
+    });
+    this.apChannel = channel;
+  }
+
+  /** Off the air for a join (hostapd paused): its configuration and address stay. */
+  private async takeApOffAir(): Promise<void> {
+    if (this.ownAp() === undefined || this.ownBssid === undefined) return;
+    await this.sleep(this.duration(this.latency.apStopMs));
+    this.airspace.removeAp(this.ownBssid);
+  }
 
   private async doJoin(
     target: JoinTarget,
@@ -416,8 +520,9 @@ export class SimRadio implements RadioPort {
   }
 
   private async stopApNow(): Promise<void> {
-    if (this.ownAp() === undefined) return;
-    await this.sleep(this.duration(this.latency.apStopMs));
+    // Off the air for a join (one channel) is still an AP to stop.
+    if (this.ownAp() === undefined && this.apConfig === undefined) return;
+    if (this.ownAp() !== undefined) await this.sleep(this.duration(this.latency.apStopMs));
     await this.removeOwnAp();
   }
 
@@ -425,6 +530,7 @@ export class SimRadio implements RadioPort {
     if (this.ownAp() !== undefined && this.ownBssid !== undefined) this.airspace.removeAp(this.ownBssid);
     const config = this.apConfig;
     this.apConfig = undefined;
+    this.apChannel = undefined;
     if (config !== undefined) await this.apAddressHook?.down(config);
   }
 

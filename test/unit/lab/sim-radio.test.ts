@@ -319,6 +319,78 @@ describe('SimRadio setup AP and the AP+STA rule', () => {
   });
 });
 
+describe('SimRadio one channel for AP and station (the AP planner)', () => {
+  const AP1: SetupApConfig = { ...SETUP_AP, channel: 1 };
+  const oneChannel = (air: Airspace, extra: Partial<SimRadioOptions> = {}) =>
+    instant(air, { capabilities: { concurrentApSta: true }, singleChannel: true, ...extra });
+  const ownFrequency = (air: Airspace) => air.listAps().find((a) => a.owner === 'K7Q2M6XA')?.frequency;
+  const KEEP = { timeoutMs: 30_000, keepAp: true };
+
+  it('the AP starts on the channel of an associated station', async () => {
+    const air = world();
+    const radio = oneChannel(air);
+    expect((await radio.join(LABNET, JOIN)).ok).toBe(true); // LabNet: 2437 MHz, channel 6
+    await radio.startAp(AP1);
+    expect(ownFrequency(air)).toBe(2437);
+    expect((await radio.status()).wifi.up).toBe(true);
+  });
+
+  it('a join to another channel takes the AP off the air, and it comes back on the station channel', async () => {
+    const air = world();
+    const radio = oneChannel(air);
+    await radio.startAp(AP1);
+    expect(ownFrequency(air)).toBe(2412);
+    const seen: string[] = [];
+    air.on('ap-removed', ({ ap }) => seen.push(`off:${ap.frequency}`));
+    air.on('ap-added', ({ ap }) => seen.push(`on:${ap.frequency}`));
+    expect((await radio.join(LABNET, KEEP)).ok).toBe(true);
+    expect(seen).toEqual(['off:2412', 'on:2437']);
+    const status = await radio.status();
+    expect(status.ap.up && status.wifi.up).toBe(true);
+    // On the same channel now: the next join leaves the AP alone.
+    seen.length = 0;
+    expect((await radio.join(LABNET, KEEP)).ok).toBe(true);
+    expect(seen).toEqual([]);
+  });
+
+  it('after a failed join the AP is back on its configured channel', async () => {
+    const air = world();
+    const radio = oneChannel(air);
+    await radio.startAp(AP1);
+    expect(await radio.join({ ...LABNET, passphrase: 'wrong horse' }, KEEP)).toMatchObject({
+      reason: 'auth_failed',
+    });
+    expect(ownFrequency(air)).toBe(2412);
+  });
+
+  it('5 GHz without a country: the AP and the station take turns; with one, the AP follows', async () => {
+    const neighbour: JoinTarget = {
+      ssidHex: DEFAULT_APS.neighbour5g.ssidHex,
+      security: 'wpa3-sae',
+      passphrase: 'not your network',
+      hidden: false,
+    };
+    const air = world();
+    const radio = oneChannel(air);
+    await radio.startAp(AP1);
+    expect((await radio.join(neighbour, KEEP)).ok).toBe(true);
+    expect((await radio.status()).ap.up).toBe(false);
+    const withCountry = world();
+    const de = oneChannel(withCountry, { country: 'DE' });
+    await de.startAp(AP1);
+    expect((await de.join(neighbour, KEEP)).ok).toBe(true);
+    expect(ownFrequency(withCountry)).toBe(5180);
+  });
+
+  it('two channels (the default): the AP keeps its own', async () => {
+    const air = world();
+    const radio = instant(air, { capabilities: { concurrentApSta: true } });
+    await radio.startAp(AP1);
+    expect((await radio.join(LABNET, KEEP)).ok).toBe(true);
+    expect(ownFrequency(air)).toBe(2412);
+  });
+});
+
 describe('SimRadio status, serialisation and close', () => {
   it('reports a wired link from the ethernet fault', async () => {
     const radio = instant(world());

@@ -101,6 +101,7 @@ async function rig(
     timeScale?: number;
     stored?: { network?: NetworkState; meta?: DeviceMeta };
     clock?: ManualClock;
+    singleChannel?: boolean;
   } = {},
 ): Promise<Rig> {
   const clock = opts.clock ?? new ManualClock();
@@ -111,6 +112,7 @@ async function rig(
     timeScale: opts.timeScale ?? 0,
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.latency ? { latency: opts.latency } : {}),
+    ...(opts.singleChannel ? { singleChannel: true } : {}),
   });
   const radio = new RecordingRadio(sim);
   const store = new MemoryStore();
@@ -332,6 +334,39 @@ describe('answer before tearing down', () => {
     await r.advance(1);
     expect(r.radio.ops).toEqual(['scan', 'stopAp', 'join']);
     expect(r.agent.state).toBe('online');
+  });
+});
+
+describe('a one-channel AP+STA radio (the AP planner in the sim)', () => {
+  const setupApFrequency = (r: Rig) => r.radio.sim.ownAp()?.frequency;
+
+  it('the AP follows the station onto its channel, and the result is read on it', async () => {
+    const r = await rig({
+      faults: { concurrentApSta: true },
+      singleChannel: true,
+      config: { setup: { channel: 1, lingerSeconds: 30 } },
+    });
+    expect(setupApFrequency(r)).toBe(2412);
+    const reply = await push(r, LABNET_NETWORK, { commit: 'confirm' });
+    expect(reply.apStaysUp).toBe(true);
+    expect(r.agent.state).toBe('failsafe');
+    expect(r.agent.status().setupAp.up).toBe(true);
+    expect(setupApFrequency(r)).toBe(2437); // LabNet's channel 6
+  });
+
+  it('after a failed join the AP is back on its own channel, with the reason to read', async () => {
+    const r = await rig({
+      faults: { concurrentApSta: true },
+      singleChannel: true,
+      config: { setup: { channel: 1 } },
+    });
+    await push(r, network(LABNET, 'wrong horse'));
+    expect(r.agent.status()).toMatchObject({
+      state: 'setup',
+      setupAp: { up: true },
+      lastAttempt: { result: 'failed', reason: 'auth_failed' },
+    });
+    expect(setupApFrequency(r)).toBe(2412);
   });
 });
 
