@@ -1,9 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  controlMethods,
-  type ControlConnection,
-  type ControlMethodDeps,
-} from '../../../../agent/control/methods';
+import { controlMethods, type ControlMethodDeps } from '../../../../agent/control/methods';
 import { CONTROL_METHODS, controlParamsSchemas } from '../../../../shared/protocol/control';
 import { parseOrThrow } from '../../../../shared/validate';
 
@@ -31,10 +27,7 @@ function table(agent = fakeAgent(), doctor?: ControlMethodDeps['doctor']) {
   return { methods: controlMethods(deps), agent, sessions };
 }
 
-const conn = (subscribed = false): ControlConnection & { subscribe: ReturnType<typeof vi.fn> } => ({
-  subscribed,
-  subscribe: vi.fn(),
-});
+const conn = (subscribed = false) => ({ subscribed, subscribe: vi.fn<() => void>() });
 
 describe('the control method table', () => {
   it('has one entry per method, each with the shared params schema', () => {
