@@ -105,6 +105,20 @@ const EMPTY_RADIO_STATUS: RadioStatus = {
 
 type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
 
+/** What the log says when work the machine waits for throws, by kind of work. */
+const WORK_FAILED = {
+  connect: ['error', 'connecting to known networks failed'],
+  probe: ['warn', 'background retry of known networks failed'],
+  ap: ['error', `the setup access point did not start; trying again in ${AP_RETRY_MS} ms`],
+  check: ['warn', 'connectivity check failed to run'],
+} as const;
+
+// The outcomes that stand for work that threw: each ends by the normal failure path.
+const crashed = (gen: number): Event => ({ type: 'connectCrashed', gen });
+const nothingBack = (gen: number): Event => ({ type: 'returnTried', gen, joined: false });
+const apFailed = (gen: number): Event => ({ type: 'apUpDone', gen, outcome: 'failed' });
+const checkFailed = (gen: number): Event => ({ type: 'checked', gen });
+
 export class Agent {
   readonly events: EventBus<AgentEvent>;
   /**
@@ -543,7 +557,8 @@ export class Agent {
    * Run `work` and feed its outcome to the machine. Work that throws is reported as `failed`, the
    * outcome the normal failure path expects: the machine never waits for an event that never comes.
    */
-  private report(work: () => Promise<Event>, failed: Event, message: string, level: 'error' | 'warn'): void {
+  private report(work: () => Promise<Event>, failed: Event, what: keyof typeof WORK_FAILED): void {
+    const [level, message] = WORK_FAILED[what];
     this.track(
       work().then(
         (event) => this.dispatch(event),
@@ -561,44 +576,16 @@ export class Agent {
         return this.onEnter(effect);
       case 'startTimer':
         return this.startTimer(effect);
-      case 'connectKnown': {
-        const crashed = { type: 'connectCrashed', gen: effect.gen } as const;
-        const links = async (): Promise<Event> => {
-          await this.refreshStatus();
-          return { type: 'linksRead', gen: effect.gen, links: this.links() };
-        };
-        return this.report(links, crashed, 'connecting to known networks failed', 'error');
-      }
-      case 'joinKnown': {
-        const crashed = { type: 'connectCrashed', gen: effect.gen } as const;
-        return this.report(
-          () => this.joinKnown(effect.gen),
-          crashed,
-          'connecting to known networks failed',
-          'error',
-        );
-      }
+      case 'connectKnown':
+        return this.report(() => this.readLinks('linksRead', effect.gen), crashed(effect.gen), 'connect');
+      case 'joinKnown':
+        return this.report(() => this.joinKnown(effect.gen), crashed(effect.gen), 'connect');
       case 'probeKnown':
-      case 'joinReturning': {
-        const none = { type: 'returnTried', gen: effect.gen, joined: false } as const;
-        const work =
-          effect.type === 'probeKnown' ? () => this.probeKnown(effect.gen) : () => this.joinReturning(effect);
-        return this.report(work, none, 'background retry of known networks failed', 'warn');
-      }
-      case 'apUp': {
-        const failed = { type: 'apUpDone', gen: effect.gen, outcome: 'failed' } as const;
-        const up = async (): Promise<Event> => ({
-          type: 'apUpDone',
-          gen: effect.gen,
-          outcome: await this.startSetupAp(),
-        });
-        return this.report(
-          up,
-          failed,
-          `the setup access point did not start; retrying in ${AP_RETRY_MS} ms`,
-          'error',
-        );
-      }
+        return this.report(() => this.probeKnown(effect.gen), nothingBack(effect.gen), 'probe');
+      case 'joinReturning':
+        return this.report(() => this.joinReturning(effect), nothingBack(effect.gen), 'probe');
+      case 'apUp':
+        return this.report(() => this.apUp(effect.gen), apFailed(effect.gen), 'ap');
       case 'apDown':
         return this.track(this.afterRadio({ kind: 'stopAp' }));
       case 'leave':
@@ -617,23 +604,10 @@ export class Agent {
         return this.track(this.commitAttempt(effect.attemptId));
       case 'revertAttempt':
         return this.track(this.records.revert(effect.attemptId, effect.reason, this.isoNow()));
-      case 'checkConnectivity': {
-        const failed = { type: 'checked', gen: effect.gen } as const;
-        const links = async (): Promise<Event> => {
-          await this.refreshStatus();
-          return { type: 'checkLinks', gen: effect.gen, links: this.links() };
-        };
-        return this.report(links, failed, 'connectivity check failed to run', 'warn');
-      }
-      case 'runChecks': {
-        const failed = { type: 'checked', gen: effect.gen } as const;
-        const checks = async (): Promise<Event> => ({
-          type: 'checked',
-          gen: effect.gen,
-          checks: await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets()),
-        });
-        return this.report(checks, failed, 'connectivity check failed to run', 'warn');
-      }
+      case 'checkConnectivity':
+        return this.report(() => this.readLinks('checkLinks', effect.gen), checkFailed(effect.gen), 'check');
+      case 'runChecks':
+        return this.report(() => this.runChecks(effect.gen), checkFailed(effect.gen), 'check');
     }
   }
 
@@ -703,6 +677,21 @@ export class Agent {
   private links(): Links {
     const s = this.radioStatus;
     return { wifi: s.wifi.up, ethernet: s.ethernet.up, cellular: s.cellular.up };
+  }
+
+  /** The links as the radio reports them now, for connecting or for a connectivity check. */
+  private async readLinks(type: 'linksRead' | 'checkLinks', gen: number): Promise<Event> {
+    await this.refreshStatus();
+    return { type, gen, links: this.links() };
+  }
+
+  private async runChecks(gen: number): Promise<Event> {
+    const checks = await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets());
+    return { type: 'checked', gen, checks };
+  }
+
+  private async apUp(gen: number): Promise<Event> {
+    return { type: 'apUpDone', gen, outcome: await this.startSetupAp() };
   }
 
   /** The AP from the identity; `noIdentity` when there is none to derive it from. */

@@ -8,6 +8,7 @@
 import { AirliftError } from '../../shared/errors';
 import type { ScanResult } from '../../shared/protocol/wifi';
 import type {
+  JoinOptions,
   JoinOutcome,
   JoinTarget,
   RadioCapabilities,
@@ -20,7 +21,7 @@ export type RadioCommand =
   | { kind: 'scan' }
   | { kind: 'startAp'; config: SetupApConfig }
   | { kind: 'stopAp' }
-  | { kind: 'join'; target: JoinTarget; options: { timeoutMs: number; keepAp: boolean } }
+  | { kind: 'join'; target: JoinTarget; options: JoinOptions }
   | { kind: 'leave' }
   | { kind: 'status' }
   | { kind: 'capabilities' }

@@ -1,7 +1,9 @@
 /**
  * The radio port: everything the agent asks of the device's network hardware. Real backends
  * (NetworkManager, wpa_supplicant+hostapd+dnsmasq) and the lab's sim radio implement it.
- * Only the radio actor calls it, one operation at a time (ARCHITECTURE.md, "one owner for the radio").
+ * Only the radio actor calls it, one command at a time (ARCHITECTURE.md, "one owner for the radio").
+ * How the setup AP and the station share the hardware (AP+STA, one channel, DFS and country) is the
+ * backend's to carry out, by the pure planner in agent/core/ap-plan.ts.
  */
 import type { ConnectFailureReason } from '../../shared/errors';
 import type { Band, NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
@@ -62,6 +64,12 @@ export interface RadioStatus {
   ap: { up: boolean; ssid?: string; address?: string; clients: number };
 }
 
+export interface JoinOptions {
+  timeoutMs: number;
+  /** Keep the setup AP up during and after the join (needs concurrentApSta). */
+  keepAp: boolean;
+}
+
 export interface RadioPort {
   capabilities(): Promise<RadioCapabilities>;
   /** Scan for networks. `known` is filled in by the agent; backends may leave it false. */
@@ -70,7 +78,7 @@ export interface RadioPort {
    * Join `target` and obtain an address. Resolves with a reason on failure, never throws for an
    * ordinary failure (wrong key, absent SSID, DHCP). With `keepAp` and concurrentApSta, the AP stays up.
    */
-  join(target: JoinTarget, options: { timeoutMs: number; keepAp: boolean }): Promise<JoinOutcome>;
+  join(target: JoinTarget, options: JoinOptions): Promise<JoinOutcome>;
   /** Drop the station connection (if any). */
   leave(): Promise<void>;
   startAp(config: SetupApConfig): Promise<void>;
