@@ -1,8 +1,10 @@
 /**
  * Why a device failed, in a technician's words: what happened and what to do about it. The tokens
- * are the device's own connection reasons (protocol.md) and the station's; the report groups
- * failures by token, and the UI, the CLI and the exported report explain each group with these texts.
+ * are FAILURE_REASONS (shared/protocol/job.ts): the device's own connection reasons (protocol.md)
+ * and the station's; the report groups failures by token, and the UI, the CLI and the exported
+ * report explain each group with these texts. Every reason has its text: one without fails typecheck.
  */
+import { isFailureReason, type FailureReason } from './protocol/job';
 
 export interface ReasonHelp {
   /** What happened, in a few words. */
@@ -13,7 +15,7 @@ export interface ReasonHelp {
   where: 'network' | 'device' | 'station';
 }
 
-export const FAILURE_REASON_HELP = {
+export const FAILURE_REASON_HELP: Readonly<Record<FailureReason, ReasonHelp>> = {
   // The device's own reasons for not joining the target.
   auth_failed: {
     title: 'Wrong network password',
@@ -141,22 +143,30 @@ export const FAILURE_REASON_HELP = {
     fix: 'The station could not record or finish this device (the detail says why, for example a full disk). Fix that, then retry the group.',
     where: 'station',
   },
+};
+
+/**
+ * Tokens that are not failure reasons but are explained the same way: the registry's warning for a
+ * device whose setup secret the station does not have.
+ */
+const OTHER_HELP: Readonly<Record<string, ReasonHelp>> = {
   no_secret: {
     title: 'No setup secret',
     fix: "Import the device's manifest or scan its label, then retry.",
     where: 'station',
   },
-} as const satisfies Record<string, ReasonHelp>;
+};
 
-export type KnownFailureReason = keyof typeof FAILURE_REASON_HELP;
+export type KnownFailureReason = FailureReason;
 
-export function isKnownFailureReason(reason: string): reason is KnownFailureReason {
-  return Object.hasOwn(FAILURE_REASON_HELP, reason);
+export function isKnownFailureReason(reason: string): reason is FailureReason {
+  return isFailureReason(reason);
 }
 
 /** The help for a reason; an unknown token is shown as it is, with a generic next step. */
 export function explainReason(reason: string): ReasonHelp {
-  if (isKnownFailureReason(reason)) return FAILURE_REASON_HELP[reason];
+  if (isFailureReason(reason)) return FAILURE_REASON_HELP[reason];
+  if (Object.hasOwn(OTHER_HELP, reason)) return OTHER_HELP[reason] as ReasonHelp;
   return {
     title: reason.replaceAll('_', ' '),
     fix: "See the device's detail line, then retry the group.",

@@ -12,7 +12,7 @@
  * `advance` does no I/O: it returns the device's next outcome, the time spent in the step it left,
  * and the journal record the shell (JobRunner) must write before it moves on.
  */
-import type { AppHealth, CheckSummary, DeviceOutcome, DeviceStep } from './types';
+import type { AppHealth, CheckSummary, DeviceOutcome, DeviceStep, FailureReason } from './types';
 import { requeuedOutcome } from './retry';
 import type { JournalFacts } from '../../shared/protocol/job';
 
@@ -27,7 +27,7 @@ export type DeviceEvent =
   /** Waiting for it to reappear on the target network (again, after a resume). */
   | { type: 'await' }
   | { type: 'verified'; ip: string; hostname?: string; apps?: AppHealth[]; checks?: CheckSummary[] }
-  | { type: 'failed'; reason: string; detail?: string }
+  | { type: 'failed'; reason: FailureReason; detail?: string }
   /** A resumed job starts over a device that had not yet taken the credentials. */
   | { type: 'restart' }
   /** A retry of a failure group (or of verified devices, on purpose). */

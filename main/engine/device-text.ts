@@ -4,7 +4,14 @@
  * journal, never a refused record. Reasons are tokens: a device-reported reason outside the known
  * set becomes `device_error`, with what the device said (clipped) in the detail.
  */
-import { DEVICE_REASONS, isKnownReason, type DeviceOutcome } from './types';
+import {
+  ELLIPSIS,
+  QUOTED_REASON_MAX,
+  clipText,
+  isDeviceFailureReason,
+  withKnownReason,
+} from '../../shared/protocol/job';
+import type { DeviceOutcome, DeviceOutcomeInput, FailureReason } from './types';
 
 /** Longest kept text, in code points; longer text keeps its start and ends with `…`. */
 export const TEXT_LIMITS = {
@@ -14,24 +21,19 @@ export const TEXT_LIMITS = {
   /** Addresses, BSSIDs, attempt ids, app and check fields. */
   short: 128,
   /** A device-reported reason quoted inside a detail. */
-  quoted: 200,
+  quoted: QUOTED_REASON_MAX,
 } as const;
 
 /** Apps and checks kept per device: far above what a device runs, bounded against one that lies. */
 export const LIST_LIMIT = 64;
 
-export const ELLIPSIS = '…';
+export { ELLIPSIS };
 
 /** `text` cut to `max` code points (never inside a surrogate pair), `…` marking the cut. */
-export function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const points = Array.from(text);
-  if (points.length <= max) return text;
-  return points.slice(0, Math.max(0, max - 1)).join('') + ELLIPSIS;
-}
+export const clip = clipText;
 
 export function isDeviceReason(reason: string): boolean {
-  return (DEVICE_REASONS as readonly string[]).includes(reason);
+  return isDeviceFailureReason(reason);
 }
 
 /**
@@ -41,9 +43,9 @@ export function isDeviceReason(reason: string): boolean {
 export function reportedFailure(
   reason: string | undefined,
   where: string,
-): { reason: string; detail: string } {
+): { reason: FailureReason; detail: string } {
   if (reason === undefined) return { reason: 'timeout', detail: where };
-  if (isDeviceReason(reason)) return { reason, detail: where };
+  if (isDeviceFailureReason(reason)) return { reason, detail: where };
   return {
     reason: 'device_error',
     detail: `${where}, with a reason the station does not know: ${clip(reason, TEXT_LIMITS.quoted)}`,
@@ -66,15 +68,11 @@ export function boundFacts<T extends Partial<DeviceOutcome>>(facts: T): T {
 
 /**
  * Every device-supplied field of an outcome bounded, and its reason a known token (the last line of
- * defence: reasons are normalised where they enter, see `reportedFailure`).
+ * defence: reasons are normalised where they enter, see `reportedFailure`; an unknown one becomes
+ * `device_error` with it quoted in the detail, as the journal reads it: `withKnownReason`).
  */
-export function boundOutcome(o: DeviceOutcome): DeviceOutcome {
-  const out = boundFacts(o);
-  if (out.reason !== undefined && !isKnownReason(out.reason)) {
-    const said = `reason ${clip(out.reason, TEXT_LIMITS.quoted)}`;
-    out.detail = clip(out.detail === undefined ? said : `${said}: ${out.detail}`, TEXT_LIMITS.detail);
-    out.reason = 'device_error';
-  }
+export function boundOutcome(o: DeviceOutcomeInput): DeviceOutcome {
+  const out: DeviceOutcome = boundFacts(withKnownReason(o));
   if (out.apps) {
     out.apps = out.apps
       .slice(0, LIST_LIMIT)

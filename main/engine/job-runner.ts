@@ -32,7 +32,7 @@ import { advance, isTerminal, resumeAction, type DeviceEvent, type DeviceState }
 import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './device-text';
 import type { JobJournal } from './journal';
 import type { DeviceSecrets } from './secrets';
-import type { DeviceOutcome, DeviceStep, JobEvent, JobSpec, JobSummary } from './types';
+import type { DeviceOutcome, DeviceStep, FailureReason, JobEvent, JobSpec, JobSummary } from './types';
 
 /** Where the runner writes each step and result before it moves on: the job's journal. */
 export type JobRecord = Pick<JobJournal, 'step' | 'result'>;
@@ -85,7 +85,7 @@ export interface RunResult {
 
 class DeviceFailure extends Error {
   constructor(
-    readonly reason: string,
+    readonly reason: FailureReason,
     readonly detail?: string,
   ) {
     super(detail ?? reason);
@@ -131,7 +131,7 @@ function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
     case 'LOCKED_OUT':
     case 'SETUP_CLOSED':
       return new DeviceFailure(
-        e.code.toLowerCase(),
+        e.code === 'LOCKED_OUT' ? 'locked_out' : 'setup_closed',
         `${LOCKOUT_FIX[e.code]} (the device said: ${e.message})`,
       );
     case 'BUSY':
@@ -760,7 +760,8 @@ export function summarize(outcomes: DeviceOutcome[]): JobSummary {
     if (o.result === 'verified') verified++;
     else if (o.result === 'failed') {
       failed++;
-      const r = o.reason ?? 'unknown';
+      // A failure without a reason is the station's own bug (see report.ts).
+      const r = o.reason ?? 'station_error';
       byReason[r] = (byReason[r] ?? 0) + 1;
     }
   }

@@ -4,7 +4,7 @@
  * as JSON (`reportSchema`), CSV for spreadsheets, and a table for the terminal.
  */
 import type { JobReport, ReportDevice, ReportGroup } from '../../shared/protocol/job';
-import type { DeviceOutcome, JobSpec, JobSummary, StepTimings } from './types';
+import type { DeviceOutcome, FailureReason, JobSpec, JobSummary, StepTimings } from './types';
 
 const TIMED_STEPS = [
   'joining',
@@ -15,7 +15,15 @@ const TIMED_STEPS = [
   'awaiting',
 ] as const satisfies readonly (keyof StepTimings)[];
 
-/** Counts by result, and failures by reason (`unknown` when the engine gave none). */
+/**
+ * A failed device's reason in the report. Every failure the engine records carries one; a failure
+ * without it can only be the station's own bug, so it is grouped as that, within the known set.
+ */
+export function reportedReason(o: Pick<DeviceOutcome, 'reason'>): FailureReason {
+  return o.reason ?? 'station_error';
+}
+
+/** Counts by result, and failures by reason (`station_error` when the engine gave none). */
 export function summarizeOutcomes(outcomes: Iterable<DeviceOutcome>): JobSummary {
   const summary: JobSummary = { total: 0, verified: 0, failed: 0, pending: 0, byReason: {} };
   for (const o of outcomes) {
@@ -23,7 +31,7 @@ export function summarizeOutcomes(outcomes: Iterable<DeviceOutcome>): JobSummary
     if (o.step === 'verified') summary.verified++;
     else if (o.step === 'failed') {
       summary.failed++;
-      const reason = o.reason ?? 'unknown';
+      const reason = reportedReason(o);
       summary.byReason[reason] = (summary.byReason[reason] ?? 0) + 1;
     } else summary.pending++;
   }
@@ -62,7 +70,7 @@ export function buildReport(
       ...(name === undefined ? {} : { name }),
       ...(group === undefined ? {} : { group }),
       result,
-      ...(result === 'failed' ? { reason: o.reason ?? 'unknown' } : {}),
+      ...(result === 'failed' ? { reason: reportedReason(o) } : {}),
       ...optional(o, [
         'detail',
         'ip',
@@ -82,7 +90,7 @@ export function buildReport(
     };
   });
 
-  const members = new Map<string, string[]>();
+  const members = new Map<FailureReason, string[]>();
   for (const d of devices) {
     if (d.result !== 'failed' || d.reason === undefined) continue;
     const ids = members.get(d.reason) ?? [];

@@ -1,9 +1,11 @@
 /**
- * Station jobs on disk and on the wire: the job journal's records and the audit report. These mirror
- * `main/engine/types.ts` (a test holds the two equal), so a journal read back after a crash, or a
- * report read by another tool, is validated like any other input.
+ * Station jobs on disk and on the wire: the job journal's records and the audit report, and the
+ * engine's types derived from them (`main/engine/types.ts` re-exports them), so a journal read back
+ * after a crash, or a report read by another tool, is validated like any other input and the types
+ * cannot drift from the schemas.
  */
 import { z } from 'zod';
+import { CONNECT_FAILURE_REASONS } from '../errors';
 import { DEVICE_ID_RE } from '../identity';
 import { networkSecuritySchema } from './wifi';
 
@@ -20,6 +22,66 @@ export const JOB_DEVICE_STEPS = [
   'failed',
 ] as const;
 export const deviceStepSchema = z.enum(JOB_DEVICE_STEPS);
+export type DeviceStep = (typeof JOB_DEVICE_STEPS)[number];
+
+// ---- failure reasons ------------------------------------------------------------------------------
+
+/** Why a device's own attempt failed, as it reports it (`lastAttempt.reason`, protocol.md). */
+export const DEVICE_FAILURE_REASONS = [...CONNECT_FAILURE_REASONS, 'not_confirmed', 'interrupted'] as const;
+export type DeviceFailureReason = (typeof DEVICE_FAILURE_REASONS)[number];
+
+/** Why a device failed, as the station tells it (besides the device's own reasons). */
+export const STATION_FAILURE_REASONS = [
+  'unreachable',
+  'not_rediscovered',
+  'weak_signal',
+  'target_not_seen',
+  'auth_failed_setup',
+  'session_failed',
+  'rejected',
+  'commit_failed',
+  'rate_limited',
+  'locked_out',
+  'setup_closed',
+  'device_mismatch',
+  /** Another handshake kept the device busy through every retry. */
+  'device_busy',
+  /** The device reported a reason outside DEVICE_FAILURE_REASONS (kept, clipped, in the detail). */
+  'device_error',
+  /** The station itself failed for this device (its journal could not record it, a bug). */
+  'station_error',
+  'cancelled',
+] as const;
+export type StationFailureReason = (typeof STATION_FAILURE_REASONS)[number];
+
+/**
+ * Every reason a device can fail with in a job: a closed set, so the report's groups, the UI's
+ * explanations (shared/failure-reasons.ts) and `airlift retry --reason` all speak of the same tokens.
+ */
+export const FAILURE_REASONS = [...DEVICE_FAILURE_REASONS, ...STATION_FAILURE_REASONS] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+export const failureReasonSchema = z.enum(FAILURE_REASONS);
+
+export function isFailureReason(reason: string): reason is FailureReason {
+  return (FAILURE_REASONS as readonly string[]).includes(reason);
+}
+
+export function isDeviceFailureReason(reason: string): reason is DeviceFailureReason {
+  return (DEVICE_FAILURE_REASONS as readonly string[]).includes(reason);
+}
+
+export const ELLIPSIS = '…';
+
+/** `text` cut to `max` code points (never inside a surrogate pair), `…` marking the cut. */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const points = Array.from(text);
+  if (points.length <= max) return text;
+  return points.slice(0, Math.max(0, max - 1)).join('') + ELLIPSIS;
+}
+
+/** How much of a reason this build does not know is quoted in the detail. */
+export const QUOTED_REASON_MAX = 200;
 
 export const JOURNAL_VERSION = 1;
 
@@ -42,26 +104,38 @@ export const jobIdSchema = z
 /** Stored ids are canonical (manifests normalise them on the way in): no forgiving transform here. */
 const deviceId = z.string().regex(DEVICE_ID_RE, 'deviceId must be 8 base32 characters (A-Z, 2-7)');
 
+/** The target network as recorded (no passphrase). */
 export const targetNetworkSchema = z.object({
   ssidHex: z.string().regex(/^(?:[0-9a-fA-F]{2}){1,32}$/, 'ssidHex: 1..32 bytes of hex'),
   ssid: z.string().max(256),
   security: networkSecuritySchema,
   hidden: z.boolean(),
 });
+export type TargetNetwork = z.infer<typeof targetNetworkSchema>;
 
 export const jobOptionsSchema = z.object({
   path: z.enum(['ap', 'lan']),
+  /** LAN path: devices worked on at once. */
   concurrency: z.number().int().min(1).max(1024),
+  /** AP path: devices pushed before the station returns to the target network to verify them. */
   chunkSize: z.number().int().min(1).max(100_000),
+  /** The device must hear the target at least this strongly (dBm) before credentials go out. */
   minSignal: z.number(),
   failsafeSeconds: z.number().int().min(0).max(86_400),
+  /** How long to wait for pushed devices to reappear on the target network. */
   verifyTimeoutMs: count,
   joinTimeoutMs: count,
   mode: z.enum(['replace', 'add']),
-  /** Absent in journals written before it existed: those jobs confirmed. */
+  /**
+   * `confirm`: on trial until the station sees the device on the target; `auto`: kept at once.
+   * Absent in journals written before it existed: those jobs confirmed.
+   */
   commit: z.enum(['confirm', 'auto']).optional(),
+  /** Adapter ids used as lanes (AP path). */
   adapters: list(z.string().max(256)),
 });
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
+export type JobPath = JobOptions['path'];
 
 export const jobDeviceSchema = z.object({
   deviceId,
@@ -69,22 +143,27 @@ export const jobDeviceSchema = z.object({
   group: text.optional(),
   site: text.optional(),
 });
+export type JobDevice = z.infer<typeof jobDeviceSchema>;
 
 export const jobSpecSchema = z
   .object({
     id: jobIdSchema,
     createdAt: timestamp,
+    /** Random per job (hex); devices advertise its first 8 chars as `pv` once they took our credentials. */
     nonce: z.string().regex(/^[0-9a-fA-F]{16,64}$/, 'job nonce: 16..64 hex digits'),
     target: targetNetworkSchema,
     options: jobOptionsSchema,
     // A manifest's row cap (shared/manifest.ts).
     devices: z.array(jobDeviceSchema).max(100_000),
+    /** Where the setup secrets came from (a manifest path), to find them again on resume. */
     manifestPath: z.string().max(4096).optional(),
   })
   .refine((s) => new Set(s.devices.map((d) => d.deviceId)).size === s.devices.length, {
     message: 'a device appears twice in the job',
     path: ['devices'],
   });
+/** A job: devices × target network × options. Never a passphrase or a setup secret. */
+export type JobSpec = z.infer<typeof jobSpecSchema>;
 
 export const stepTimingsSchema = z.object({
   joining: ms.optional(),
@@ -94,31 +173,65 @@ export const stepTimingsSchema = z.object({
   pushed: ms.optional(),
   awaiting: ms.optional(),
 });
+/** Milliseconds spent in each step that takes time. */
+export type StepTimings = z.infer<typeof stepTimingsSchema>;
 
 export const appHealthSchema = z.object({ name: text, state: text, code: z.number().int() });
+export type AppHealth = z.infer<typeof appHealthSchema>;
 export const checkSummarySchema = z.object({ id: text, target: text, state: text });
+export type CheckSummary = z.infer<typeof checkSummarySchema>;
 
-export const deviceOutcomeSchema = z.object({
+/** Everything known about one device in a job, as the journal holds it; the report is built from these. */
+const deviceOutcomeFields = z.object({
   deviceId,
   name: text.optional(),
   group: text.optional(),
   step: deviceStepSchema,
   result: z.enum(['verified', 'failed']).optional(),
+  /** Read as any text (a journal written by another build), kept as a FailureReason: see withKnownReason. */
   reason: text.optional(),
   detail: text.optional(),
+  /** BSSID of its setup AP, where seen. */
   bssid: text.optional(),
+  /** Signal of its setup AP as the station heard it (dBm). */
   rssi: z.number().optional(),
+  /** Signal of the target network as the device heard it (dBm). */
   targetSignal: z.number().optional(),
   attemptId: text.optional(),
   ip: text.optional(),
   hostname: text.optional(),
+  /** Milliseconds spent in each step. */
   timings: stepTimingsSchema,
   startedAt: timestamp.optional(),
   endedAt: timestamp.optional(),
   apps: list(appHealthSchema).optional(),
   checks: list(checkSummarySchema).optional(),
+  /** How many times it was (re)queued: 1 for the first run, more after `retry`. */
   attempts: count,
 });
+
+type Outcome<R> = Omit<z.output<typeof deviceOutcomeFields>, 'reason'> & { reason?: R };
+
+/**
+ * An outcome whose reason is a FailureReason. A reason this build does not know (a journal written
+ * by a newer or older station, a device's own word that slipped through) becomes `device_error`,
+ * with the reason quoted at the front of the detail: an old journal still replays, and its report
+ * groups stay in the known set.
+ */
+export function withKnownReason(o: Outcome<string>): Outcome<FailureReason> {
+  const { reason, ...rest } = o;
+  if (reason === undefined) return rest;
+  if (isFailureReason(reason)) return { ...rest, reason };
+  const said = `reason ${clipText(reason, QUOTED_REASON_MAX)}`;
+  const detail = rest.detail === undefined ? said : `${said}: ${rest.detail}`;
+  return { ...rest, reason: 'device_error', detail: clipText(detail, JOB_TEXT_MAX) };
+}
+
+export const deviceOutcomeSchema = deviceOutcomeFields.transform(withKnownReason);
+/** One device's outcome as the engine holds it (`main/engine/types.ts`). */
+export type DeviceOutcome = z.output<typeof deviceOutcomeSchema>;
+/** An outcome as it may arrive: its reason any text. */
+export type DeviceOutcomeInput = z.input<typeof deviceOutcomeSchema>;
 
 // ---- journal records (one JSON object per line) ---------------------------------------------------
 
@@ -187,8 +300,8 @@ export const reportDeviceSchema = z.object({
   name: text.optional(),
   group: text.optional(),
   result: z.enum(REPORT_RESULTS),
-  /** Set when failed; `unknown` if the engine gave none. */
-  reason: text.optional(),
+  /** Set when failed (`station_error` if the engine gave none). */
+  reason: failureReasonSchema.optional(),
   detail: text.optional(),
   /** Where it stands: the step it reached (pending devices) or its result. */
   step: deviceStepSchema,
@@ -213,8 +326,13 @@ export const jobSummarySchema = z.object({
   pending: count,
   byReason: z.record(z.string(), count),
 });
+export type JobSummary = z.infer<typeof jobSummarySchema>;
 
-export const reportGroupSchema = z.object({ reason: text, count, deviceIds: z.array(deviceId) });
+export const reportGroupSchema = z.object({
+  reason: failureReasonSchema,
+  count,
+  deviceIds: z.array(deviceId),
+});
 
 export const reportSchema = z.object({
   job: z.object({

@@ -13,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseManifest } from '../../shared/manifest';
-import type { JobReport, ReportDevice } from '../../shared/protocol/job';
+import {
+  isFailureReason,
+  type FailureReason,
+  type JobReport,
+  type ReportDevice,
+} from '../../shared/protocol/job';
 import { parseQrPayload } from '../../shared/qr';
 import {
   clientFrameSchema,
@@ -205,7 +210,19 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       current: { ssid: 'Workshop' },
     },
     { id: 'wlan2', name: 'wlan2 (USB MT7612U)', mac: '00:c0:ca:00:00:02', permission: { state: 'granted' } },
+    {
+      id: 'wlan3',
+      name: 'wlan3 (USB RTL8812BU)',
+      permission: {
+        state: 'denied',
+        fix: 'Windows blocks Wi-Fi scans without Location access: Settings → Privacy & security → Location → allow desktop apps, then scan again.',
+        settingsUrl: 'ms-settings:privacy-location',
+      },
+      lastScanError: 'scan refused: location permission denied',
+    },
   ];
+  /** Adapters a job can use (the fixture's third one has no OS permission). */
+  const usable = () => adapters.filter((a) => a.permission.state === 'granted');
   let profiles: Profile[] = o.empty
     ? []
     : [
@@ -379,7 +396,7 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
 
   function makeReport(s: Sim): JobReport {
     const byReason: Record<string, number> = {};
-    const groups = new Map<string, string[]>();
+    const groups = new Map<FailureReason, string[]>();
     const devs: ReportDevice[] = s.job.devices.map((d) => {
       const out = s.outcomes.get(d.id);
       if (out) {
@@ -452,7 +469,8 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       ...(d.group ? { group: d.group } : {}),
       result: ok ? 'verified' : 'failed',
       step: d.step,
-      ...(d.reason ? { reason: d.reason } : {}),
+      // Reports carry known reasons only (the fake's are its faults and `cancelled`).
+      ...(d.reason && isFailureReason(d.reason) ? { reason: d.reason } : {}),
       ...(d.detail ? { detail: d.detail } : {}),
       ...(d.ip ? { ip: d.ip } : {}),
       ...(d.hostname ? { hostname: d.hostname } : {}),
@@ -488,7 +506,9 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       log(d.id, 'info', `step ${step}${lane ? ` on ${lane}` : ''}`, s.job.id);
     };
     const byId = new Map(s.job.devices.map((d) => [d.id, d]));
-    const lanes = s.spec.options.adapters.length ? s.spec.options.adapters : adapters.map((a) => a.id);
+    const lanes = (
+      s.spec.options.adapters.length ? s.spec.options.adapters : usable().map((a) => a.id)
+    ).filter((id) => usable().some((a) => a.id === id));
 
     if (s.job.phase === 'push') {
       // Each lane carries one device through joining → pushing; then the device waits as pushed.
@@ -842,7 +862,7 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
         ],
       };
     },
-    runPreflight: async ({ deviceIds, profileId, options, survey }) => {
+    runPreflight: async ({ deviceIds, profileId, survey }) => {
       const profile = profileById(profileId);
       const total = survey ? Math.min(settings.surveyDevices, deviceIds.length) : 0;
       for (let i = 0; i < total; i++) {
@@ -871,10 +891,18 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
         {
           id: 'adapters',
           status: 'ok',
-          title: `${options.adapters.length || adapters.length} Wi-Fi adapters ready`,
-          detail: adapters.map((a) => a.name).join(', '),
+          title: `${usable().length} Wi-Fi adapters ready`,
+          detail: usable()
+            .map((a) => a.name)
+            .join(', '),
         },
-        { id: 'permissions', status: 'ok', title: 'This computer may scan and join networks' },
+        {
+          id: 'permissions',
+          status: 'warn',
+          title: 'wlan3 may not scan or join',
+          detail: 'The job runs on the other adapters.',
+          ...(adapters[2]?.permission.fix ? { fix: adapters[2].permission.fix } : {}),
+        },
         profile.password.held && !profile.password.unreadable
           ? { id: 'password', status: 'ok', title: `A password is held for ${profile.ssid}` }
           : {

@@ -10,7 +10,12 @@ import {
   clip,
   reportedFailure,
 } from '../../../../main/engine/device-text';
-import { DEVICE_REASONS, STATION_REASONS, isKnownReason } from '../../../../main/engine/types';
+import {
+  DEVICE_REASONS,
+  STATION_REASONS,
+  isKnownReason,
+  type DeviceOutcomeInput,
+} from '../../../../main/engine/types';
 import { failed } from './fixtures';
 
 const A = 'K7Q2M6XA';
@@ -50,7 +55,8 @@ describe('reportedFailure', () => {
 describe('boundOutcome', () => {
   it('makes an outcome full of huge device text fit the journal', () => {
     const huge = 'H'.repeat(70_000);
-    const o = failed(A, huge, {
+    // A reason outside the known set, as a device (or another build's journal) might give it.
+    const o: DeviceOutcomeInput = failed(A, 'timeout', {
       detail: huge,
       hostname: huge,
       ip: huge,
@@ -59,6 +65,7 @@ describe('boundOutcome', () => {
       apps: Array.from({ length: 2000 }, () => ({ name: huge, state: huge, code: 1 })),
       checks: Array.from({ length: 2000 }, () => ({ id: huge, target: huge, state: huge })),
     });
+    o.reason = huge;
     expect(deviceOutcomeSchema.safeParse(o).success).toBe(false);
     const b = boundOutcome(o);
     expect(journalRecordSchema.safeParse({ t: 'result', outcome: b }).success).toBe(true);

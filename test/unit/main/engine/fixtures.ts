@@ -1,5 +1,5 @@
 /** Jobs and outcomes for the journal and report tests. */
-import type { DeviceOutcome, JobSpec } from '../../../../main/engine/types';
+import type { DeviceOutcome, FailureReason, JobSpec } from '../../../../main/engine/types';
 
 export const IDS = ['K7Q2M6XA', 'AAAAAAAA', 'BBBBBBBB', 'CCCCCCCC', 'DDDDDDDD'] as const;
 
@@ -52,7 +52,11 @@ export function verified(deviceId: string, extra: Partial<DeviceOutcome> = {}): 
   };
 }
 
-export function failed(deviceId: string, reason: string, extra: Partial<DeviceOutcome> = {}): DeviceOutcome {
+export function failed(
+  deviceId: string,
+  reason: FailureReason,
+  extra: Partial<DeviceOutcome> = {},
+): DeviceOutcome {
   return {
     deviceId,
     step: 'failed',

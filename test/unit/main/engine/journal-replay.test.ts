@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirliftError } from '../../../../shared/errors';
-import { JOB_DEVICE_STEPS, journalRecordSchema, type JournalRecord } from '../../../../shared/protocol/job';
+import {
+  FAILURE_REASONS,
+  JOB_DEVICE_STEPS,
+  journalRecordSchema,
+  type JournalRecord,
+} from '../../../../shared/protocol/job';
 import { JobJournal, journalPath, readJournal, replayJournal } from '../../../../main/engine/journal';
 import type { DeviceOutcome, DeviceStep } from '../../../../main/engine/types';
 import { IDS, failed, makeSpec, verified } from './fixtures';
@@ -160,14 +165,14 @@ const outcomeArb: fc.Arbitrary<DeviceOutcome> = fc
   .tuple(
     idArb,
     fc.constantFrom('verified' as const, 'failed' as const),
-    textArb,
+    fc.constantFrom(...FAILURE_REASONS),
     fc.nat({ max: 5000 }),
     fc.nat({ max: 4 }),
   )
   .map(([id, result, reason, ms, attempts]) =>
     result === 'verified'
       ? verified(id, { timings: { joining: ms }, attempts })
-      : failed(id, reason === '' ? 'timeout' : reason, { timings: { session: ms }, attempts }),
+      : failed(id, reason, { timings: { session: ms }, attempts }),
   );
 const resultRecordArb = outcomeArb.map((outcome) => ({ t: 'result' as const, outcome }));
 const recordsArb = fc.array(fc.oneof(stepRecordArb, resultRecordArb), { maxLength: 40 });

@@ -166,7 +166,7 @@ describe('JobJournal create/append/replay', () => {
     const j = await JobJournal.create(dir, makeSpec());
     await expectCode(j.step('ZZZZZZZZ', 'joining'), 'INTERNAL'); // not in this job
     await expectCode(j.step('not-an-id', 'joining'), 'BAD_REQUEST');
-    await expectCode(j.result({ ...failed(IDS[0], 'x'), step: 'pushed' }), 'BAD_REQUEST');
+    await expectCode(j.result({ ...failed(IDS[0], 'timeout'), step: 'pushed' }), 'BAD_REQUEST');
     await expectCode(j.append({ t: 'job', v: 1, spec: makeSpec() }), 'INTERNAL');
     await expectCode(j.append({ t: 'end', at: 'yesterday' }), 'BAD_REQUEST');
     await j.step(IDS[0], 'joining');
@@ -219,6 +219,31 @@ describe('JobJournal create/append/replay', () => {
     expect(r.problems[0]).toMatch(/^line 3: not a valid record \(step: /);
     expect(r.problems[1]).toBe('line 4: not JSON, skipped');
     expect(r.problems[2]).toBe('line 6: device ZZZZZZZZ is not in this job, skipped');
+  });
+
+  it('replays a result whose reason this build does not know as device_error, the reason kept in the detail', async () => {
+    const j = await JobJournal.create(dir, makeSpec());
+    await j.close();
+    const path = journalPath(dir, 'job-1');
+    // A line another station build wrote: the same record with a reason outside the known set.
+    const old = { ...failed(IDS[1], 'timeout', { detail: 'it said so' }), reason: 'gremlins' };
+    await appendFile(path, `${JSON.stringify({ t: 'result', outcome: old })}\n`);
+    const r = await readJournal(dir, 'job-1');
+    expect(r.problems).toEqual([]);
+    expect(r.devices.get(IDS[1])).toMatchObject({
+      step: 'failed',
+      result: 'failed',
+      reason: 'device_error',
+      detail: 'reason gremlins: it said so',
+    });
+    // Reopened for a retry, it goes on from there, and a report of it groups within the known set.
+    const again = await JobJournal.open(dir, 'job-1');
+    await again.requeue([IDS[1]], 'retry');
+    await again.close();
+    expect((await readJournal(dir, 'job-1')).devices.get(IDS[1])).toMatchObject({
+      step: 'queued',
+      attempts: 2,
+    });
   });
 
   it('seals a torn tail on open, so the next record is whole', async () => {
