@@ -210,7 +210,19 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       current: { ssid: 'Workshop' },
     },
     { id: 'wlan2', name: 'wlan2 (USB MT7612U)', mac: '00:c0:ca:00:00:02', permission: { state: 'granted' } },
+    {
+      id: 'wlan3',
+      name: 'wlan3 (USB RTL8812BU)',
+      permission: {
+        state: 'denied',
+        fix: 'Windows blocks Wi-Fi scans without Location access: Settings → Privacy & security → Location → allow desktop apps, then scan again.',
+        settingsUrl: 'ms-settings:privacy-location',
+      },
+      lastScanError: 'scan refused: location permission denied',
+    },
   ];
+  /** Adapters a job can use (the fixture's third one has no OS permission). */
+  const usable = () => adapters.filter((a) => a.permission.state === 'granted');
   let profiles: Profile[] = o.empty
     ? []
     : [
@@ -494,7 +506,9 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       log(d.id, 'info', `step ${step}${lane ? ` on ${lane}` : ''}`, s.job.id);
     };
     const byId = new Map(s.job.devices.map((d) => [d.id, d]));
-    const lanes = s.spec.options.adapters.length ? s.spec.options.adapters : adapters.map((a) => a.id);
+    const lanes = (
+      s.spec.options.adapters.length ? s.spec.options.adapters : usable().map((a) => a.id)
+    ).filter((id) => usable().some((a) => a.id === id));
 
     if (s.job.phase === 'push') {
       // Each lane carries one device through joining → pushing; then the device waits as pushed.
@@ -848,7 +862,7 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
         ],
       };
     },
-    runPreflight: async ({ deviceIds, profileId, options, survey }) => {
+    runPreflight: async ({ deviceIds, profileId, survey }) => {
       const profile = profileById(profileId);
       const total = survey ? Math.min(settings.surveyDevices, deviceIds.length) : 0;
       for (let i = 0; i < total; i++) {
@@ -877,10 +891,18 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
         {
           id: 'adapters',
           status: 'ok',
-          title: `${options.adapters.length || adapters.length} Wi-Fi adapters ready`,
-          detail: adapters.map((a) => a.name).join(', '),
+          title: `${usable().length} Wi-Fi adapters ready`,
+          detail: usable()
+            .map((a) => a.name)
+            .join(', '),
         },
-        { id: 'permissions', status: 'ok', title: 'This computer may scan and join networks' },
+        {
+          id: 'permissions',
+          status: 'warn',
+          title: 'wlan3 may not scan or join',
+          detail: 'The job runs on the other adapters.',
+          ...(adapters[2]?.permission.fix ? { fix: adapters[2].permission.fix } : {}),
+        },
         profile.password.held && !profile.password.unreadable
           ? { id: 'password', status: 'ok', title: `A password is held for ${profile.ssid}` }
           : {

@@ -32,6 +32,7 @@ import { toStationError } from '../bridge-core';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Check } from '../components/Controls';
 import { Icon } from '../components/Icon';
+import { IconButton } from '../components/IconButton';
 import { Alert, EmptyState } from '../components/States';
 import { Badge, SignalBars, StatusText } from '../components/Status';
 import { fromDescriptor, HEADER_HEIGHT, ROW_HEIGHT, SortHeader, toDescriptor } from '../components/Table';
@@ -186,28 +187,33 @@ function LabelScanner() {
 
   return (
     <div className="scanner">
-      <TextField
-        className="field field-inline scanner-field"
-        value={value}
-        onChange={setValue}
-        aria-label="Scan or paste a label code"
-        autoComplete="off"
-        spellCheck="false"
-        onKeyDown={(e) => {
-          if (e.key === 'Enter') {
-            e.preventDefault();
-            submit();
-          }
-        }}
-      >
-        <Icon name="scan" />
-        <Input className="input input-mono" placeholder="Scan or paste a label code, then Enter" />
-      </TextField>
-      <Button className="btn" onPress={submit} isDisabled={value.trim() === ''}>
-        Add
-      </Button>
+      <div className="scanner-row">
+        <TextField
+          className="field field-inline scanner-field"
+          value={value}
+          onChange={setValue}
+          aria-label="Scan or paste a label code"
+          autoComplete="off"
+          spellCheck="false"
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              e.preventDefault();
+              submit();
+            }
+          }}
+        >
+          <Icon name="scan" />
+          <Input className="input input-mono" placeholder="Scan or paste a label code, then Enter" />
+        </TextField>
+        <Button className="btn" onPress={submit} isDisabled={value.trim() === ''}>
+          Add
+        </Button>
+      </div>
       <ol className="scan-log" aria-live="polite" aria-label="Scanned labels">
-        {log.slice(0, 3).map((e) => (
+        {log.length === 0 && (
+          <li className="muted">A barcode scanner can type straight into this field, label after label.</li>
+        )}
+        {log.slice(0, 4).map((e) => (
           <li key={e.key} className={`scan-${e.outcome}`}>
             <StatusText
               tone={
@@ -271,12 +277,8 @@ function ImportOutcome({
 
 function Sources({ row }: { row: DeviceRow }) {
   return (
-    <span className="sources">
-      {row.sources.map((s) => (
-        <span key={s} className="source" title={SOURCE_TITLES[s]}>
-          {SOURCE_LABELS[s]}
-        </span>
-      ))}
+    <span className="sources" title={row.sources.map((s) => SOURCE_TITLES[s]).join('; ')}>
+      {row.sources.map((s) => SOURCE_LABELS[s]).join(' · ')}
     </span>
   );
 }
@@ -331,31 +333,31 @@ function DeviceTable({
           <Column id="id" isRowHeader allowsSorting className="th-cell" width={100} minWidth={100}>
             {({ sortDirection }) => <SortHeader label="Device" direction={sortDirection} />}
           </Column>
-          <Column id="name" allowsSorting className="th-cell" defaultWidth="1fr" minWidth={110}>
+          <Column id="name" allowsSorting className="th-cell" defaultWidth="1fr" minWidth={90}>
             {({ sortDirection }) => <SortHeader label="Name" direction={sortDirection} />}
           </Column>
-          <Column id="group" allowsSorting className="th-cell" width={72} minWidth={64}>
+          <Column id="group" allowsSorting className="th-cell" width={64} minWidth={64}>
             {({ sortDirection }) => <SortHeader label="Group" direction={sortDirection} />}
           </Column>
-          <Column id="sources" allowsSorting className="th-cell" width={112} minWidth={100}>
+          <Column id="sources" allowsSorting className="th-cell" width={100} minWidth={96}>
             {({ sortDirection }) => <SortHeader label="Sources" direction={sortDirection} />}
           </Column>
-          <Column id="signal" allowsSorting className="th-cell" width={96} minWidth={96}>
+          <Column id="signal" allowsSorting className="th-cell" width={94} minWidth={92}>
             {({ sortDirection }) => <SortHeader label="Signal" direction={sortDirection} />}
           </Column>
-          <Column id="state" allowsSorting className="th-cell" width={96} minWidth={96}>
+          <Column id="state" allowsSorting className="th-cell" width={94} minWidth={92}>
             {({ sortDirection }) => <SortHeader label="State" direction={sortDirection} />}
           </Column>
-          <Column id="address" allowsSorting className="th-cell" width={104} minWidth={96}>
+          <Column id="address" allowsSorting className="th-cell" width={102} minWidth={100}>
             {({ sortDirection }) => <SortHeader label="Address" direction={sortDirection} />}
           </Column>
           <Column id="secret" allowsSorting className="th-cell" width={88} minWidth={88}>
             {({ sortDirection }) => <SortHeader label="Secret" direction={sortDirection} />}
           </Column>
-          <Column id="last" allowsSorting className="th-cell" defaultWidth="1fr" minWidth={160}>
+          <Column id="last" allowsSorting className="th-cell" defaultWidth="1.2fr" minWidth={130}>
             {({ sortDirection }) => <SortHeader label="Last result" direction={sortDirection} />}
           </Column>
-          <Column id="warnings" allowsSorting className="th-cell" defaultWidth="1.6fr" minWidth={170}>
+          <Column id="warnings" allowsSorting className="th-cell" defaultWidth="1.3fr" minWidth={130}>
             {({ sortDirection }) => <SortHeader label="Warnings" direction={sortDirection} />}
           </Column>
           <Column className="th-cell" width={40} minWidth={40}>
@@ -417,13 +419,7 @@ function DeviceTable({
                   <Warnings row={row} />
                 </Cell>
                 <Cell className="td td-action">
-                  <Button
-                    className="btn-icon"
-                    aria-label={`Details of ${row.id}`}
-                    onPress={() => onOpen(row.id)}
-                  >
-                    <Icon name="more" />
-                  </Button>
+                  <IconButton icon="more" label={`Details of ${row.id}`} onPress={() => onOpen(row.id)} />
                 </Cell>
               </Row>
             );

@@ -173,6 +173,11 @@ export function PreflightScreen({
   const blocking = fresh?.checks.filter((c) => c.status === 'block') ?? [];
   const warnings = fresh?.checks.filter((c) => c.status === 'warn') ?? [];
   const busyJob = isJobLive(job);
+  /** Adapters a job can take: the OS lets us use them and no other program holds them. */
+  const usableAdapters = useMemo(
+    () => adapters.filter((a) => a.permission.state !== 'denied' && a.busy?.by !== 'other').map((a) => a.id),
+    [adapters],
+  );
   const canStart = Boolean(fresh?.canStart) && blocking.length === 0 && !busyJob && !start.pending;
   const set = (patch: Partial<Options>) => setOptions((o) => ({ ...o, ...patch }));
 
@@ -313,8 +318,8 @@ export function PreflightScreen({
           {options.path === 'ap' && (
             <CheckboxGroup
               className="checkbox-group"
-              value={options.adapters.length === 0 ? adapters.map((a) => a.id) : options.adapters}
-              onChange={(v) => set({ adapters: v.length === adapters.length ? [] : v })}
+              value={options.adapters.length === 0 ? usableAdapters : options.adapters}
+              onChange={(v) => set({ adapters: v.length === usableAdapters.length ? [] : v })}
             >
               <Label>Wi-Fi adapters to use</Label>
               {adapters.length === 0 && (
@@ -325,7 +330,7 @@ export function PreflightScreen({
                   key={a.id}
                   value={a.id}
                   className="checkbox-field adapter"
-                  isDisabled={a.busy?.by === 'other'}
+                  isDisabled={!usableAdapters.includes(a.id)}
                 >
                   <span className="adapter-main">
                     <strong>{a.name}</strong>
@@ -333,7 +338,10 @@ export function PreflightScreen({
                       {a.current ? `on ${a.current.ssid}` : 'not connected'}
                     </span>
                     {a.permission.state === 'denied' && (
-                      <StatusText tone="danger">No permission to scan</StatusText>
+                      <StatusText tone="danger">No permission to scan or join</StatusText>
+                    )}
+                    {a.permission.state !== 'granted' && a.permission.fix && (
+                      <span className="adapter-fix">{a.permission.fix}</span>
                     )}
                     {a.busy && (
                       <StatusText tone="warning">

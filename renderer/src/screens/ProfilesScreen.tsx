@@ -19,6 +19,8 @@ import {
   RadioGroup,
   Select,
   SelectValue,
+  SwitchButton,
+  SwitchField,
   Text,
   TextField,
   type Key,
@@ -28,6 +30,7 @@ import type { HeardNetwork, Profile } from '../../../shared/station-api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Check, RadioOption } from '../components/Controls';
 import { Icon } from '../components/Icon';
+import { IconButton } from '../components/IconButton';
 import { Alert, EmptyState } from '../components/States';
 import { SignalBars, StatusText } from '../components/Status';
 import { formatDateTime, plural } from '../format';
@@ -237,14 +240,15 @@ function ProfileEditor({
             </ListBox>
           </Popover>
         </ComboBox>
-        <Button
-          className="btn btn-field"
-          onPress={heard.reload}
-          isPending={heard.loading}
-          aria-label="Ask again what the devices hear"
-        >
-          <Icon name="refresh" />
-        </Button>
+        <span className="btn-field">
+          <IconButton
+            className="btn"
+            icon="refresh"
+            label="Ask again what the devices hear"
+            onPress={heard.reload}
+            isDisabled={heard.loading}
+          />
+        </span>
       </div>
       {networks.length > 0 && (
         <div className="heard-networks">
@@ -381,13 +385,14 @@ function ProfileEditor({
             </Text>
             <FieldError className="field-error">{pwProblem}</FieldError>
           </TextField>
-          <Button
-            className="btn btn-field"
-            onPress={() => setShowPassword((v) => !v)}
-            aria-pressed={showPassword}
-          >
-            {showPassword ? 'Hide' : 'Show'}
-          </Button>
+          <SwitchField className="switch-field" isSelected={showPassword} onChange={setShowPassword}>
+            <SwitchButton className="switch">
+              <span className="switch-track">
+                <span className="switch-thumb" />
+              </span>
+              Show what I type
+            </SwitchButton>
+          </SwitchField>
           {replacing && (
             <Button
               className="btn btn-field"

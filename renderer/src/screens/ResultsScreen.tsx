@@ -34,6 +34,7 @@ import type { ReportDevice } from '../../../shared/protocol/job';
 import type { Navigate } from '../App';
 import { downloadText } from '../components/download';
 import { Icon } from '../components/Icon';
+import { IconButton, IconLink } from '../components/IconButton';
 import { Alert, EmptyState, ErrorState, Loading } from '../components/States';
 import { StatusText } from '../components/Status';
 import { fromDescriptor, HEADER_HEIGHT, ROW_HEIGHT, SortHeader, toDescriptor } from '../components/Table';
@@ -221,19 +222,19 @@ function ResultsTable({
           <Column id="result" allowsSorting className="th-cell" width={100}>
             {({ sortDirection }) => <SortHeader label="Result" direction={sortDirection} />}
           </Column>
-          <Column id="reason" allowsSorting className="th-cell" defaultWidth="1.5fr" minWidth={160}>
+          <Column id="reason" allowsSorting className="th-cell" defaultWidth="1.5fr" minWidth={140}>
             {({ sortDirection }) => <SortHeader label="Reason" direction={sortDirection} />}
           </Column>
           <Column id="ip" allowsSorting className="th-cell" width={112}>
             {({ sortDirection }) => <SortHeader label="IP address" direction={sortDirection} />}
           </Column>
-          <Column id="hostname" allowsSorting className="th-cell" defaultWidth="1fr" minWidth={130}>
+          <Column id="hostname" allowsSorting className="th-cell" defaultWidth="1fr" minWidth={110}>
             {({ sortDirection }) => <SortHeader label=".local name" direction={sortDirection} />}
           </Column>
-          <Column id="apps" allowsSorting className="th-cell" width={120}>
+          <Column id="apps" allowsSorting className="th-cell" width={104}>
             {({ sortDirection }) => <SortHeader label="App health" direction={sortDirection} />}
           </Column>
-          <Column id="checks" allowsSorting className="th-cell" width={132}>
+          <Column id="checks" allowsSorting className="th-cell" width={122}>
             {({ sortDirection }) => <SortHeader label="Checks" direction={sortDirection} />}
           </Column>
           <Column id="total" allowsSorting className="th-cell" width={72}>
@@ -291,26 +292,14 @@ function ResultsTable({
                   )}
                 </Cell>
                 <Cell className="td td-actions">
-                  <Button
-                    className="btn-icon"
-                    aria-label={`Identify ${d.id}`}
+                  <IconButton
+                    icon="identify"
+                    label={`Identify ${d.id} (it blinks)`}
                     onPress={() => onIdentify(d.id)}
-                  >
-                    <Icon name="identify" />
-                  </Button>
-                  <Button className="btn-icon" aria-label={`Log of ${d.id}`} onPress={() => onLog(d.id)}>
-                    <Icon name="log" />
-                  </Button>
+                  />
+                  <IconButton icon="log" label={`Log of ${d.id}`} onPress={() => onLog(d.id)} />
                   {url ? (
-                    <a
-                      className="btn-icon"
-                      href={url}
-                      target="_blank"
-                      rel="noopener noreferrer"
-                      aria-label={`Open the page of ${d.id} (${d.ip ?? ''})`}
-                    >
-                      <Icon name="external" />
-                    </a>
+                    <IconLink icon="external" label={`Open the page of ${d.id} (${d.ip ?? ''})`} href={url} />
                   ) : (
                     <span className="btn-icon-placeholder" />
                   )}
