@@ -820,8 +820,9 @@ export class Agent {
     } finally {
       this.attemptTargets.delete(attemptId);
     }
+    // Refused only when stale (the agent stopping meanwhile): nothing is left to decide.
     if (!this.dispatch(outcome))
-      this.deps.logger.warn({ attemptId }, 'an attempt ended after its outcome was decided');
+      this.deps.logger.debug({ attemptId }, 'an attempt ended after the machine moved on');
   }
 
   private async tryAttempt({ gen, attemptId, keepAp, checkInternet }: EffectOf<'apply'>): Promise<Event> {
