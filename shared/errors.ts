@@ -46,6 +46,23 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];
 
+/** Whose mistake an error is. */
+export type ErrorKind = (typeof ERROR_CODES)[ErrorCode]['kind'];
+
+/**
+ * A command-line tool's exit code for an error of each kind, so every CLI says the same thing the
+ * same way: the caller's mistake 2 (as a usage error), the environment's 3, ours 1.
+ */
+export const EXIT_CODE_OF_KIND = { user: 2, environment: 3, bug: 1 } as const satisfies Record<
+  ErrorKind,
+  number
+>;
+
+/** The exit code of an error with this code (`EXIT_CODE_OF_KIND` of its kind). */
+export function exitCodeOf(code: ErrorCode): number {
+  return EXIT_CODE_OF_KIND[ERROR_CODES[code].kind];
+}
+
 export interface ErrorBody {
   code: ErrorCode;
   message: string;

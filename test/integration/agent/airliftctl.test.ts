@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, main, type CliIo } from '../../../agent/cli/airliftctl';
+import { addWifiParams } from '../../../agent/cli/commands/add-wifi';
+import { targetFrom } from '../../../main/cli/inputs';
+import { ERROR_CODES, errorCodes, exitCodeOf } from '../../../shared/errors';
+import { wifiAddParamsSchema } from '../../../shared/protocol/control';
+import { parseOrThrow } from '../../../shared/validate';
 import { makeVerifierRecord } from '../../../shared/crypto/airlift';
 import { fromHex, toHex } from '../../../shared/encoding';
 import { startRig, waitFor, waitForState, type Rig } from './control-rig';
@@ -96,7 +101,8 @@ describe('airliftctl provision-identity', () => {
     expect(entry?.extra).toEqual({ salt: stored.salt, iter: '1000' });
 
     const refused = await ctl(['provision-identity', '--state-dir', stateDir, '--iterations', '1000']);
-    expect(refused.code).toBe(EXIT.FAILED);
+    // BAD_REQUEST is the caller's mistake (kind user): exit 2, like any usage error.
+    expect(refused.code).toBe(EXIT.USAGE);
     expect(refused.stderr).toMatch(/^error BAD_REQUEST: .*already has an identity/);
     expect(JSON.parse(await readFile(join(stateDir, 'identity.json'), 'utf8'))).toMatchObject({
       deviceId: made.deviceId,
@@ -159,7 +165,7 @@ describe('airliftctl against a running agent', () => {
     expect((await ctl(['--config', config, 'status', '--json'])).code).toBe(EXIT.OK);
     await writeFile(config, JSON.stringify({ control: { sockt: r.socketPath } }));
     const bad = await ctl(['--config', config, 'status']);
-    expect(bad.code).toBe(EXIT.FAILED);
+    expect(bad.code).toBe(EXIT.USAGE);
     expect(bad.stderr).toMatch(/^error INVALID_CONFIG: /);
   });
 
@@ -201,7 +207,7 @@ describe('airliftctl against a running agent', () => {
     const forget = await ctl(['--socket', r.socketPath, 'forget-wifi', '--ssid-hex', 'caf9']);
     expect(forget).toMatchObject({ code: EXIT.OK, stdout: 'Forgot 1 network\n' });
     const none = await ctl(['--socket', r.socketPath, 'forget-wifi', '--ssid', 'Nowhere']);
-    expect(none.code).toBe(EXIT.FAILED);
+    expect(none.code).toBe(EXIT.USAGE);
     expect(none.stderr).toMatch(/^error NETWORK_NOT_FOUND: /);
   });
 
@@ -236,7 +242,7 @@ describe('airliftctl against a running agent', () => {
       ['--socket', r.socketPath, 'add-wifi', '--ssid', 'LabNet', '--passphrase-stdin'],
       'short\n',
     );
-    expect(short.code).toBe(EXIT.FAILED);
+    expect(short.code).toBe(EXIT.USAGE);
     expect(short.stderr).toMatch(/^error INVALID_PASSPHRASE: /);
     expect(short.stderr).not.toContain('short\n');
     expect(r.agent.listWifi()).toEqual([]);
@@ -249,7 +255,7 @@ describe('airliftctl against a running agent', () => {
       '--passphrase-file',
       join(root, 'none'),
     ]);
-    expect(missingFile.code).toBe(EXIT.FAILED);
+    expect(missingFile.code).toBe(EXIT.USAGE);
     expect(missingFile.stderr).toContain('ENOENT');
   });
 
@@ -281,7 +287,7 @@ describe('airliftctl against a running agent', () => {
     );
     expect(
       (await ctl(['--socket', r.socketPath, 'report-app', 'bad name', '--state', 'ok', '--code', '0'])).code,
-    ).toBe(EXIT.FAILED);
+    ).toBe(EXIT.USAGE);
 
     expect(r.sessions.limits.lifetimeFailures).toBe(100);
     expect((await ctl(['--socket', r.socketPath, 'reset-lockout'])).code).toBe(EXIT.OK);
@@ -346,14 +352,56 @@ describe('airliftctl against a running agent', () => {
     const second = main(['--socket', r.socketPath, 'events'], t2.io);
     await waitFor(() => t2.err().includes('Following events'), 'second subscriber');
     await r.control.close();
-    expect(await second).toBe(EXIT.NOT_RUNNING);
+    expect(await second).toBe(EXIT.ENVIRONMENT);
+    expect(t2.err()).toContain('error UNREACHABLE: the agent closed the connection\n');
   });
+});
+
+describe('airliftctl exit codes', () => {
+  it('come from the error table: user 2, environment 3, bug 1', () => {
+    for (const code of errorCodes) {
+      const kind = ERROR_CODES[code].kind;
+      expect(exitCodeOf(code)).toBe(
+        kind === 'user' ? EXIT.USAGE : kind === 'environment' ? EXIT.ENVIRONMENT : EXIT.FAILED,
+      );
+    }
+    // NOT_FOUND is the caller's mistake in the table, and so on the command line.
+    expect(exitCodeOf('NOT_FOUND')).toBe(EXIT.USAGE);
+    expect(exitCodeOf('UNREACHABLE')).toBe(EXIT.ENVIRONMENT);
+    expect(exitCodeOf('INTERNAL')).toBe(EXIT.FAILED);
+    expect(EXIT).toEqual({ OK: 0, FAILED: 1, USAGE: 2, ENVIRONMENT: 3 });
+  });
+});
+
+describe('a typed secret is classified the same way by both CLIs', () => {
+  const hex = 'AB'.repeat(32);
+  it.each([undefined, 'wpa2-psk', 'wpa3-sae', 'open'] as const)(
+    '--security %s with 64 hex digits',
+    (security) => {
+      const ctlParams = addWifiParams({ ssid: 'LabNet', ...(security ? { security } : {}) }, hex);
+      const station = (): unknown => targetFrom({ ssid: 'LabNet', ...(security ? { security } : {}) }, hex);
+      if (security === 'open') {
+        // Refused by both, on the same field.
+        expect(() => parseOrThrow(wifiAddParamsSchema, ctlParams, 'network')).toThrow(/passphrase: /);
+        expect(station).toThrow(/passphrase: /);
+        return;
+      }
+      const ctl = parseOrThrow(wifiAddParamsSchema, ctlParams, 'network').network;
+      expect(ctl).toEqual(station());
+      // WPA2: a raw PSK; WPA3-SAE: a password like any other (what `airlift provision` refused once).
+      expect(ctl).toEqual(
+        security === 'wpa3-sae'
+          ? expect.objectContaining({ security: 'wpa3-sae', passphrase: hex })
+          : expect.objectContaining({ security: 'wpa2-psk', psk: hex.toLowerCase() }),
+      );
+    },
+  );
 });
 
 describe('airliftctl without an agent', () => {
   it('exits 3 with an error line when the agent is not running', async () => {
     const r = await ctl(['--socket', join(root, 'no.sock'), 'status']);
-    expect(r.code).toBe(EXIT.NOT_RUNNING);
+    expect(r.code).toBe(EXIT.ENVIRONMENT);
     expect(r.stderr).toMatch(/^error UNREACHABLE: The agent is not running/);
   });
 
