@@ -189,6 +189,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
       sessions.closeAll();
+      // A refund written behind a handshake's answer must land before anything reuses the state dir.
+      await sessions.drain();
       await agent.stop();
     },
   };

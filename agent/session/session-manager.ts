@@ -360,8 +360,22 @@ export class SessionManager {
     }
   }
 
+  /** Counter writes not yet on disk (the refund after pake2 is not awaited by its caller). */
+  private readonly saving = new Set<Promise<void>>();
+
   private async setCounters(c: AbuseCounters): Promise<void> {
     this.counters = c;
-    await this.deps.saveCounters(c);
+    const write = this.deps.saveCounters(c);
+    this.saving.add(write);
+    try {
+      await write;
+    } finally {
+      this.saving.delete(write);
+    }
+  }
+
+  /** Resolves when every counter write started so far has landed (before the store closes). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.saving]);
   }
 }
