@@ -121,7 +121,7 @@ export const rpcMethodSchema = z
   .max(64)
   .regex(/^[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*$/, 'must be a dotted method name');
 
-/** Decrypted `ct` of a request. `params` is checked by the method's own schema (shared/protocol/api.ts). */
+/** Decrypted `ct` of a request. `params` is checked by the method's own schema (`rpcParamsSchemas`, shared/protocol/api.ts). */
 export const rpcCallSchema = z
   .object({ id: rpcIdSchema, method: rpcMethodSchema, params: z.json().optional() })
   .strict();
@@ -135,9 +135,12 @@ export const rpcErrorSchema = z.object({
 });
 export type RpcError = z.infer<typeof rpcErrorSchema>;
 
-/** Decrypted `ct` of a reply: exactly one of `result` or `error`. */
-export const rpcResultSchema = z.union([
+/**
+ * Decrypted `ct` of a reply: exactly one of `result` or `error`. What `result` holds is checked by
+ * the method's result schema (`rpcResultSchemas` in shared/protocol/api.ts).
+ */
+export const rpcReplySchema = z.union([
   z.object({ id: rpcIdSchema, result: z.json() }).strict(),
   z.object({ id: rpcIdSchema, error: rpcErrorSchema }).strict(),
 ]);
-export type RpcResult = z.infer<typeof rpcResultSchema>;
+export type RpcReply = z.infer<typeof rpcReplySchema>;

@@ -20,7 +20,7 @@ import {
   rpcCallSchema,
   rpcErrorSchema,
   rpcReplyEnvelopeSchema,
-  rpcResultSchema,
+  rpcReplySchema,
   SESSION_HELLO_PATH,
   SESSION_PAKE1_PATH,
   SESSION_PAKE2_PATH,
@@ -314,7 +314,7 @@ class EncryptedSession implements SecureSession {
     } catch {
       body = undefined;
     }
-    const result = parseReply(rpcResultSchema, body, 'RPC result');
+    const result = parseReply(rpcReplySchema, body, 'RPC result');
     if (result.id !== id)
       throw new AirliftError('PROTOCOL_ERROR', `RPC reply is for call ${String(result.id)}, not ${id}`);
     if ('error' in result) throw errorFromRemote(result.error);

@@ -11,7 +11,7 @@ import {
   rpcCallSchema,
   rpcEnvelopeSchema,
   rpcReplyEnvelopeSchema,
-  rpcResultSchema,
+  rpcReplySchema,
 } from '../../../../shared/protocol/session';
 
 const bytes = (n: number, fill = 7) => toBase64Url(new Uint8Array(n).fill(fill));
@@ -78,13 +78,13 @@ describe('session wire schemas', () => {
     expect(ok(rpcCallSchema, { id: 1, method: 'wifi set' })).toBe(false);
     expect(ok(rpcCallSchema, { id: 1, method: 'wifi.set', params: {}, extra: 1 })).toBe(false);
     expect(ok(rpcCallSchema, { method: 'wifi.set' })).toBe(false);
-    expect(ok(rpcResultSchema, { id: 1, result: { attempt: 'x' } })).toBe(true);
-    expect(ok(rpcResultSchema, { id: 1, result: null })).toBe(true);
-    expect(ok(rpcResultSchema, { id: 1, error: { code: 'BUSY', message: 'busy', retryable: true } })).toBe(
+    expect(ok(rpcReplySchema, { id: 1, result: { attempt: 'x' } })).toBe(true);
+    expect(ok(rpcReplySchema, { id: 1, result: null })).toBe(true);
+    expect(ok(rpcReplySchema, { id: 1, error: { code: 'BUSY', message: 'busy', retryable: true } })).toBe(
       true,
     );
-    expect(ok(rpcResultSchema, { id: 1 })).toBe(false);
-    expect(ok(rpcResultSchema, { id: 1, result: 1, error: { code: 'BUSY', message: 'busy' } })).toBe(false);
-    expect(ok(rpcResultSchema, { id: 1, error: { message: 'no code' } })).toBe(false);
+    expect(ok(rpcReplySchema, { id: 1 })).toBe(false);
+    expect(ok(rpcReplySchema, { id: 1, result: 1, error: { code: 'BUSY', message: 'busy' } })).toBe(false);
+    expect(ok(rpcReplySchema, { id: 1, error: { message: 'no code' } })).toBe(false);
   });
 });
