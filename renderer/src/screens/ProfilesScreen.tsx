@@ -88,7 +88,7 @@ function NetworkOption({ n, selectedCount }: { n: HeardNetwork; selectedCount: n
         )}
         <span>
           {selectedCount > 0
-            ? `${n.devicesHearing} of ${selectedCount} devices hear it`
+            ? `${n.devicesHearing} of ${selectedCount} surveyed devices hear it`
             : plural(n.devicesHearing, 'device hears it', 'devices hear it')}
         </span>
         <span>
@@ -116,7 +116,12 @@ function ProfileEditor({
   onSaved: (p: Profile) => void;
   onDeleted: () => void;
 }) {
-  const { info } = useStationState();
+  const { info, devices } = useStationState();
+  /** Selected devices whose own scan the station has read (the rest are unknown, not deaf). */
+  const surveyed = useMemo(
+    () => selection.filter((id) => devices.get(id)?.hears !== undefined).length,
+    [selection, devices],
+  );
   const [draft, setDraft] = useState<ProfileDraft>(() => draftOf(profile));
   const [replacing, setReplacing] = useState(false);
   const [showPassword, setShowPassword] = useState(false);
@@ -223,11 +228,13 @@ function ProfileEditor({
           <Text slot="description" className="field-help">
             {heard.error
               ? `Could not ask what the devices hear: ${heard.error.message}`
-              : selection.length > 0
-                ? `Heard by the ${plural(selection.length, 'selected device')} and this computer.`
-                : 'Heard by this computer; select devices first to see what they hear.'}
-            {matched && matched.devicesHearing === 0 && selection.length > 0
-              ? ' None of the selected devices hears this network.'
+              : selection.length === 0
+                ? 'Heard by this computer; select devices first to see what they hear.'
+                : surveyed === 0
+                  ? `What this computer hears: the ${plural(selection.length, 'selected device')} have not been surveyed yet (pre-flight reads what they hear).`
+                  : `Heard by the ${plural(surveyed, 'surveyed device')} of the ${selection.length} selected, and this computer.`}
+            {matched && matched.devicesHearing === 0 && surveyed > 0
+              ? ' None of the surveyed devices hears this network.'
               : ''}
           </Text>
           <FieldError className="field-error">{ssidProblem}</FieldError>
@@ -236,7 +243,7 @@ function ProfileEditor({
               className="listbox"
               renderEmptyState={() => <div className="listbox-empty">No network heard yet.</div>}
             >
-              {(n: HeardNetwork) => <NetworkOption n={n} selectedCount={selection.length} />}
+              {(n: HeardNetwork) => <NetworkOption n={n} selectedCount={surveyed} />}
             </ListBox>
           </Popover>
         </ComboBox>
@@ -254,7 +261,7 @@ function ProfileEditor({
         <div className="heard-networks">
           <div className="net-head" aria-hidden="true">
             <span>Network</span>
-            <span>{selection.length > 0 ? 'Selected devices hearing it' : 'Devices hearing it'}</span>
+            <span>{surveyed > 0 ? 'Surveyed devices hearing it' : 'Devices hearing it'}</span>
             <span>Best device signal</span>
             <span>This computer</span>
           </div>
@@ -276,12 +283,12 @@ function ProfileEditor({
                   <span className="muted small">{n.security}</span>
                 </span>
                 <span className="net-count">
-                  {selection.length > 0 ? (
+                  {surveyed > 0 ? (
                     <Meter
                       className="meter"
                       value={n.devicesHearing}
-                      maxValue={Math.max(1, selection.length)}
-                      aria-label={`${n.devicesHearing} of ${selection.length} selected devices hear ${n.ssid}`}
+                      maxValue={surveyed}
+                      aria-label={`${n.devicesHearing} of ${surveyed} surveyed devices hear ${n.ssid}`}
                     >
                       {({ percentage }) => (
                         <>
@@ -292,11 +299,13 @@ function ProfileEditor({
                             />
                           </span>
                           <span className="small">
-                            {n.devicesHearing} of {selection.length}
+                            {n.devicesHearing} of {surveyed}
                           </span>
                         </>
                       )}
                     </Meter>
+                  ) : selection.length > 0 ? (
+                    <span className="muted small">not surveyed yet</span>
                   ) : (
                     <span className="small">{plural(n.devicesHearing, 'device')}</span>
                   )}
@@ -418,7 +427,8 @@ function ProfileEditor({
           {keychain && <RadioOption value="keychain">In the system keychain</RadioOption>}
           {!keychain && (
             <Text slot="description" className="field-help">
-              The system keychain is not available here{info?.keychain.why ? `: ${info.keychain.why}` : ''}.
+              The system keychain is not available here
+              {info?.keychain.why ? `: ${info.keychain.why.replace(/\.$/, '')}` : ''}.
             </Text>
           )}
         </RadioGroup>
