@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
   });
   registerNetworkManager();
   registerWpaSupplicant();
-  const radio = await selectBackend(config, runner);
+  const radio = await selectBackend(config, runner, logger);
   const advertiser =
     config.mdns.mode === 'off'
       ? undefined

@@ -113,9 +113,6 @@ function parseIpv4(text: string): number {
   return value;
 }
 
-/** Dotted mask for a prefix length, as thingymcconfig's lease reports it. */
-export { prefixToNetmask as subnetMask } from '../shared/ipv4';
-
 function parseCidr(cidr: string): { network: number; prefixLength: number } {
   const [addr, len, ...rest] = cidr.split('/');
   const prefixLength = Number(len);

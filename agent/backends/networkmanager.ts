@@ -38,6 +38,7 @@
  *
  * NetworkManager's shared mode chooses its own DHCP range in the /24.
  */
+import type { Logger } from '../log';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -285,7 +286,7 @@ export interface NetworkManagerOptions {
   /** Default `/sys/class/net`; tests point it at a fixture tree. */
   sysfsNetDir?: string;
   ip?: string;
-  /** Where fallbacks and odd findings are told (the AP interface could not be made, a paused AP). */
+  /** Where fallbacks and odd findings are told (the AP interface could not be made, a paused AP): the agent's logger. */
   log?: (message: string) => void;
   now?: () => number;
 }
@@ -367,7 +368,7 @@ export class NetworkManagerRadio implements RadioPort {
     this.priority = options.priority ?? DEFAULT_PRIORITY;
     this.now = options.now ?? Date.now;
     this.sysfsNetDir = options.sysfsNetDir ?? '/sys/class/net';
-    this.log = options.log ?? ((message) => console.warn(`airliftd NetworkManager backend: ${message}`));
+    this.log = options.log ?? (() => undefined);
     this.apInterface =
       this.apIfname === this.ifname
         ? undefined
@@ -843,10 +844,11 @@ export class NetworkManagerRadio implements RadioPort {
 
 /** Registers `backend: networkmanager` with the backend selector. */
 export function registerNetworkManager(): void {
-  registerBackend('networkmanager', (config: AgentConfig, runner: CommandRunner) =>
+  registerBackend('networkmanager', (config: AgentConfig, runner: CommandRunner, logger: Logger) =>
     Promise.resolve(
       new NetworkManagerRadio({
         runner,
+        log: (message) => logger.warn(message),
         ifname: config.interfaces.wifi,
         ...(config.interfaces.ap === undefined ? {} : { apIfname: config.interfaces.ap }),
         ...(config.setup.country === undefined ? {} : { country: config.setup.country }),

@@ -1,8 +1,8 @@
 /**
- * Chooses the radio backend from `config.backend`. `auto` prefers NetworkManager when its daemon
- * answers, else wpa_supplicant + hostapd + dnsmasq. The Linux backends themselves arrive with the
- * agent-on-Linux work; until a backend exists for this machine, the agent refuses to start with a
- * clear BACKEND_UNAVAILABLE rather than pretending to drive a radio.
+ * Chooses the radio backend from `config.backend`. `auto` picks NetworkManager when `nmcli` is
+ * installed, else wpa_supplicant + hostapd (+ dnsmasq and a DHCP client). The backends register
+ * themselves (agent/main.ts), so this selector imports neither; when no backend fits the machine,
+ * the agent refuses to start with a clear BACKEND_UNAVAILABLE rather than pretend to drive a radio.
  */
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -10,6 +10,7 @@ import { AirliftError } from '../../shared/errors';
 import type { AgentConfig } from '../../shared/agent-config';
 import type { RadioPort } from '../ports/radio';
 import type { CommandRunner } from '../ports/command-runner';
+import { silentLogger, type Logger } from '../log';
 
 const SEARCH_PATH = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -36,14 +37,22 @@ export async function detectBackend(): Promise<BackendKind | undefined> {
 }
 
 /** Registry filled by the backend modules; keeps this selector free of their imports. */
-export type BackendFactory = (config: AgentConfig, runner: CommandRunner) => Promise<RadioPort>;
+export type BackendFactory = (
+  config: AgentConfig,
+  runner: CommandRunner,
+  logger: Logger,
+) => Promise<RadioPort>;
 const factories = new Map<BackendKind, BackendFactory>();
 
 export function registerBackend(kind: BackendKind, factory: BackendFactory): void {
   factories.set(kind, factory);
 }
 
-export async function selectBackend(config: AgentConfig, runner: CommandRunner): Promise<RadioPort> {
+export async function selectBackend(
+  config: AgentConfig,
+  runner: CommandRunner,
+  logger: Logger = silentLogger,
+): Promise<RadioPort> {
   const kind = config.backend === 'auto' ? await detectBackend() : config.backend;
   if (!kind) {
     throw new AirliftError(
@@ -58,5 +67,5 @@ export async function selectBackend(config: AgentConfig, runner: CommandRunner):
       `The ${kind} backend is not available in this build of airliftd`,
     );
   }
-  return factory(config, runner);
+  return factory(config, runner, logger.child({ backend: kind }));
 }

@@ -40,7 +40,6 @@ export function parseAddedUuid(stdout: string): string | undefined {
 }
 
 /** `/24` → `255.255.255.0` (shared/ipv4.ts). */
-export { prefixToNetmask };
 
 export interface Ipv4Facts {
   ip: string;

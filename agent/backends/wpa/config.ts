@@ -9,6 +9,7 @@
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { AirliftError } from '../../../shared/errors';
+import { isIpv4, parseIpv4, prefixToNetmask } from '../../../shared/ipv4';
 import { fromHex, isHex, toHex, utf8Encode } from '../../../shared/encoding';
 import { saePasswordSchema } from '../../../shared/passphrase';
 import type { NetworkSecurity } from '../../../shared/protocol/wifi';
@@ -57,7 +58,6 @@ export interface DnsmasqConfOptions {
 // Validation: everything that reaches a file passes one of these first.
 
 const INTERFACE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const PATH_RE = /^\/[A-Za-z0-9_./@+-]*$/;
 const COUNTRY_RE = /^[A-Z]{2}$/;
 const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
@@ -73,7 +73,7 @@ export function checkInterfaceName(name: string): string {
 }
 
 export function checkIpv4(address: string, what: string): string {
-  if (!IPV4_RE.test(address)) invalid('INVALID_CONFIG', `${what} must be a dotted IPv4 address`);
+  if (!isIpv4(address)) invalid('INVALID_CONFIG', `${what} must be a dotted IPv4 address`);
   return address;
 }
 
@@ -251,16 +251,17 @@ export function hostapdConf(options: HostapdConfOptions): string {
 // ---------------------------------------------------------------------------------------------
 // dnsmasq.conf
 
-function ipToNumber(address: string): number {
-  return address.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-}
-
-export function prefixToNetmask(prefixLength: number): string {
+/** The setup AP's netmask: a subnet with room for clients (/8 to /30) and nothing else. */
+function apNetmask(prefixLength: number): string {
   if (!Number.isInteger(prefixLength) || prefixLength < 8 || prefixLength > 30) {
     invalid('INVALID_CONFIG', 'prefix length must be 8..30');
   }
-  const mask = (0xffffffff << (32 - prefixLength)) >>> 0;
-  return [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.');
+  return prefixToNetmask(prefixLength);
+}
+
+/** An address checkIpv4 accepted, as a number. */
+function ipToNumber(address: string): number {
+  return parseIpv4(address) ?? invalid('INVALID_CONFIG', `${address} is not a dotted IPv4 address`);
 }
 
 /**
@@ -272,7 +273,7 @@ export function dnsmasqConf(options: DnsmasqConfOptions): string {
   const address = checkIpv4(options.ap.address, 'AP address');
   const start = checkIpv4(options.ap.dhcpRange.start, 'DHCP range start');
   const end = checkIpv4(options.ap.dhcpRange.end, 'DHCP range end');
-  const netmask = prefixToNetmask(options.ap.prefixLength);
+  const netmask = apNetmask(options.ap.prefixLength);
   const maskNum = ipToNumber(netmask);
   const net = (ip: string): number => (ipToNumber(ip) & maskNum) >>> 0;
   if (net(start) !== net(address) || net(end) !== net(address) || ipToNumber(start) > ipToNumber(end)) {

@@ -4,6 +4,7 @@
  * output (udhcpc, dhcpcd), plus the few `ip` outputs used to complete a lease. All take text
  * (LC_ALL=C) and never throw on odd input: an unreadable line is skipped.
  */
+import { isIpv4 } from '../../../shared/ipv4';
 import type { ConnectFailureReason } from '../../../shared/errors';
 import { toHex } from '../../../shared/encoding';
 import { ssidDisplay } from '../../../shared/ssid';
@@ -241,11 +242,6 @@ export function parseIpAddr(text: string): { ip: string; prefixLength: number } 
   return best ? { ip: best.ip, prefixLength: best.prefixLength } : undefined;
 }
 
-function isIpv4(text: string): boolean {
-  const parts = text.split('.');
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
-}
-
 /**
  * The first IPv4 address in `ip -j -4 addr show dev X` (iproute2's JSON: a list of links, each with
  * `addr_info` entries of `family`, `local`, `prefixlen`). A global address is preferred over a
@@ -302,7 +298,6 @@ export function parseResolvConf(text: string): string[] {
 }
 
 // Shared with the AP planner, which decides by channels.
-export { channelOfFrequency } from '../../core/ap-plan';
 
 /** Whether a command's output points at the radio itself (rfkill, a missing or down device). */
 export function looksLikeHardwareFailure(text: string): boolean {

@@ -28,6 +28,7 @@
  * wpa3-sae join fails at once as `hardware`. Ethernet and cellular come from the kernel
  * (agent/system/links.ts). `leave()` removes only the address our DHCP client obtained.
  */
+import type { Logger } from '../../log';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
@@ -124,7 +125,7 @@ export interface WpaRadioOptions {
   cellularInterface?: string;
   /** Default `/sys/class/net`; tests point it at a fixture tree. */
   sysfsNetDir?: string;
-  /** Where fallbacks and odd findings are told (e.g. the AP interface could not be created). */
+  /** Where fallbacks and odd findings are told (e.g. the AP interface could not be created): the agent's logger. */
   log?: (message: string) => void;
   /** Where configs, control sockets, leases and pid files live. Default `/run/airlift/wpa`. */
   runtimeDir?: string;
@@ -160,9 +161,6 @@ class HardwareFailure extends Error {}
 
 /** Default name of the AP interface this backend creates for AP+STA (the name Raspberry Pi guides use). */
 export const DEFAULT_AP_INTERFACE = 'uap0';
-
-// The AP MAC derivation lives with the other AP rules; re-exported under this module's name too.
-export { apMacFor } from '../../core/ap-plan';
 
 export class WpaSupplicantRadio implements RadioPort {
   private readonly runner: CommandRunner;
@@ -252,7 +250,7 @@ export class WpaSupplicantRadio implements RadioPort {
       ...(options.ethernetInterface === undefined ? {} : { ethernet: options.ethernetInterface }),
       ...(options.cellularInterface === undefined ? {} : { cellular: options.cellularInterface }),
     });
-    this.log = options.log ?? ((message) => console.warn(`airliftd wpa_supplicant backend: ${message}`));
+    this.log = options.log ?? (() => undefined);
     this.apInterfaceOwner =
       this.apWanted === this.iface
         ? undefined
@@ -964,12 +962,13 @@ export class WpaSupplicantRadio implements RadioPort {
 
 /** Register this backend with the selector (`backend: wpa_supplicant`, or `auto` without NetworkManager). */
 export function registerWpaSupplicant(): void {
-  registerBackend('wpa_supplicant', async (config: AgentConfig, runner: CommandRunner) => {
+  registerBackend('wpa_supplicant', async (config: AgentConfig, runner: CommandRunner, logger: Logger) => {
     const udhcpc = await findExecutable('udhcpc');
     const dhcpcd = udhcpc ? undefined : await findExecutable('dhcpcd');
     const busybox = udhcpc || dhcpcd ? undefined : await findExecutable('busybox');
     return new WpaSupplicantRadio({
       runner,
+      log: (message) => logger.warn(message),
       interface: config.interfaces.wifi,
       ...(config.setup.country === undefined ? {} : { country: config.setup.country }),
       ...(config.interfaces.ap === undefined ? {} : { apInterface: config.interfaces.ap }),

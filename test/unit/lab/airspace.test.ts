@@ -4,7 +4,6 @@ import {
   DEFAULT_APS,
   HEARING_THRESHOLD_DBM,
   ssidHexOf,
-  subnetMask,
   type AccessPointInit,
   type AirspaceEvents,
 } from '../../../lab/airspace';
@@ -259,13 +258,5 @@ describe('Airspace signal', () => {
         known: false,
       },
     ]);
-  });
-});
-
-describe('subnetMask', () => {
-  it('formats prefix lengths', () => {
-    expect(subnetMask(24)).toBe('255.255.255.0');
-    expect(subnetMask(30)).toBe('255.255.255.252');
-    expect(subnetMask(8)).toBe('255.0.0.0');
   });
 });

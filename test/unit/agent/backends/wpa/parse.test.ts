@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  channelOfFrequency,
   parseCapabilityWords,
   parseIpAddrJson,
   decodeWpaCliSsid,
@@ -200,13 +199,5 @@ describe('parseIpAddrJson (ip -j -4 addr show)', () => {
     ).toBeUndefined();
     expect(parseIpAddrJson('{"not":"a list"}')).toBeUndefined();
     expect(parseIpAddrJson('Device "eth9" does not exist.')).toBeUndefined();
-  });
-});
-
-describe('channelOfFrequency', () => {
-  it('maps 2.4 and 5 GHz, refuses the rest', () => {
-    expect([2412, 2437, 2462, 2484, 5180, 5745].map(channelOfFrequency)).toEqual([1, 6, 11, 14, 36, 149]);
-    expect(channelOfFrequency(5955)).toBeUndefined(); // 6 GHz
-    expect(channelOfFrequency(2413)).toBeUndefined();
   });
 });

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  apMacFor,
   registerWpaSupplicant,
   WpaSupplicantRadio,
   type ManagedProcess,
@@ -602,6 +602,21 @@ describe('WpaSupplicantRadio scan and capabilities', () => {
     expect(Reflect.get(withCountry, 'country')).toBe('DE');
     expect(() => defaultAgentConfig({ setup: { country: 'de' } })).toThrow();
   });
+
+  it("tells its findings through the agent's structured logger, tagged with the backend", async () => {
+    registerWpaSupplicant();
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const port = await selectBackend(defaultAgentConfig({ backend: 'wpa_supplicant' }), runner, logger);
+    (Reflect.get(port, 'log') as (m: string) => void)('the setup AP is down for this join');
+    expect(lines.map((l) => JSON.parse(l) as { backend?: string; msg?: string; level?: number })).toEqual([
+      expect.objectContaining({
+        backend: 'wpa_supplicant',
+        msg: 'the setup AP is down for this join',
+        level: 40,
+      }),
+    ]);
+  });
 });
 
 const conf = (path: string) => readFileSync(path, 'utf8');
@@ -765,13 +780,6 @@ describe('WpaSupplicantRadio AP+STA on a second interface', () => {
     scenario.status = fixture('status-completed-ch11.txt');
     await r.join(HOME, { timeoutMs: 30_000, keepAp: true });
     expect(spawned.filter((p) => p.file === 'hostapd')).toHaveLength(1);
-  });
-
-  it('apMacFor sets the locally administered bit, clears the group bit', () => {
-    expect(apMacFor('B8:27:EB:12:34:56')).toBe('ba:27:eb:12:34:56');
-    expect(apMacFor('ba:27:eb:12:34:56')).toBe('ba:27:eb:12:34:57'); // already local: flip the last bit
-    expect(apMacFor('03:00:00:00:00:01')).toBe('02:00:00:00:00:01');
-    expect(apMacFor('not a mac')).toBeUndefined();
   });
 });
 
