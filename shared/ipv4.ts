@@ -1,6 +1,6 @@
 /**
  * IPv4 addresses, masks and prefix lengths as plain arithmetic. Here and not in platform/: the
- * isomorphic parsers (shared/parsers/nmcli-connections.ts) need them, and nothing here touches Node.
+ * isomorphic parsers (shared/linux-tools/nmcli-connections.ts) need them, and nothing here touches Node.
  */
 
 /** Dotted quad, each part 0..255 without leading zeros (as Node's `net.isIPv4` accepts). */

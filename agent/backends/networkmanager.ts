@@ -3,7 +3,7 @@
  *
  * - Every command goes through the CommandRunner: argument arrays, a timeout each, LC_ALL=C.
  *   nmcli runs in terse mode (`-t -e yes`) and is read with the escape-aware parsers of
- *   `shared/parsers/nmcli.ts`; SSIDs are compared by bytes (`SSID-HEX`), never by display text.
+ *   `shared/linux-tools/nmcli.ts`; SSIDs are compared by bytes (`SSID-HEX`), never by display text.
  * - Exit codes drive control flow; nmcli's text is only translated into a failure reason
  *   (`classifyActivationFailure`) or carried as detail.
  * - Join: an explicit profile `airlift-net-<ssidHex>` (older profiles of that name, i.e. the same
@@ -31,7 +31,7 @@
  *   from `device status`, addresses from `device show X`.
  * - SSIDs argv cannot carry (not valid UTF-8, or holding NUL): the same saved profile is added
  *   over D-Bus (`busctl call ... Settings.AddConnection`, the SSID as `ay`) with our own UUID,
- *   then activated like any other (`shared/parsers/busctl.ts`).
+ *   then activated like any other (`shared/linux-tools/busctl.ts`).
  * - WPA3-Personal is offered only when NetworkManager's wpa_supplicant lists `sae` for the
  *   interface (D-Bus `Capabilities.KeyMgmt`); when that cannot be asked, it stays offered and
  *   NetworkManager's own failure reason reports a radio that cannot do it.
@@ -50,7 +50,7 @@ import {
   parseIwBands,
   parseIwCombinationList,
   parseIwStationCount,
-} from '../../shared/parsers/iw';
+} from '../../shared/linux-tools/iw';
 import {
   classifyActivationFailure,
   firstErrorLine,
@@ -61,7 +61,7 @@ import {
   toScanResult,
   type NmcliAccessPoint,
   type NmcliDevice,
-} from '../../shared/parsers/nmcli';
+} from '../../shared/linux-tools/nmcli';
 import {
   connectionDeleteArgs,
   connectionListArgs,
@@ -75,7 +75,7 @@ import {
   passwdFileLine,
   ssidArgText,
   wifiProfileAddArgs,
-} from '../../shared/parsers/nmcli-connections';
+} from '../../shared/linux-tools/nmcli-connections';
 import {
   BUSCTL,
   nmAddConnectionDbusArgs,
@@ -83,7 +83,7 @@ import {
   parseWpaKeyMgmt,
   wpaGetInterfaceArgs,
   wpaInterfaceCapabilitiesArgs,
-} from '../../shared/parsers/busctl';
+} from '../../shared/linux-tools/busctl';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../ports/command-runner';
 import type {

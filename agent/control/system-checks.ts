@@ -7,7 +7,7 @@ import { access, constants } from 'node:fs/promises';
 import type { AgentConfig } from '../../shared/agent-config';
 import type { CommandRunner } from '../ports/command-runner';
 import { findExecutable } from '../backends/select-backend';
-import { parseIwCombinations } from '../../shared/parsers/iw';
+import { parseIwCombinations } from '../../shared/linux-tools/iw';
 import type { DoctorCheckFn, DoctorDeps, DoctorOutcome } from './doctor';
 
 export interface SystemCheckDeps {

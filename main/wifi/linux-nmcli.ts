@@ -38,7 +38,7 @@ import {
   splitTerse,
   usableWifiDevices,
   type NmcliAccessPoint,
-} from '../../shared/parsers/nmcli';
+} from '../../shared/linux-tools/nmcli';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import { ssidDisplay } from '../../shared/ssid';
 import type {
@@ -76,8 +76,8 @@ import {
   passwdFileLine,
   ssidArgText,
   wifiProfileAddArgs,
-} from '../../shared/parsers/nmcli-connections';
-import { BUSCTL, nmAddConnectionDbusArgs } from '../../shared/parsers/busctl';
+} from '../../shared/linux-tools/nmcli-connections';
+import { BUSCTL, nmAddConnectionDbusArgs } from '../../shared/linux-tools/busctl';
 
 // The shared builders, under this module's names as well.
 export {

@@ -38,7 +38,7 @@ import {
   parseIwCombinationList,
   parseIwStationCount,
   pickIwWiphy,
-} from '../../../shared/parsers/iw';
+} from '../../../shared/linux-tools/iw';
 import type { AgentConfig } from '../../../shared/agent-config';
 import type { NetworkSecurity, ScanResult } from '../../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../../ports/command-runner';

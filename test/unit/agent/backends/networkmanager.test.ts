@@ -30,18 +30,18 @@ import fc from 'fast-check';
 import { AirliftError } from '../../../../shared/errors';
 import { saePasswordSchema } from '../../../../shared/passphrase';
 import { agentConfigSchema } from '../../../../shared/agent-config';
-import { parseWifiList } from '../../../../shared/parsers/nmcli';
+import { parseWifiList } from '../../../../shared/linux-tools/nmcli';
 import {
   nmAddConnectionDbusArgs,
   wpaGetInterfaceArgs,
   wpaInterfaceCapabilitiesArgs,
-} from '../../../../shared/parsers/busctl';
+} from '../../../../shared/linux-tools/busctl';
 import {
   parseAddedUuid,
   parseConnectionList,
   parseDeviceShowIp4,
   passwdFileLine,
-} from '../../../../shared/parsers/nmcli-connections';
+} from '../../../../shared/linux-tools/nmcli-connections';
 
 const fx = (name: string) =>
   readFileSync(new URL(`../../../fixtures/nmcli-agent/${name}`, import.meta.url), 'utf8');
@@ -196,7 +196,7 @@ function expectNoSecretInArgv(runner: FakeRunner, ...secrets: string[]) {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('parsers (shared/parsers/nmcli-connections.ts)', () => {
+describe('parsers (shared/linux-tools/nmcli-connections.ts)', () => {
   it('connection list: escapes, a name holding a newline, exact names', () => {
     const list = parseConnectionList(fx('connection-show.txt'));
     expect(list.map((p) => p.name)).toEqual([

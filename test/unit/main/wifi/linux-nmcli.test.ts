@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../../../shared/encoding';
 import { AirliftError } from '../../../../shared/errors';
-import { nmAddConnectionDbusArgs } from '../../../../shared/parsers/busctl';
+import { nmAddConnectionDbusArgs } from '../../../../shared/linux-tools/busctl';
 import {
   busctlAddConnectionArgs,
   connectionAddArgs,
@@ -145,7 +145,7 @@ describe('builders', () => {
   });
 
   it('busctl: the shared D-Bus builder, in memory (AddConnectionUnsaved) and never autoconnected', () => {
-    // The argv itself is tested in test/unit/shared/parsers/busctl.test.ts, against the real busctl.
+    // The argv itself is tested in test/unit/shared/linux-tools/busctl.test.ts, against the real busctl.
     const spec = {
       ifname: 'wlan0',
       name: 'airlift-tmp-0a1b2c3d',

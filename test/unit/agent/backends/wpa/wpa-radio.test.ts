@@ -15,7 +15,7 @@ import { selectBackend } from '../../../../../agent/backends/select-backend';
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../../../agent/ports/command-runner';
 import type { JoinTarget, SetupApConfig } from '../../../../../agent/ports/radio';
 import { defaultAgentConfig } from '../../../../../shared/agent-config';
-import { pickIwWiphy } from '../../../../../shared/parsers/iw';
+import { pickIwWiphy } from '../../../../../shared/linux-tools/iw';
 import { toHex, utf8Encode } from '../../../../../shared/encoding';
 import { agentConfigSchema } from '../../../../../shared/agent-config';
 import { Agent } from '../../../../../agent/core/agent';

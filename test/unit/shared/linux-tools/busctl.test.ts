@@ -12,7 +12,7 @@ import {
   parseWpaKeyMgmt,
   wpaGetInterfaceArgs,
   wpaInterfaceCapabilitiesArgs,
-} from '../../../../shared/parsers/busctl';
+} from '../../../../shared/linux-tools/busctl';
 import { startPrivateBus, type PrivateBus } from '../../../helpers/private-bus';
 
 const fx = (name: string) =>

@@ -9,7 +9,7 @@ import {
   parseIwStationCount,
   pickIwWiphy,
   splitIwWiphys,
-} from '../../../../shared/parsers/iw';
+} from '../../../../shared/linux-tools/iw';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../../fixtures/iw/${name}`, import.meta.url), 'utf8');

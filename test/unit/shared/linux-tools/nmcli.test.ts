@@ -20,7 +20,7 @@ import {
   splitTerse,
   usableWifiDevices,
   WIFI_LIST_FIELDS,
-} from '../../../../shared/parsers/nmcli';
+} from '../../../../shared/linux-tools/nmcli';
 import { scanResultSchema } from '../../../../shared/protocol/wifi';
 import { ssidDisplay } from '../../../../shared/ssid';
 
