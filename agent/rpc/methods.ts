@@ -14,7 +14,21 @@ export interface RpcContext {
   sid: string;
 }
 
-export function rpcMethods(agent: Agent): RpcMethodTable<RpcContext> {
+/** The part of the Agent the RPC reaches. */
+export type RpcAgent = Pick<
+  Agent,
+  | 'setWifi'
+  | 'forgetWifi'
+  | 'listWifi'
+  | 'commit'
+  | 'identify'
+  | 'rename'
+  | 'stopAp'
+  | 'reboot'
+  | 'statusDetail'
+>;
+
+export function rpcMethods(agent: RpcAgent): RpcMethodTable<RpcContext> {
   return {
     'wifi.set': (p) =>
       agent.setWifi({
@@ -60,7 +74,7 @@ export function rpcMethods(agent: Agent): RpcMethodTable<RpcContext> {
  * stable error code (BAD_REQUEST, INVALID_SSID, ...) when they do not pass their schema.
  */
 export function rpcDispatcher(
-  agent: Agent,
+  agent: RpcAgent,
 ): (method: string, params: unknown, ctx: RpcContext) => Promise<unknown> {
   return dispatcher(rpcParamsSchemas, rpcMethods(agent));
 }
