@@ -8,11 +8,14 @@
 import type { z } from 'zod';
 import { isErrorCode, type ErrorCode } from '../../shared/errors';
 import {
+  desktopMethods,
   serverFrameSchema,
   stationEvents,
   stationMethods,
   WS_CLOSE,
   type ClientFrame,
+  type DesktopMethod,
+  type DesktopParams,
   type StationError,
   type StationEvent,
   type StationEventData,
@@ -57,8 +60,15 @@ export interface Connection {
   generation: number;
 }
 
+/** The desktop app's extras (links out it builds and checks itself); absent in a browser. */
+export interface DesktopBridge {
+  call<M extends DesktopMethod>(method: M, params: DesktopParams<M>): Promise<void>;
+}
+
 export interface Station {
   call<M extends StationMethod>(method: M, params: StationParams<M>): Promise<StationResult<M>>;
+  /** Only in the desktop app: its preload's extras. A browser page uses plain links instead. */
+  readonly desktop: DesktopBridge | null;
   subscribe<E extends StationEvent>(event: E, cb: (data: StationEventData<E>) => void): () => void;
   connection(): Connection;
   onConnection(cb: (c: Connection) => void): () => void;
@@ -357,6 +367,7 @@ export function createSocketStation(o: SocketStationOptions): Station {
   open();
 
   return {
+    desktop: null,
     call<M extends StationMethod>(method: M, params: StationParams<M>): Promise<StationResult<M>> {
       if (!isStationMethod(method)) {
         return Promise.reject(
@@ -457,8 +468,33 @@ export function socketUrl(location: { protocol: string; host: string }, path: st
 export type AirliftPreload = {
   [M in StationMethod]: (params: StationParams<M>) => Promise<unknown>;
 } & {
+  [M in DesktopMethod]?: (params: DesktopParams<M>) => Promise<unknown>;
+} & {
   subscribe(event: string, cb: (data: unknown) => void): () => void;
 };
+
+const desktopSchemas = desktopMethods as unknown as Record<string, { params: AnySchema; result: AnySchema }>;
+
+function preloadDesktop(api: AirliftPreload): DesktopBridge | null {
+  const fns = api as unknown as Record<string, unknown>;
+  if (!Object.keys(desktopMethods).every((m) => typeof fns[m] === 'function')) return null;
+  return {
+    async call<M extends DesktopMethod>(method: M, params: DesktopParams<M>): Promise<void> {
+      const schema = desktopSchemas[method];
+      if (!schema) throw new StationCallError('UNKNOWN_METHOD', `The desktop app has no ${method}`);
+      const parsed = schema.params.safeParse(params);
+      if (!parsed.success)
+        throw new StationCallError('BAD_REQUEST', parsed.error.issues[0]?.message ?? `Invalid ${method}`);
+      let result: unknown;
+      try {
+        result = await (fns[method] as (p: unknown) => Promise<unknown>).call(api, parsed.data);
+      } catch (err) {
+        throw toStationError(err);
+      }
+      if (!schema.result.safeParse(result ?? {}).success) throw protocolError(method, undefined);
+    },
+  };
+}
 
 export function isAirliftPreload(value: unknown): value is AirliftPreload {
   if (typeof value !== 'object' || value === null) return false;
@@ -472,6 +508,7 @@ export function createPreloadStation(
 ): Station {
   const conn: Connection = { status: 'open', attempt: 0, generation: 1 };
   return {
+    desktop: preloadDesktop(api),
     async call<M extends StationMethod>(method: M, params: StationParams<M>): Promise<StationResult<M>> {
       const checked = checkParams(method, params) as StationParams<M>;
       const fn = api[method] as ((p: StationParams<M>) => Promise<unknown>) | undefined;

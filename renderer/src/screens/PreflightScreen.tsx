@@ -30,7 +30,8 @@ import { Alert, EmptyState } from '../components/States';
 import { SignalBars, StatusText } from '../components/Status';
 import { isInSetup } from '../devices-view';
 import { plural, signalBars } from '../format';
-import { useCall, usePageState, useStationState } from '../hooks';
+import { useCall, usePageState, useStationState, useStore } from '../hooks';
+import { toStationError } from '../bridge-core';
 import { isJobLive } from '../state';
 
 type Options = Required<JobStartOptions>;
@@ -144,6 +145,8 @@ export function PreflightScreen({
   go: Navigate;
 }) {
   const state = useStationState();
+  const store = useStore();
+  const desktop = store.station.desktop;
   const { profiles, adapters, devices, settings, preflightProgress, job } = state;
   const selected = useMemo(() => [...selection].filter((id) => devices.has(id)).sort(), [selection, devices]);
   const inSetup = useMemo(
@@ -342,6 +345,25 @@ export function PreflightScreen({
                     )}
                     {a.permission.state !== 'granted' && a.permission.fix && (
                       <span className="adapter-fix">{a.permission.fix}</span>
+                    )}
+                    {a.permission.state !== 'granted' && a.permission.settingsUrl && desktop && (
+                      <Button
+                        className="btn btn-s"
+                        onPress={() =>
+                          void desktop
+                            .call('openLocationSettings', { adapterId: a.id })
+                            .catch((err: unknown) =>
+                              store.dispatch({
+                                type: 'notice',
+                                level: 'error',
+                                text: toStationError(err).message,
+                                at: Date.now(),
+                              }),
+                            )
+                        }
+                      >
+                        Open Location settings
+                      </Button>
                     )}
                     {a.busy && (
                       <StatusText tone="warning">

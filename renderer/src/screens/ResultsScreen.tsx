@@ -40,7 +40,8 @@ import { StatusText } from '../components/Status';
 import { fromDescriptor, HEADER_HEIGHT, ROW_HEIGHT, SortHeader, toDescriptor } from '../components/Table';
 import type { Sort } from '../devices-view';
 import { formatDateTime, formatDuration, plural } from '../format';
-import { useCall, usePageState, useQuery, useStationState } from '../hooks';
+import { useCall, usePageState, useQuery, useStationState, useStore } from '../hooks';
+import { toStationError } from '../bridge-core';
 import {
   devicePageUrl,
   failureGroups,
@@ -197,11 +198,14 @@ function ResultsTable({
   onSortChange,
   onIdentify,
   onLog,
+  onOpenPage,
 }: {
   rows: ReportDevice[];
   sort: Sort<ResultColumn>;
   onSortChange: (s: Sort<ResultColumn>) => void;
   onIdentify: (id: string) => void;
+  /** The desktop app opens a device's page itself (it checks the address); a browser uses a link. */
+  onOpenPage?: ((id: string) => void) | undefined;
   onLog: (id: string) => void;
 }) {
   return (
@@ -298,7 +302,13 @@ function ResultsTable({
                     onPress={() => onIdentify(d.id)}
                   />
                   <IconButton icon="log" label={`Log of ${d.id}`} onPress={() => onLog(d.id)} />
-                  {url ? (
+                  {url && onOpenPage ? (
+                    <IconButton
+                      icon="external"
+                      label={`Open the page of ${d.id} (${d.ip ?? ''})`}
+                      onPress={() => onOpenPage(d.id)}
+                    />
+                  ) : url ? (
                     <IconLink icon="external" label={`Open the page of ${d.id} (${d.ip ?? ''})`} href={url} />
                   ) : (
                     <span className="btn-icon-placeholder" />
@@ -323,6 +333,8 @@ export function ResultsScreen({
   go: Navigate;
 }) {
   const { history, job } = useStationState();
+  const store = useStore();
+  const desktop = store.station.desktop;
   const liveForThis = job && job.id === jobId ? job : null;
   const liveKey = useThrottled(
     liveForThis ? `${liveForThis.status}:${liveForThis.counts.verified}:${liveForThis.counts.failed}` : '',
@@ -572,6 +584,21 @@ export function ResultsScreen({
               onSortChange={setSort}
               onIdentify={(id) => void identify.run({ deviceId: id })}
               onLog={setLogFor}
+              onOpenPage={
+                desktop
+                  ? (id) =>
+                      void desktop
+                        .call('openDevicePage', { deviceId: id, jobId: data.job.id })
+                        .catch((err: unknown) =>
+                          store.dispatch({
+                            type: 'notice',
+                            level: 'error',
+                            text: toStationError(err).message,
+                            at: Date.now(),
+                          }),
+                        )
+                  : undefined
+              }
             />
           </div>
         </>

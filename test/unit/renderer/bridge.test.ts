@@ -271,3 +271,44 @@ describe('Electron preload', () => {
     expect(got).toEqual(['hello']);
   });
 });
+
+describe('desktop extras', () => {
+  it('a browser page has none', () => {
+    const { station } = setup();
+    expect(station.desktop).toBeNull();
+  });
+
+  it("the desktop app's links out: params checked, errors as { code, message }", async () => {
+    const opened: unknown[] = [];
+    const api = {
+      getSnapshot: () => Promise.resolve(snapshot()),
+      subscribe: () => () => undefined,
+      openDevicePage: (p: unknown) => {
+        opened.push(p);
+        return Promise.resolve({});
+      },
+      // The real preload rejects with a plain { code, message } (contextBridge drops an Error's fields).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      openLocationSettings: () => Promise.reject({ code: 'NOT_FOUND', message: 'No adapter wlan9' }),
+    } as unknown as AirliftPreload;
+    const st = createPreloadStation(api);
+    if (!st.desktop) throw new Error('desktop extras missing');
+    await st.desktop.call('openDevicePage', { deviceId: idOf(3), jobId: 'job-1' });
+    expect(opened).toEqual([{ deviceId: idOf(3), jobId: 'job-1' }]);
+    await expect(st.desktop.call('openDevicePage', { deviceId: 'nope' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(st.desktop.call('openLocationSettings', { adapterId: 'wlan9' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'No adapter wlan9',
+    });
+  });
+
+  it('a preload without them (an older app) has none', () => {
+    const api = {
+      getSnapshot: () => Promise.resolve(snapshot()),
+      subscribe: () => () => undefined,
+    } as unknown as AirliftPreload;
+    expect(createPreloadStation(api).desktop).toBeNull();
+  });
+});
