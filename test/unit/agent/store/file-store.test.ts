@@ -2,16 +2,16 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileStore, STATE_FILES } from '../../../agent/store/file-store';
+import { FileStore, STATE_FILES } from '../../../../agent/store/file-store';
 import type {
   AbuseCounters,
   DeviceMeta,
   NetworkState,
   StoredIdentity,
   StoredNetwork,
-} from '../../../agent/ports/store';
-import { writeFileAtomic, type WriteFileAtomicOptions } from '../../../platform/atomic-file';
-import { AirliftError } from '../../../shared/errors';
+} from '../../../../agent/ports/store';
+import { writeFileAtomic, type WriteFileAtomicOptions } from '../../../../platform/atomic-file';
+import { AirliftError } from '../../../../shared/errors';
 
 let root: string;
 let dir: string;

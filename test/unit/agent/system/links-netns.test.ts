@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetnsLab, netnsAvailable, sweepStaleLabs } from '../../../../../lab/netns';
+import { NetnsLab, netnsAvailable, sweepStaleLabs } from '../../../../lab/netns';
 
-const REPO = fileURLToPath(new URL('../../../../..', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./links-probe-child.ts', import.meta.url));
 
 const availability = await netnsAvailable();

@@ -3,8 +3,8 @@
  * also mounts that namespace's /sys) and prints what it finds as one JSON line.
  * Usage: links-probe-child.ts <resolv.conf> [ethernet interface]
  */
-import { ExecRunner } from '../../../../../agent/system/exec-runner';
-import { LinkProbe } from '../../../../../agent/system/links';
+import { ExecRunner } from '../../../../platform/commands';
+import { LinkProbe } from '../../../../agent/system/links';
 
 const [resolvConfPath = '/etc/resolv.conf', ethernet] = process.argv.slice(2);
 const runner = new ExecRunner({ timeoutMs: 5000 });

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LinkProbe } from '../../../../../agent/system/links';
-import type { CommandResult, CommandRunner } from '../../../../../agent/ports/command-runner';
+import { LinkProbe } from '../../../../agent/system/links';
+import type { CommandResult, CommandRunner } from '../../../../agent/ports/command-runner';
 
 const tree = (name: string): string =>
-  fileURLToPath(new URL(`../../../../fixtures/sysfs-net/${name}`, import.meta.url));
+  fileURLToPath(new URL(`../../../fixtures/sysfs-net/${name}`, import.meta.url));
 const fixture = (name: string): string =>
-  readFileSync(new URL(`../../../../fixtures/wpa/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../../../fixtures/wpa/${name}`, import.meta.url), 'utf8');
 
 const result = (stdout: string, code = 0): CommandResult => ({
   code,
