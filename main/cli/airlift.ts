@@ -3,11 +3,13 @@
  * APs or the LAN, resume a job after a crash, retry a failure group, print the report, or run the
  * station app in a browser. Each command is a module in commands/ over the engine.
  *
- * Exit codes: 0 every device verified; 1 some devices failed; 2 bad input; 3 the environment cannot
- * do it (no adapter, no job); 130 interrupted (the journal is current: `airlift resume`).
+ * Exit codes: 0 every device verified; 1 some devices failed (or a bug); 2 the caller's mistake (bad
+ * input, no such job); 3 the environment cannot do it (no adapter, an adapter another job holds);
+ * 130 interrupted (the journal is current: `airlift resume`). An error's code decides by its kind in
+ * shared/errors.ts, as for `airliftctl`.
  */
 import { Command, CommanderError } from 'commander';
-import { AirliftError } from '../../shared/errors';
+import { AirliftError, exitCodeOf } from '../../shared/errors';
 import { defaultJobsDir, defaultLocksDir } from '../engine/paths';
 import { registerDiscover } from './commands/discover';
 import { registerJobs } from './commands/jobs';
@@ -39,16 +41,6 @@ export function buildProgram(env: () => StationEnv, io: CliIo, setExit: (code: n
   return program;
 }
 
-/** Errors that say the machine cannot do it (no adapter, no such job), not that the input was wrong. */
-const ENVIRONMENT_CODES: readonly string[] = [
-  'BACKEND_UNAVAILABLE',
-  'COMMAND_FAILED',
-  'NOT_FOUND',
-  'UNREACHABLE',
-  'TIMEOUT',
-  'BUSY',
-];
-
 /** Run the CLI; returns the exit code. */
 export async function main(argv: string[], io: CliIo, env: () => StationEnv): Promise<number> {
   let code: number = EXIT.OK;
@@ -60,7 +52,7 @@ export async function main(argv: string[], io: CliIo, env: () => StationEnv): Pr
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (err instanceof AirliftError) {
       io.stderr.write(`error ${err.code}: ${err.message}\n`);
-      return ENVIRONMENT_CODES.includes(err.code) ? EXIT.ENVIRONMENT : EXIT.USAGE;
+      return exitCodeOf(err.code);
     }
     io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.FAILED;

@@ -15,7 +15,8 @@ import { JobProgress } from './progress';
 
 export interface JobToRun {
   spec: JobSpec;
-  journal: JobJournal;
+  /** Opened only once the adapters are locked, so a job refused for a busy adapter leaves no journal. */
+  openJournal: () => Promise<JobJournal>;
   secrets: DeviceSecrets;
   credentials: { passphrase?: string; psk?: string };
   previous?: ReadonlyMap<string, DeviceOutcome>;
@@ -24,15 +25,16 @@ export interface JobToRun {
 
 export async function runJob(ctx: CliContext, job: JobToRun): Promise<number> {
   const { io } = ctx;
-  const { spec, journal } = job;
+  const { spec } = job;
   const env = ctx.env();
   const adapters = await lanes(env, spec.options.adapters);
   const locks = await AdapterLocks.acquire(
     ctx.locksDir(),
     adapters.map((a) => a.info.id),
     spec.id,
-  ).catch(async (err: unknown) => {
-    await journal.close();
+  );
+  const journal = await job.openJournal().catch(async (err: unknown) => {
+    await locks.release();
     throw err;
   });
   const progress = new JobProgress(

@@ -103,15 +103,15 @@ async function continueJob(
       'NOT_FOUND',
       o.reason ? `No device failed with ${o.reason}` : 'No failed devices to retry',
     );
-  const journal = await JobJournal.open(ctx.jobsDir(), jobId);
-  if (again.length > 0) {
-    await journal.requeue(again, o.reason);
-    previous = requeueOutcomes(previous, again);
-  }
+  if (again.length > 0) previous = requeueOutcomes(previous, again);
   ctx.setExit(
     await runJob(ctx, {
       spec: state.spec,
-      journal,
+      openJournal: async () => {
+        const journal = await JobJournal.open(ctx.jobsDir(), jobId);
+        if (again.length > 0) await journal.requeue(again, o.reason);
+        return journal;
+      },
       secrets: DeviceSecrets.fromEntries(entries),
       credentials: credentialsOf(target),
       previous,

@@ -135,11 +135,10 @@ export function registerProvision(program: Command, ctx: CliContext): void {
         );
         return;
       }
-      const journal = await JobJournal.create(ctx.jobsDir(), spec);
       ctx.setExit(
         await runJob(ctx, {
           spec,
-          journal,
+          openJournal: () => JobJournal.create(ctx.jobsDir(), spec),
           secrets: DeviceSecrets.fromEntries(chosen),
           credentials: credentialsOf(target),
           json: o.json === true,

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AirliftError } from '../../../shared/errors';
+import { AdapterLocks } from '../../../main/engine/adapter-lock';
 import { main, EXIT, type CliIo, type StationEnv } from '../../../main/cli/airlift';
 import { LABNET, startFleet, type Fleet, type FleetOptions } from '../../../lab/fleet';
 import { wpa2Psk, ssidHexOf } from '../../../lab/airspace';
@@ -195,5 +196,31 @@ describe('airlift CLI', () => {
     expect(dry.out).toContain('nothing was changed');
     expect(r.fleet.devices[0]?.lab.running.agent.state).toBe('setup');
     expect((await r.run(['report', 'nope'])).code).not.toBe(EXIT.OK);
+  });
+
+  it("exits by the kind of error: no such job is the caller's, an adapter another job holds the machine's", async () => {
+    const r = await rig({ devices: 1, adapters: 1 });
+    const missing = await r.run([
+      'resume',
+      '20261202-000000-abcd',
+      '--passphrase-file',
+      join(r.dir, 'pass.txt'),
+    ]);
+    expect(missing.err).toContain('NOT_FOUND');
+    expect(missing.code).toBe(EXIT.USAGE);
+    const locksDir = join(r.dir, 'locks');
+    process.env['AIRLIFT_LOCKS_DIR'] = locksDir;
+    cleanups.push(() => {
+      delete process.env['AIRLIFT_LOCKS_DIR'];
+      return Promise.resolve();
+    });
+    const held = await AdapterLocks.acquire(locksDir, ['wlan0'], 'the-app-job');
+    cleanups.push(() => held.release());
+    const busy = await r.run(provisionArgs(r.dir));
+    expect(busy.err).toMatch(/BUSY.*the-app-job/);
+    expect(busy.code).toBe(EXIT.ENVIRONMENT);
+    // Refused before anything was sent or recorded: the device's networks untouched, no job left.
+    expect(r.fleet.devices[0]?.lab.running.agent.listWifi()).toEqual([]);
+    expect((await r.run(['jobs'])).out).toContain('No jobs yet');
   });
 });
