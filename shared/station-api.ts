@@ -11,7 +11,13 @@ import { z } from 'zod';
 import { errorCodes } from './errors';
 import { DEVICE_ID_RE } from './identity';
 import { deviceStateSchema } from './protocol/api';
-import { jobIdSchema, jobSummarySchema, reportSchema, deviceStepSchema } from './protocol/job';
+import {
+  deviceStepSchema,
+  failureReasonSchema,
+  jobIdSchema,
+  jobSummarySchema,
+  reportSchema,
+} from './protocol/job';
 import { networkSecuritySchema } from './protocol/wifi';
 
 const deviceId = z.string().regex(DEVICE_ID_RE, 'deviceId must be 8 base32 characters (A-Z, 2-7)');
@@ -50,7 +56,7 @@ export type DeviceWarning = (typeof DEVICE_WARNINGS)[number];
 export const deviceHistoryEntrySchema = z.object({
   jobId: jobIdSchema,
   result: z.enum(['verified', 'failed']),
-  reason: label.optional(),
+  reason: failureReasonSchema.optional(),
   ssid: label,
   at: z.iso.datetime({ offset: true }),
 });
@@ -255,7 +261,7 @@ export const liveDeviceSchema = z.object({
   /** When it entered its current step (epoch ms). */
   since: epochMs.optional(),
   timings: z.record(z.string(), z.number().nonnegative()),
-  reason: label.optional(),
+  reason: failureReasonSchema.optional(),
   detail: text.optional(),
   ip: label.optional(),
   hostname: label.optional(),
@@ -271,9 +277,12 @@ export const liveJobStatusSchema = z.object({
   path: z.enum(['ap', 'lan']),
   target: z.object({ ssid: label, security: networkSecuritySchema }),
   profileName: label.optional(),
+  /** The site profile it runs with (a retry or resume uses it unless told otherwise). */
+  profileId: z.string().max(32).optional(),
   startedAt: epochMs,
   elapsedMs: z.number().nonnegative(),
   phase: z.enum(JOB_PHASES).optional(),
+  /** The AP path's chunk under way, counted from 0 (of `chunks`). */
   chunk: z.number().int().nonnegative().optional(),
   chunks: z.number().int().nonnegative().optional(),
   counts: z.object({
@@ -310,6 +319,8 @@ export const historyEntrySchema = z.object({
   ended: z.boolean(),
   /** Unfinished and not running here: it can be resumed. */
   resumable: z.boolean(),
+  /** The site profile it was started with, when the station recorded one. */
+  profileId: z.string().max(32).optional(),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
@@ -388,7 +399,8 @@ export const stationMethods = {
   /** A label's QR payload, typed, pasted or from a barcode scanner (Enter-terminated). */
   addQr: {
     params: z.object({ payload: z.string().max(STATION_LIMITS.qrChars) }).strict(),
-    result: z.object({ deviceId, added: z.boolean() }),
+    /** `added`: a device new to this station; `replaced`: it was known with another setup secret. */
+    result: z.object({ deviceId, added: z.boolean(), replaced: z.boolean() }),
   },
   forgetDevices: {
     params: z.object({ deviceIds }).strict(),

@@ -27,6 +27,7 @@ export function newJobSpec(args: {
   devices: JobDevice[];
   options?: Partial<JobOptions>;
   manifestPath?: string;
+  profileId?: string;
   now?: Date;
 }): JobSpec {
   const now = args.now ?? new Date();
@@ -43,5 +44,6 @@ export function newJobSpec(args: {
     options: { ...DEFAULT_OPTIONS, ...args.options },
     devices: args.devices,
     ...(args.manifestPath !== undefined ? { manifestPath: args.manifestPath } : {}),
+    ...(args.profileId !== undefined ? { profileId: args.profileId } : {}),
   };
 }

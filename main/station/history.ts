@@ -3,13 +3,14 @@
  * results across jobs ("verified on Plant-WiFi on 2026-11-30") for the registry. Each journal is
  * read once and kept; a job that ran again is read again.
  */
+import type { FailureReason } from '../../shared/protocol/job';
 import type { DeviceHistoryEntry, HistoryEntry } from '../../shared/station-api';
 import { listJobs, readJournal, type JobListing } from '../engine/journal';
 
 interface JobRecord {
   entry: HistoryEntry;
   /** The devices that reached a result in this job. */
-  results: { deviceId: string; result: 'verified' | 'failed'; reason?: string; at: string }[];
+  results: { deviceId: string; result: 'verified' | 'failed'; reason?: FailureReason; at: string }[];
 }
 
 export class JobHistory {
@@ -84,6 +85,7 @@ export class JobHistory {
         counts: listing.counts,
         ended: listing.ended,
         resumable: false,
+        ...(replay.spec.profileId !== undefined ? { profileId: replay.spec.profileId } : {}),
       },
       results,
     });

@@ -123,6 +123,7 @@ export class JobController {
     const s = this.deps.settings();
     const spec = newJobSpec({
       target: network,
+      profileId: profile.id,
       devices: args.deviceIds.map((id) => {
         const row = this.deps.registry.row(id);
         return {
@@ -152,7 +153,15 @@ export class JobController {
       await locks.release();
       throw err;
     }
-    this.launch({ spec, journal, locks, lanes, secrets, network, profileName: profile.name });
+    this.launch({
+      spec,
+      journal,
+      locks,
+      lanes,
+      secrets,
+      network,
+      profile: { id: profile.id, name: profile.name },
+    });
     return spec.id;
   }
 
@@ -206,7 +215,9 @@ export class JobController {
     profileId: string | undefined,
     requeue?: readonly string[],
   ): Promise<string> {
-    const stored = profileId ?? (await this.deps.profiles.matching(spec.target))?.id;
+    const recorded =
+      spec.profileId !== undefined && this.deps.profiles.find(spec.profileId) ? spec.profileId : undefined;
+    const stored = profileId ?? recorded ?? (await this.deps.profiles.matching(spec.target))?.id;
     if (stored === undefined) {
       throw new AirliftError(
         'INVALID_PASSPHRASE',
@@ -235,7 +246,7 @@ export class JobController {
       lanes,
       secrets,
       network,
-      profileName: profile.name,
+      profile: { id: profile.id, name: profile.name },
       previous,
     });
     return spec.id;
@@ -248,7 +259,7 @@ export class JobController {
     lanes: WifiAdapter[];
     secrets: DeviceSecrets;
     network: NetworkInput;
-    profileName: string;
+    profile: { id: string; name: string };
     previous?: ReadonlyMap<string, DeviceOutcome>;
   }): void {
     const outcomes =
@@ -270,7 +281,7 @@ export class JobController {
       spec: a.spec,
       outcomes: outcomes.values(),
       lanes: a.lanes.map((l) => ({ id: l.info.id, name: l.info.name })),
-      profileName: a.profileName,
+      profile: a.profile,
       now: Date.now(),
     });
     const abort = new AbortController();

@@ -10,7 +10,7 @@ const TERMINAL = new Set(['verified', 'failed']);
 
 export interface LiveJobState {
   spec: JobSpec;
-  profileName?: string;
+  profile?: { id: string; name: string };
   status: JobStatus;
   startedAt: number;
   phase?: LiveJobStatus['phase'];
@@ -45,7 +45,7 @@ export function newLiveJob(args: {
   spec: JobSpec;
   outcomes: Iterable<DeviceOutcome>;
   lanes: { id: string; name: string }[];
-  profileName?: string;
+  profile?: { id: string; name: string };
   now: number;
 }): LiveJobState {
   const devices = new Map<string, LiveDevice>();
@@ -54,7 +54,7 @@ export function newLiveJob(args: {
   const pending = [...devices.values()].filter((d) => !TERMINAL.has(d.step)).length;
   return {
     spec: args.spec,
-    ...(args.profileName !== undefined ? { profileName: args.profileName } : {}),
+    ...(args.profile !== undefined ? { profile: args.profile } : {}),
     status: 'running',
     startedAt: args.now,
     ...(chunked ? { chunks: Math.max(1, Math.ceil(pending / args.spec.options.chunkSize)) } : {}),
@@ -149,7 +149,7 @@ export function statusOf(s: LiveJobState, now: number): LiveJobStatus {
     status: s.status,
     path: s.spec.options.path,
     target: { ssid: s.spec.target.ssid, security: s.spec.target.security },
-    ...(s.profileName !== undefined ? { profileName: s.profileName } : {}),
+    ...(s.profile !== undefined ? { profileName: s.profile.name, profileId: s.profile.id } : {}),
     startedAt: s.startedAt,
     elapsedMs: Math.max(0, now - s.startedAt),
     ...(s.phase !== undefined ? { phase: s.phase } : {}),

@@ -55,7 +55,8 @@ export async function runPreflight(input: PreflightInput): Promise<Preflight> {
     checks.push({
       id: 'password',
       status: 'ok',
-      title: network.security === 'open' ? `Target ${named}: an open network` : `Target ${named}: password held`,
+      title:
+        network.security === 'open' ? `Target ${named}: an open network` : `Target ${named}: password held`,
     });
   } catch (err) {
     const e = toAirliftError(err);

@@ -189,8 +189,14 @@ export class DeviceRegistry {
     return best?.ssid;
   }
 
-  /** Manifest rows and QR payloads. Returns whether the device was new. */
-  addLabel(input: LabelInput, source: 'manifest' | 'qr'): 'added' | 'updated' | 'unchanged' {
+  /**
+   * Manifest rows and QR payloads: whether the device was new, and whether a setup secret it already
+   * had was replaced by another (two labels claiming one id, or a relabelled unit).
+   */
+  addLabel(
+    input: LabelInput,
+    source: 'manifest' | 'qr',
+  ): { change: 'added' | 'updated' | 'unchanged'; replacedSecret: boolean } {
     const k = this.entry(input.deviceId);
     const isNew = k.labelSources.size === 0 && !k.secret;
     const before = JSON.stringify([k.label, k.secret?.secret, k.labelSources.has(source)]);
@@ -202,15 +208,17 @@ export class DeviceRegistry {
       ...(input.site !== undefined && input.site !== '' ? { site: input.site } : {}),
     };
     if (Object.keys(label).length > 0) k.label = label;
+    let replacedSecret = false;
     if (input.secret) {
-      if (k.secret && k.secret.secret !== input.secret.secret) k.secretConflict = true;
+      replacedSecret = k.secret !== undefined && k.secret.secret !== input.secret.secret;
+      if (replacedSecret) k.secretConflict = true;
       const sameSecret = k.secret?.secret === input.secret.secret;
       const hint = input.secret.hint ?? (sameSecret ? k.secret?.hint : undefined);
       k.secret = hint ? { secret: input.secret.secret, hint } : { secret: input.secret.secret };
     }
     const changed = before !== JSON.stringify([k.label, k.secret?.secret, true]);
     this.touch(k.id);
-    return isNew ? 'added' : changed ? 'updated' : 'unchanged';
+    return { change: isNew ? 'added' : changed ? 'updated' : 'unchanged', replacedSecret };
   }
 
   /** One adapter's scan: every SSID that names a device under one of the prefixes. */

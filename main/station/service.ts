@@ -341,8 +341,8 @@ export class StationService {
         },
         'manifest',
       );
-      if (r === 'added') added++;
-      else if (r === 'updated') updated++;
+      if (r.change === 'added') added++;
+      else if (r.change === 'updated') updated++;
     }
     this.registry.flushNow();
     return { added, updated, total: entries.length, problems: [] };
@@ -352,7 +352,7 @@ export class StationService {
     const qr = parseQrPayload(payload);
     const r = this.registry.addLabel({ deviceId: qr.deviceId, secret: { secret: qr.setupSecret } }, 'qr');
     this.registry.flushNow();
-    return { deviceId: qr.deviceId, added: r === 'added' };
+    return { deviceId: qr.deviceId, added: r.change === 'added', replaced: r.replacedSecret };
   }
 
   private async identify(deviceId: string, seconds: number): Promise<void> {

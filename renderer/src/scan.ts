@@ -6,7 +6,7 @@
  */
 import { parseQrPayload } from '../../shared/qr';
 
-export type ScanOutcome = 'sending' | 'added' | 'known' | 'repeat' | 'invalid' | 'error';
+export type ScanOutcome = 'sending' | 'added' | 'known' | 'replaced' | 'repeat' | 'invalid' | 'error';
 
 export interface ScanEntry {
   key: number;
@@ -34,7 +34,8 @@ export function planScan(payload: string, log: readonly ScanEntry[]): ScanPlan {
   }
   const taken = log.some(
     (e) =>
-      e.deviceId === deviceId && (e.outcome === 'added' || e.outcome === 'known' || e.outcome === 'sending'),
+      e.deviceId === deviceId &&
+      (e.outcome === 'added' || e.outcome === 'known' || e.outcome === 'replaced' || e.outcome === 'sending'),
   );
   return taken ? { kind: 'repeat', deviceId } : { kind: 'send', deviceId };
 }
@@ -48,6 +49,8 @@ export function scanMessage(outcome: ScanOutcome, deviceId: string | undefined, 
       return `${id} added`;
     case 'known':
       return `${id} already known`;
+    case 'replaced':
+      return `${id} had another setup secret: this label's now (check for two labels with one id)`;
     case 'repeat':
       return `${id} already scanned`;
     case 'invalid':

@@ -157,6 +157,11 @@ export const jobSpecSchema = z
     devices: z.array(jobDeviceSchema).max(100_000),
     /** Where the setup secrets came from (a manifest path), to find them again on resume. */
     manifestPath: z.string().max(4096).optional(),
+    /** The station's site profile it was started with, so a resume or retry finds its password. */
+    profileId: z
+      .string()
+      .regex(/^[a-z0-9]{8,32}$/)
+      .optional(),
   })
   .refine((s) => new Set(s.devices.map((d) => d.deviceId)).size === s.devices.length, {
     message: 'a device appears twice in the job',

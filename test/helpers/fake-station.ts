@@ -778,7 +778,7 @@ export async function startFakeStation(o: FakeStationOptions): Promise<FakeStati
       };
       devices.set(q.deviceId, row);
       emit('devices', { upsert: [row], remove: [] });
-      return { deviceId: q.deviceId, added: !old };
+      return { deviceId: q.deviceId, added: !old, replaced: false };
     },
     forgetDevices: ({ deviceIds }) => {
       let removed = 0;

@@ -178,7 +178,7 @@ function LabelScanner() {
         setLog((l) => pushScan(l, entry));
         logRef.current = pushScan(logRef.current, entry);
         store.station.call('addQr', { payload }).then(
-          (r) => setLog((l) => settleScan(l, key, r.added ? 'added' : 'known')),
+          (r) => setLog((l) => settleScan(l, key, r.added ? 'added' : r.replaced ? 'replaced' : 'known')),
           (err: unknown) => setLog((l) => settleScan(l, key, 'error', toStationError(err).message)),
         );
       }
@@ -221,9 +221,11 @@ function LabelScanner() {
                   ? 'success'
                   : e.outcome === 'invalid' || e.outcome === 'error'
                     ? 'danger'
-                    : e.outcome === 'sending'
-                      ? 'active'
-                      : 'info'
+                    : e.outcome === 'replaced'
+                      ? 'warning'
+                      : e.outcome === 'sending'
+                        ? 'active'
+                        : 'info'
               }
             >
               {e.message}

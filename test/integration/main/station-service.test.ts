@@ -161,6 +161,9 @@ describe('the station service', () => {
     const attempts = new Map(again.devices.map((d) => [d.id, d.attempts]));
     for (const d of again.devices) expect(attempts.get(d.id)).toBe(auth?.deviceIds.includes(d.id) ? 2 : 1);
     const snap = (await s.service.call('getSnapshot', {})) as StationSnapshot;
+    // The job remembers the profile it ran with: the live job and its history entry name it.
+    expect(snap.job?.profileId).toBe(profile.id);
+    expect(snap.history.find((h) => h.id === jobId)?.profileId).toBe(profile.id);
     // Rows carry each device's result in this job ("verified on LabNet").
     const row = snap.devices.find((d) => d.id === again.devices.find((x) => x.result === 'verified')?.id);
     expect(row?.history[0]).toMatchObject({ jobId, result: 'verified', ssid: 'LabNet' });

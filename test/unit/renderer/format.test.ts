@@ -135,15 +135,15 @@ describe('badges', () => {
     );
     expect(ok).toMatchObject({ text: 'Verified', when: '2026-11-30', tone: 'success' });
     expect(ok?.title).toContain('Verified on P on 2026-11-30');
-    const unknown = lastResult(
+    const noLease = lastResult(
       row({
         id,
         history: [
-          { jobId: 'j', result: 'failed', reason: 'cosmic_rays', ssid: 'P', at: '2026-11-30T12:00:00Z' },
+          { jobId: 'j', result: 'failed', reason: 'dhcp_timeout', ssid: 'P', at: '2026-11-30T12:00:00Z' },
         ],
       }),
     );
-    expect(unknown?.text).toBe('Failed · cosmic rays');
+    expect(noLease?.text).toBe('Failed · No address from the network');
   });
 });
 
