@@ -1,5 +1,6 @@
 /** The profile editor's rules, pure: what a typed password lacks, and what a heard network's security means. */
 import { passphraseSchema, saePasswordSchema } from '../../shared/passphrase';
+import { classifySecret } from '../../shared/protocol/network-input';
 import type { NetworkSecurity } from '../../shared/protocol/wifi';
 import type { HeardNetwork, Profile, SaveProfileParams } from '../../shared/station-api';
 
@@ -13,8 +14,9 @@ export const SECURITY_LABELS: Record<NetworkSecurity, string> = {
 export function passwordProblem(security: NetworkSecurity, password: string): string | undefined {
   if (security === 'open') return undefined;
   if (password === '') return 'Type the network password';
+  const secret = classifySecret(security, password);
+  if ('psk' in secret) return undefined; // a raw WPA2 PSK
   if (security === 'wpa2-psk') {
-    if (/^[0-9a-fA-F]{64}$/.test(password)) return undefined; // a raw PSK
     const r = passphraseSchema.safeParse(password);
     return r.success ? undefined : r.error.issues[0]?.message;
   }
