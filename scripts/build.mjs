@@ -1,5 +1,6 @@
 // Bundles the agent (and the lab device used by the benchmarks) into single files that run with
-// plain `node` and no node_modules: dist/agent/airliftd.js, dist/agent/airliftctl.js, dist/lab/device.js.
+// plain `node` and no node_modules: dist/agent/airliftd.js, dist/agent/airliftctl.js, dist/lab/device.js,
+// and the network lab's dist/lab/netns-device.js and dist/lab/netns-station.js.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -11,6 +12,10 @@ const entries = [
   { in: 'agent/cli/airliftctl.ts', out: 'dist/agent/airliftctl.js' },
   { in: 'main/cli/airlift-bin.ts', out: 'dist/main/airlift.js' },
   { in: 'lab/device-cli.ts', out: 'dist/lab/device.js' },
+  // The network lab's agent (the real daemon around the lab's radio backend) and station (the real
+  // airlift CLI around the lab's Wi-Fi adapters): bundles of their own, never inside airliftd.js.
+  { in: 'lab/netns-device.ts', out: 'dist/lab/netns-device.js' },
+  { in: 'lab/netns-station.ts', out: 'dist/lab/netns-station.js' },
 ].filter((e) => existsSync(e.in));
 
 for (const e of entries) {
