@@ -66,8 +66,15 @@ function clip(text: string | undefined): string | undefined {
   return text.length > LABEL_MAX ? `${text.slice(0, LABEL_MAX - 1)}…` : text;
 }
 
+/**
+ * Sightings that still say something: recent, and newer than the device's last job result (a
+ * device verified on its network since its setup AP was last heard is not in setup any more).
+ */
 function freshSightings(k: Known, now: number): Sighting[] {
-  return [...k.sightings.values()].filter((s) => now - s.seenAt <= SIGHTING_FRESH_MS);
+  const lastResult = k.history[0] ? Date.parse(k.history[0].at) : Number.NEGATIVE_INFINITY;
+  return [...k.sightings.values()].filter(
+    (s) => now - s.seenAt <= SIGHTING_FRESH_MS && s.seenAt > lastResult,
+  );
 }
 
 /** The row a front end shows for what is known of one device. Pure. */

@@ -150,6 +150,34 @@ describe('DeviceRegistry', () => {
     expect(r.row(A)).toMatchObject({ sources: [], state: 'unknown' });
   });
 
+  it("forgets a setup-AP sighting older than the device's last result", () => {
+    let t = Date.parse('2026-11-30T10:00:00.000Z');
+    const { r } = registry(() => t);
+    r.addScan('wlan0', [scan(`Airlift-${A}`, 'b1', -60)], ['Airlift-']);
+    expect(r.row(A)?.state).toBe('setup');
+    t += 20_000;
+    r.setHistory(
+      new Map([
+        [
+          A,
+          [
+            {
+              jobId: '20261130-100000-abcd',
+              result: 'verified' as const,
+              ssid: 'Plant-WiFi',
+              at: new Date(t).toISOString(),
+            },
+          ],
+        ],
+      ]),
+    );
+    expect(r.row(A)).toMatchObject({ state: 'unknown', sources: [] });
+    // Heard in setup again afterwards (it reverted, or was reset): in setup again.
+    t += 1_000;
+    r.addScan('wlan0', [scan(`Airlift-${A}`, 'b1', -60)], ['Airlift-']);
+    expect(r.row(A)?.state).toBe('setup');
+  });
+
   it('batches changes into one event and reports forgotten devices', async () => {
     const { r, changes } = registry();
     for (let i = 0; i < 50; i++)
