@@ -274,6 +274,17 @@ describe.skipIf(!hasChromium)('station UI against the real station (lab)', () =>
     await shot(page, 'e2e-10-run-after-reload');
     await page.getByRole('heading', { name: /^Finished/ }).waitFor({ timeout: 180_000 });
     await shot(page, 'e2e-11-run-finished');
+    // The reload changed nothing on the station's side: every device was sent the network once.
+    const { info } = snapshotSchema.parse(await station.service.call('getSnapshot', {}));
+    const journal = await readFile(join(info.jobsDir, `${firstJobId}.jsonl`), 'utf8');
+    const pushes = new Map<string, number>();
+    for (const line of journal.split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as { t: string; step?: string; deviceId?: string };
+      if (r.t === 'step' && r.step === 'pushing' && r.deviceId !== undefined)
+        pushes.set(r.deviceId, (pushes.get(r.deviceId) ?? 0) + 1);
+    }
+    expect(pushes.size).toBeGreaterThan(0);
+    expect([...pushes.values()].every((n) => n === 1)).toBe(true);
   }, 240_000);
 
   it('results: verified against failed, failures grouped by reason with title and fix', async () => {
