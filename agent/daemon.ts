@@ -132,6 +132,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       agent,
       apAddress: () => agent.status().setupAp.address,
       allowedHosts,
+      reachOrigins: () => agent.reachOrigins(),
       logger: opts.logger,
       ...(opts.portal?.pageDir !== undefined ? { pageDir: opts.portal.pageDir } : {}),
     });

@@ -9,14 +9,14 @@ import { agentConfigSchema, type AgentConfig } from '../shared/agent-config';
 import { parseOrThrow } from '../shared/validate';
 import { createLogger } from './log';
 import { FileStore } from './store/file-store';
-import { ExecRunner } from './system/exec-runner';
+import { ExecRunner } from '../platform/commands';
 import { SystemConnectivity } from './system/connectivity';
 import { systemClock } from './ports/clock';
 import { selectBackend } from './backends/select-backend';
 import { registerNetworkManager } from './backends/networkmanager';
 import { registerWpaSupplicant } from './backends/wpa/wpa-radio';
-import { startNetconnectdSocket } from './compat/netconnectd';
 import { createThingymcconfigServer } from './compat/thingymcconfig';
+import { startCompatSurfaces } from './compat/surfaces';
 import { chooseAdvertiser } from './mdns/choose-advertiser';
 import { startAgent } from './daemon';
 import { startControlSocket } from './control/socket-server';
@@ -73,7 +73,11 @@ async function main(argv: string[]): Promise<void> {
   const advertiser =
     config.mdns.mode === 'off'
       ? undefined
-      : chooseAdvertiser({ mode: config.mdns.mode, avahiServicesDir: config.mdns.avahiServicesDir });
+      : chooseAdvertiser({
+          mode: config.mdns.mode,
+          avahiServicesDir: config.mdns.avahiServicesDir,
+          log: (level, fields, message) => logger[level](fields, message),
+        });
   const running = await startAgent({
     config,
     radio,
@@ -98,6 +102,7 @@ async function main(argv: string[]): Promise<void> {
                   logger,
                   failsafeSeconds: config.failsafe.defaultSeconds,
                   setupAp: () => agent.setupApSubnet(),
+                  apps: config.compat.thingymcconfig.apps,
                 }),
             },
           ],
@@ -121,14 +126,9 @@ async function main(argv: string[]): Promise<void> {
         [...CORE_CHECKS, ...systemChecks({ runner })],
       ),
   });
-  const netconnectd = config.compat.netconnectd.socket
-    ? await startNetconnectdSocket({
-        path: config.compat.netconnectd.socket,
-        agent: running.agent,
-        logger,
-        interfaces: config.interfaces,
-      })
-    : undefined;
+  // netconnectd's socket, thingymcconfig's socket and its API on loopback: one that cannot start is
+  // logged with its fix, and the agent runs without it.
+  const compat = await startCompatSurfaces({ config, agent: running.agent, logger });
   logger.info({ listening: running.listening, version: AGENT_VERSION }, 'airliftd ready');
   // Type=notify: ready once the API and the control socket answer; then keep the watchdog fed.
   const systemd = systemdNotifier(runner);
@@ -137,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
     systemd.stop();
-    Promise.all([control.close(), netconnectd?.close(), running.close()]).then(
+    Promise.all([control.close(), compat.close(), running.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

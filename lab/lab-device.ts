@@ -11,10 +11,10 @@ import { toHex } from '../shared/encoding';
 import { deviceIdSchema, normaliseSetupSecret } from '../shared/identity';
 import { parseOrThrow } from '../shared/validate';
 import { startAgent, type ListenSpec, type RunningAgent, type StartAgentOptions } from '../agent/daemon';
-import { ExecRunner } from '../agent/system/exec-runner';
+import { ExecRunner } from '../platform/commands';
 import { FileStore } from '../agent/store/file-store';
-import { startNetconnectdSocket } from '../agent/compat/netconnectd';
 import { createThingymcconfigServer } from '../agent/compat/thingymcconfig';
+import { startCompatSurfaces, type CompatSurfaces } from '../agent/compat/surfaces';
 import { MemoryStore } from './memory-store';
 import { systemClock, type ClockPort } from '../agent/ports/clock';
 import { silentLogger, type Logger } from '../agent/log';
@@ -59,6 +59,8 @@ export interface LabDeviceOptions {
 
 export interface LabDevice {
   running: RunningAgent;
+  /** The compatibility surfaces the config switched on (as `airliftd` starts them). */
+  compat: CompatSurfaces;
   radio: SimRadio;
   airspace: Airspace;
   config: AgentConfig;
@@ -123,31 +125,21 @@ export async function startLabDevice(opts: LabDeviceOptions): Promise<LabDevice>
         }
       : {}),
   });
-  // The compatibility surfaces, when the config switches them on: netconnectd's socket as
-  // configured; thingymcconfig on the AP's address with a setup AP link, else on loopback (an
-  // in-process lab device has no setup AP interface to bind).
-  const netconnectd = config.compat.netconnectd.socket
-    ? await startNetconnectdSocket({ path: config.compat.netconnectd.socket, agent: running.agent, logger })
-    : undefined;
-  const thingy =
-    config.compat.thingymcconfig.port === null || opts.setupApLink
-      ? undefined
-      : createThingymcconfigServer({ agent: running.agent, logger });
-  if (thingy)
-    await new Promise<void>((resolve) =>
-      thingy.listen(config.compat.thingymcconfig.port ?? 0, '127.0.0.1', resolve),
-    );
+  // The compatibility surfaces, when the config switches them on, as airliftd starts them:
+  // netconnectd's and thingymcconfig's sockets as configured, thingymcconfig's API on loopback
+  // (and on the AP's address with a setup AP link).
+  const compat = await startCompatSurfaces({ config, agent: running.agent, logger });
   const where = running.listening[0] ?? { host: '127.0.0.1', port: 0 };
   return {
     running,
+    compat,
     radio,
     airspace,
     config,
     stateDir,
     url: `http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}`,
     async close() {
-      await netconnectd?.close();
-      if (thingy) await new Promise<void>((resolve) => thingy.close(() => resolve()));
+      await compat.close();
       await running.close();
       await apLink?.settled();
       if (ownsDir) await rm(stateDir, { recursive: true, force: true });
@@ -162,7 +154,13 @@ function thingymcconfigOnAp(config: AgentConfig, logger: Logger): StartAgentOpti
   return [
     {
       port,
-      make: (agent) => createThingymcconfigServer({ agent, logger, setupAp: () => agent.setupApSubnet() }),
+      make: (agent) =>
+        createThingymcconfigServer({
+          agent,
+          logger,
+          setupAp: () => agent.setupApSubnet(),
+          apps: config.compat.thingymcconfig.apps,
+        }),
     },
   ];
 }

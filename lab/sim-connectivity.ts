@@ -1,8 +1,9 @@
 /**
  * Connectivity checks answered from the lab's model instead of the network: a link reaches the
- * internet when it is the wired link (SimFaults.ethernet) or a Wi-Fi association with an AP whose
- * `internet` flag is set. The gateway answers on any link that is up, as a real one does on a network
- * without an uplink (a captive café network): gateway ok + DNS failed is the `no_internet` signature.
+ * internet when it is the wired or cellular link (SimFaults.ethernet, .cellular) whose uplink is not
+ * dead (SimFaults.noInternet), or a Wi-Fi association with an AP whose `internet` flag is set.
+ * The gateway answers on any link that is up, as a real one does on a network without an uplink
+ * (a captive café network): gateway ok + DNS failed is the `no_internet` signature.
  */
 import type { CheckResult, ConnectivityPort, ConnectivityTargets } from '../agent/ports/connectivity';
 import type { Lease } from '../agent/ports/radio';
@@ -79,9 +80,10 @@ export class SimConnectivity implements ConnectivityPort {
 
   private async links(): Promise<Link[]> {
     const status = await this.radio.status();
+    const dead = this.radio.faults.noInternet ?? [];
     const links: Link[] = [];
     if (status.ethernet.up && status.ethernet.lease !== undefined) {
-      links.push({ lease: status.ethernet.lease, internet: true, label: 'ethernet' });
+      links.push({ lease: status.ethernet.lease, internet: !dead.includes('ethernet'), label: 'ethernet' });
     }
     const { wifi } = status;
     if (wifi.up && wifi.lease !== undefined && wifi.bssid !== undefined) {
@@ -91,6 +93,9 @@ export class SimConnectivity implements ConnectivityPort {
         internet: ap?.internet ?? false,
         label: ap === undefined ? 'Wi-Fi' : `Wi-Fi network ${JSON.stringify(ssidDisplay(ap.ssidHex))}`,
       });
+    }
+    if (status.cellular.up && status.cellular.lease !== undefined) {
+      links.push({ lease: status.cellular.lease, internet: !dead.includes('cellular'), label: 'cellular' });
     }
     return links;
   }

@@ -83,6 +83,13 @@ export interface SimFaults {
   outOfRange?: boolean;
   /** A wired link that is up, with this lease. */
   ethernet?: Lease;
+  /** A cellular link that is up, with this lease (a modem the image brings up). */
+  cellular?: Lease;
+  /**
+   * Links whose uplink is dead: the link is up and its gateway answers, but nothing beyond it
+   * (SimConnectivity fails DNS, NTP and URLs there). Wi-Fi follows its AP's `internet` instead.
+   */
+  noInternet?: readonly ('ethernet' | 'cellular')[];
   /** `startAp` fails as if hostapd would not start. */
   failApStart?: boolean;
   /** `join` throws, as a backend with a bug or a crashed helper would, instead of reporting a reason. */
@@ -214,6 +221,11 @@ export class SimRadio implements RadioPort {
   }
 
   /** The device's setup AP as the airspace has it, if it is up. */
+  /** The setup AP's configuration as the agent last started it (undefined while it is down). */
+  get setupApConfig(): Readonly<SetupApConfig> | undefined {
+    return this.apConfig;
+  }
+
   ownAp(): AccessPoint | undefined {
     if (this.ownBssid === undefined || this.apConfig === undefined) return undefined;
     const ap = this.airspace.getAp(this.ownBssid);
@@ -287,6 +299,7 @@ export class SimRadio implements RadioPort {
     }
     const membership = this.airspace.membershipOf(this.deviceId);
     const ethernet = this.faultState.ethernet;
+    const cellular = this.faultState.cellular;
     const ap = this.ownAp();
     const wifi: RadioStatus['wifi'] =
       membership === undefined
@@ -301,7 +314,7 @@ export class SimRadio implements RadioPort {
     return Promise.resolve({
       wifi,
       ethernet: ethernet === undefined ? { up: false } : { up: true, lease: { ...ethernet } },
-      cellular: { up: false },
+      cellular: cellular === undefined ? { up: false } : { up: true, lease: { ...cellular } },
       ap:
         ap === undefined || this.apConfig === undefined
           ? { up: false, clients: 0 }

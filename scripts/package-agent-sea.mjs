@@ -72,6 +72,12 @@ for (const deb of arches) {
       { link: '../lib/airlift/airliftd', to: 'usr/bin/airliftctl' },
       { from: `${bundle}.LEGAL.txt`, to: 'usr/share/doc/airlift-agent/airliftd.LEGAL.txt', mode: 0o644 },
       { from: join(nodeDir, 'LICENSE'), to: 'usr/share/doc/airlift-agent/node.LICENSE', mode: 0o644 },
+      // The legacy sockets' well-known paths, linked into the runtime directory (compat surfaces).
+      {
+        from: 'packaging/tmpfiles.d/airlift-agent.conf',
+        to: 'usr/lib/tmpfiles.d/airlift-agent.conf',
+        mode: 0o644,
+      },
       ...commonFiles({ unitText: unit }),
     ],
   });

@@ -24,6 +24,12 @@ buildDeb({
     ...['airliftd.js.LEGAL.txt', 'airliftctl.js.LEGAL.txt']
       .filter((f) => existsSync(join('dist/agent', f)))
       .map((f) => ({ from: join('dist/agent', f), to: join('usr/share/doc/airlift-agent', f), mode: 0o644 })),
+    // The legacy sockets' well-known paths, linked into the runtime directory (compat surfaces).
+    {
+      from: 'packaging/tmpfiles.d/airlift-agent.conf',
+      to: 'usr/lib/tmpfiles.d/airlift-agent.conf',
+      mode: 0o644,
+    },
     ...commonFiles(),
   ],
 });

@@ -8,6 +8,12 @@ import { AP_API_PORT, LAN_API_PORT } from './protocol/api';
 const seconds = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 const port = z.number().int().min(0).max(65535);
 const unixPath = z.string().min(1).max(107).startsWith('/', 'must be an absolute path');
+/** A file mode as JSON can carry it: "0660" (octal text) or a number (432). */
+const fileMode = z
+  .union([z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as "0660"'), z.number().int()])
+  .transform((v) => (typeof v === 'string' ? parseInt(v, 8) : v))
+  .pipe(z.number().int().min(0).max(0o777));
+const groupName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'a group name');
 
 export const agentConfigSchema = z
   .object({
@@ -57,6 +63,11 @@ export const agentConfigSchema = z
         teardownDelayMs: z.number().int().min(0).max(10_000).default(500),
         /** With AP+STA, how long the AP stays up after success so the station can read the result. */
         lingerSeconds: seconds(0, 600, 15),
+        /**
+         * After `ap.stop` (netconnectd's `stop_ap`), how long the AP stays down even when nothing
+         * known joins (netconnectd's link monitor took 3 × 10 s before it reopened its AP); 0: at once.
+         */
+        apStopHoldSeconds: seconds(0, 3600, 30),
       })
       .strict()
       .default({
@@ -66,6 +77,7 @@ export const agentConfigSchema = z
         channel: 6,
         teardownDelayMs: 500,
         lingerSeconds: 15,
+        apStopHoldSeconds: 30,
       }),
     join: z
       .object({ timeoutSeconds: seconds(5, 300, 30) })
@@ -142,16 +154,48 @@ export const agentConfigSchema = z
     compat: z
       .object({
         netconnectd: z
-          .object({ socket: unixPath.nullable().default(null) })
+          .object({
+            /**
+             * netconnectd's socket (its clients' default: /var/run/netconnectd.sock). A symlink there
+             * (the package's tmpfiles.d makes /run/netconnectd.sock one) is followed: the agent
+             * listens where it points, inside its own runtime directory.
+             */
+            socket: unixPath.nullable().default(null),
+            /** File mode of the socket; netconnectd itself made it 0666. */
+            mode: fileMode.default(0o660),
+            /** Group given the socket (OctoPrint's user's group, e.g. `pi` or `octoprint`). */
+            group: groupName.optional(),
+          })
           .strict()
-          .default({ socket: null }),
+          .default({ socket: null, mode: 0o660 }),
         thingymcconfig: z
-          .object({ port: port.nullable().default(null) })
+          .object({
+            /** Its HTTP API (1338): on the setup AP's address while the AP is up, and on loopback always. */
+            port: port.nullable().default(null),
+            /** Its application socket (its client library's path: /tmp/thingymcconfig.socket). */
+            socket: unixPath.nullable().default(null),
+            socketMode: fileMode.default(0o660),
+            socketGroup: groupName.optional(),
+            /** The apps it knows by name, in order: index 1, 2, … as its `--app` options gave them. */
+            apps: z
+              .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'app names: A-Z a-z 0-9 . _ -'))
+              .max(32)
+              .default([]),
+            /**
+             * `10.0.0.1`: the setup AP on 10.0.0.1/24, where its Android app looks for it, instead of
+             * the subnet derived from the device id. Several such APs on one station collide, so the
+             * station reaches these devices one adapter at a time.
+             */
+            apAddress: z.enum(['derived', '10.0.0.1']).default('derived'),
+          })
           .strict()
-          .default({ port: null }),
+          .default({ port: null, socket: null, socketMode: 0o660, apps: [], apAddress: 'derived' }),
       })
       .strict()
-      .default({ netconnectd: { socket: null }, thingymcconfig: { port: null } }),
+      .default({
+        netconnectd: { socket: null, mode: 0o660 },
+        thingymcconfig: { port: null, socket: null, socketMode: 0o660, apps: [], apAddress: 'derived' },
+      }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()

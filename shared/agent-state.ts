@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { networkSecuritySchema } from './protocol/wifi';
 import { lastAttemptSchema } from './protocol/api';
 
+/** Networks whose last address the device remembers (deviceMetaSchema.lastIps). */
+export const MAX_LAST_IPS = 16;
+
 /** Format version written into every state file. */
 export const AGENT_STATE_VERSION = 1;
 const versionSchema = z.literal(AGENT_STATE_VERSION);
@@ -108,6 +111,14 @@ export const deviceMetaSchema = z.object({
   /** Last accepted job nonce (hex). */
   lastNonce: nonceSchema.optional(),
   lastAttempt: storedLastAttemptSchema.optional(),
+  /**
+   * The IPv4 address the device last had on each network (SSID hex → address), at most
+   * MAX_LAST_IPS: where its DHCP client will ask to be again, shown to a phone that loses the AP.
+   */
+  lastIps: z
+    .record(hexSchema(1, 32), z.ipv4())
+    .refine((r) => Object.keys(r).length <= MAX_LAST_IPS, `at most ${MAX_LAST_IPS} entries`)
+    .optional(),
 });
 export type DeviceMeta = z.infer<typeof deviceMetaSchema>;
 

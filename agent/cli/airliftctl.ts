@@ -23,6 +23,7 @@ import { provision } from './commands/provision-identity';
 import { reportApp } from './commands/report-app';
 import { resetLockout } from './commands/reset-lockout';
 import { scan } from './commands/scan';
+import { setConnected } from './commands/set-connected';
 import { startAp, stopAp } from './commands/setup-ap';
 import { status } from './commands/status';
 import { DEFAULT_CONFIG_PATH, cliContext, type CliIo, type GlobalOptions } from './context';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly CtlCommand[] = [
   startAp,
   stopAp,
   reportApp,
+  setConnected,
   doctor,
   resetLockout,
   provision,

@@ -4,21 +4,34 @@
  * `{"result": ...}` or `{"error": "..."}` followed by a NUL byte, in netconnectd's compact JSON
  * (ASCII only, as Python's json.dumps writes it). Messages are handled one at a time, in order, as
  * netconnectd's mutex did; a connection may carry several.
+ *
+ * What the device does afterwards follows netconnectd (server.py): `config_wifi` only saves — here
+ * the surface keeps the configuration until `start_wifi` (netconnectcli's `select_wifi`) joins it,
+ * so configuring over SSH never cuts the session; the join keeps Airlift's restore-on-failure, and
+ * the failure's answer says the configuration from before is back. `forget_wifi` and `reset` leave
+ * the network at once (setup opens when nothing else is there). `stop_ap` holds the AP down for the
+ * agent's `setup.apStopHoldSeconds` (netconnectd's link monitor: 3 × 10 s) before setup reopens.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { chown, lstat, readlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { AirliftError } from '../../shared/errors';
 import {
   NETCONNECTD_MAX_MESSAGE_BYTES,
+  NETCONNECTD_PROCESSING_ERROR,
   legacyNetwork,
   parseNetconnectdMessage,
   type NetconnectdMessage,
 } from '../../shared/protocol/compat';
+import type { NetworkInput } from '../../shared/protocol/network-input';
 import type { AgentEvent, DeviceStatus } from '../../shared/protocol/api';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { Agent } from '../core/agent';
 import type { Logger } from '../log';
 import { NUL, readFrames } from '../../platform/framing';
 import { closeUnixServer, listenUnix } from '../../platform/unix-socket';
+import { errnoCode } from '../../platform/atomic-file';
+import { lookupGroup } from '../control/socket-server';
 
 export const NETCONNECTD_DEFAULT_SOCKET = '/var/run/netconnectd.sock';
 /** netconnectd's name for its one Wi-Fi configuration, quoted in `config_wifi`'s answer. */
@@ -26,7 +39,7 @@ const WIFI_NAME = 'netconnectd_wifi';
 
 type CompatAgent = Pick<
   Agent,
-  'status' | 'scan' | 'setWifi' | 'forgetWifi' | 'listWifi' | 'startAp' | 'stopAp' | 'state' | 'events'
+  'status' | 'scan' | 'setWifi' | 'forgetAll' | 'listWifi' | 'startAp' | 'stopAp' | 'state' | 'events'
 >;
 
 export interface NetconnectdOptions {
@@ -39,6 +52,10 @@ export interface NetconnectdOptions {
   startWifiTimeoutMs?: number;
   /** File mode of the socket (netconnectd's clients run as the OctoPrint user's group). */
   mode?: number;
+  /** Group given the socket, so OctoPrint's user can reach it (`compat.netconnectd.group`). */
+  group?: string;
+  /** Default `/etc/group`; a seam for tests. */
+  groupFile?: string;
 }
 
 export interface NetconnectdHandle {
@@ -102,8 +119,15 @@ function messageOf(err: unknown): string {
 
 export class NetconnectdService {
   private readonly timeoutMs: number;
+  /** What `config_wifi` saved, until `start_wifi` joins it (netconnectd's one configuration). */
+  private configured: { ssid: string; network: NetworkInput } | undefined;
   constructor(private readonly opts: NetconnectdOptions) {
     this.timeoutMs = opts.startWifiTimeoutMs ?? 60_000;
+  }
+
+  /** netconnectd's `valid_config`: a configuration saved, here or among the agent's networks. */
+  private hasConfig(): boolean {
+    return this.configured !== undefined || this.opts.agent.listWifi().length > 0;
   }
 
   async handle(msg: NetconnectdMessage): Promise<Reply> {
@@ -126,7 +150,7 @@ export class NetconnectdService {
           this.opts.agent.stopAp();
           return { result: 'stopped ap' };
         case 'forget_wifi':
-          if (this.opts.agent.listWifi().length === 0) return { result: 'wifi was not configured yet' };
+          if (!this.hasConfig()) return { result: 'wifi was not configured yet' };
           await this.forgetAll();
           return { result: 'forgot configured wifi' };
         case 'reset':
@@ -161,7 +185,7 @@ export class NetconnectdService {
       wifi: {
         current_ssid: currentSsid,
         current_address: wifiUp ? await this.currentBssid(s) : null,
-        valid_config: a.listWifi().length > 0,
+        valid_config: this.hasConfig(),
         present: true,
       },
     };
@@ -195,25 +219,75 @@ export class NetconnectdService {
       const issue = net.error.issues[0];
       return { error: `invalid wifi configuration: ${issue?.message ?? 'invalid'}` };
     }
-    await this.opts.agent.setWifi({
-      networks: [net.data],
-      mode: 'replace',
-      commit: 'auto',
-      failsafeSeconds: 300,
-      apply: 'now',
-    });
+    // Saved, not joined: netconnectd joined on start_wifi, so a client configuring over the
+    // network it is on keeps its connection until it selects the new one.
+    this.configured = { ssid, network: net.data };
+    this.opts.logger.info({ ssid }, 'netconnectd: wifi configured; start_wifi joins it');
     return { result: `configured wifi as "${WIFI_NAME}"` };
   }
 
   /**
-   * netconnectd joined on `start_wifi` and answered when the join was over. Here `config_wifi`
-   * already started the join: wait for its outcome, or join the saved networks if none is running.
+   * netconnectd joined on `start_wifi` and answered when the join was over. A configuration saved
+   * by `config_wifi` is applied now (commit auto): if it does not join, the networks from before
+   * come back and the answer says so, and the configuration stays for another try. Without one,
+   * the saved networks are tried (leaving the setup AP), or the join under way is waited for.
    */
   private async startWifi(): Promise<Reply> {
     const a = this.opts.agent;
-    if (a.listWifi().length === 0) return { error: 'wifi is not yet configured' };
+    if (!this.hasConfig()) return { error: 'wifi is not yet configured' };
+    const configured = this.configured;
+    if (configured) return this.joinConfigured(configured);
     const connected = (): boolean => a.status().network.supplicant.connected && a.state !== 'applying';
     if (connected() && a.status().lastAttempt?.result !== 'pending') return { result: 'connected to wifi' };
+    const outcome = this.nextOutcome();
+    const pending = a.state === 'applying' || a.status().lastAttempt?.result === 'pending';
+    if (!pending) {
+      // Setup AP up and not joined: leaving setup makes the agent try its saved networks.
+      if (a.status().setupAp.up) a.stopAp();
+      else return { error: 'could not connect' };
+    }
+    return (await outcome) && a.status().network.supplicant.connected
+      ? { result: 'connected to wifi' }
+      : { error: 'could not connect' };
+  }
+
+  private async joinConfigured(configured: { ssid: string; network: NetworkInput }): Promise<Reply> {
+    const a = this.opts.agent;
+    const before = a.listWifi().length;
+    const outcome = this.nextOutcome();
+    try {
+      await a.setWifi({
+        networks: [configured.network],
+        mode: 'replace',
+        commit: 'auto',
+        failsafeSeconds: 300,
+        apply: 'now',
+      });
+    } catch (err) {
+      outcome.cancel();
+      throw err;
+    }
+    if ((await outcome) && a.status().network.supplicant.connected) {
+      if (this.configured === configured) this.configured = undefined;
+      return { result: 'connected to wifi' };
+    }
+    // Airlift's restore-on-failure: what was saved before is back; the configuration stays here.
+    this.opts.logger.info(
+      { ssid: configured.ssid },
+      'netconnectd: start_wifi failed; previous networks restored',
+    );
+    return {
+      error:
+        before > 0
+          ? 'could not connect, restored the previous wifi configuration'
+          : 'could not connect, no wifi configuration was in use before',
+    };
+  }
+
+  /** Resolves with whether the next join the agent finishes succeeded (false after the timeout). */
+  private nextOutcome(): Promise<boolean> & { cancel(): void } {
+    const a = this.opts.agent;
+    let cancel: () => void = () => undefined;
     const outcome = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => done(false), this.timeoutMs);
       const done = (ok: boolean): void => {
@@ -226,30 +300,49 @@ export class NetconnectdService {
         else if (e.type === 'state' && (e.state === 'online' || e.state === 'failsafe')) done(true);
         else if (e.type === 'state' && e.state !== 'applying' && e.state !== 'connecting') done(false);
       });
+      cancel = () => done(false);
     });
-    const pending = a.state === 'applying' || a.status().lastAttempt?.result === 'pending';
-    if (!pending) {
-      // Setup AP up and not joined: leaving setup makes the agent try its saved networks.
-      if (a.status().setupAp.up) a.stopAp();
-      else return { error: 'could not connect' };
-    }
-    return (await outcome) && a.status().network.supplicant.connected
-      ? { result: 'connected to wifi' }
-      : { error: 'could not connect' };
+    return Object.assign(outcome, { cancel: () => cancel() });
   }
 
+  /** netconnectd deleted its one configuration and deactivated it: every network goes, at once. */
   private async forgetAll(): Promise<void> {
-    for (const n of this.opts.agent.listWifi()) {
-      await this.opts.agent.forgetWifi({ id: n.id }).catch((err: unknown) => {
-        if (!(err instanceof AirliftError && err.code === 'NETWORK_NOT_FOUND')) throw err;
-      });
-    }
+    this.configured = undefined;
+    await this.opts.agent.forgetAll();
   }
+}
+
+/**
+ * Where to listen for a socket path clients use: the path itself, or — when it is a symlink (the
+ * package's tmpfiles.d links /run/netconnectd.sock into the agent's runtime directory, because
+ * /run itself is read-only to the agent) — the path it points to.
+ */
+export async function listeningPath(path: string): Promise<string> {
+  try {
+    if (!(await lstat(path)).isSymbolicLink()) return path;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return path;
+    throw err;
+  }
+  return resolve(dirname(path), await readlink(path));
+}
+
+/** What a compat socket that cannot listen should tell the person reading the log. */
+export function compatSocketHint(path: string, err: unknown): string {
+  const code = errnoCode(err instanceof AirliftError && err.cause !== undefined ? err.cause : err);
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+    return (
+      `${path} is not writable by the agent (the shipped unit makes only /run/airlift writable): ` +
+      "keep the package's tmpfiles.d link (/usr/lib/tmpfiles.d/airlift-agent.conf, applied at boot " +
+      'or with `systemd-tmpfiles --create`), or point the config at /run/airlift/'
+    );
+  if (code === 'ENOENT') return `the directory of ${path} does not exist`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Start the socket. Resolves once it listens; `close()` stops it and removes the socket file. */
 export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<NetconnectdHandle> {
-  const path = opts.path ?? NETCONNECTD_DEFAULT_SOCKET;
+  const path = await listeningPath(opts.path ?? NETCONNECTD_DEFAULT_SOCKET);
   const service = new NetconnectdService(opts);
   const sockets = new Set<Socket>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -283,13 +376,13 @@ export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<
         }
         const parsed = parseNetconnectdMessage(item.bytes.toString('utf8').trim());
         if (!parsed.ok) {
-          opts.logger.debug({ kind: parsed.kind }, 'netconnectd message refused');
+          opts.logger.debug({ kind: parsed.kind, detail: parsed.detail }, 'netconnectd message refused');
           const error =
             parsed.kind === 'unknown'
               ? 'unknown message'
               : parsed.kind === 'params'
                 ? `invalid parameters: ${parsed.detail}`
-                : 'error while processing message from client';
+                : NETCONNECTD_PROCESSING_ERROR;
           queue = queue.then(() => send({ error }));
           return;
         }
@@ -301,10 +394,33 @@ export async function startNetconnectdSocket(opts: NetconnectdOptions): Promise<
 
   // A socket file a dead netconnectd (or agent) left is replaced; a live one or a non-socket never is.
   await listenUnix(server, path, { mode: opts.mode ?? 0o660 });
-  opts.logger.info({ path }, 'netconnectd compatibility socket listening');
+  if (opts.group !== undefined) await giveToGroup(path, opts.group, opts.groupFile, opts.logger);
+  opts.logger.info(
+    { path, ...(path !== opts.path ? { as: opts.path } : {}) },
+    'netconnectd compatibility socket listening',
+  );
 
   return {
     path,
     close: () => closeUnixServer(server, path, sockets),
   };
+}
+
+/** The socket's group (so a client's user can reach it); a failure is logged, never fatal. */
+export async function giveToGroup(
+  path: string,
+  group: string,
+  groupFile: string | undefined,
+  logger: Logger,
+): Promise<void> {
+  const gid = await lookupGroup(group, groupFile);
+  if (gid === undefined) {
+    logger.warn({ path, group }, 'compat socket: no such group; the socket keeps its group');
+    return;
+  }
+  try {
+    await chown(path, -1, gid);
+  } catch (err) {
+    logger.warn({ path, group, err }, 'compat socket: cannot give the socket to its group (CAP_CHOWN?)');
+  }
 }

@@ -1,18 +1,24 @@
 /**
  * thingymcconfig compatibility: its plain HTTP API on port 1338, for apps and phone apps written
- * for it. `GET /scan`, `POST /config` (`application/json`, `{ ssid, psk }`), `GET /status`; any
- * other request is 400 with an empty body, as the original answered. Plaintext by nature: the
- * caller binds it to the setup AP address only, and only when `compat.thingymcconfig.port` is set.
- * Binding is not enough: Linux accepts a packet for any of its addresses on any interface, so a
- * LAN host with a route to the AP subnet through the device reaches the AP address too. With
- * `setupAp`, a connection is served only when made to the AP's address from the AP's subnet.
+ * for it. `GET /scan`, `POST /config` (`application/json`, `{ ssid, psk }`), `GET /status`,
+ * `GET /debug` (`{}`, as upstream); any other request is 400 with an empty body, as the original
+ * answered. Plaintext by nature: `airliftd` serves it on loopback always (apps on the device,
+ * `curl http://127.0.0.1:1338/status`, as upstream) and on the setup AP address while the AP is
+ * up, only when `compat.thingymcconfig.port` is set. Binding is not enough on the AP: Linux
+ * accepts a packet for any of its addresses on any interface, so a LAN host with a route to the
+ * AP subnet through the device reaches the AP address too. With `setupAp`, a connection is served
+ * only when made to the AP's address from the AP's subnet.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AirliftError } from '../../shared/errors';
 import { parseIpv4, prefixMask, sameSubnet } from '../../shared/ipv4';
-import { THINGYMCCONFIG_MAX_BODY_BYTES, thingymcconfigConfigSchema } from '../../shared/protocol/compat';
-import type { DeviceStatus } from '../../shared/protocol/api';
+import {
+  THINGYMCCONFIG_MAX_BODY_BYTES,
+  thingymcconfigConfigSchema,
+  thingyStatusState,
+} from '../../shared/protocol/compat';
+import type { AppStatus, DeviceStatus } from '../../shared/protocol/api';
 import type { Agent } from '../core/agent';
 import type { Logger } from '../log';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections } from '../http/connection-limits';
@@ -31,10 +37,39 @@ export interface ThingymcconfigOptions {
    * made to the AP's own address from an address on that subnet; any other is closed at once.
    */
   setupAp?: () => { address: string; prefixLength: number } | undefined;
+  /** The apps it was told about (`compat.thingymcconfig.apps`): listed even before they report. */
+  apps?: readonly string[];
+}
+
+const UNKNOWN_APP = { state: 'unknown', code: 0 } as const;
+
+/**
+ * The apps as thingymcconfig's `/status` lists them: the registered ones in their order (UNKNOWN
+ * until they report, and again once their socket closes), then any other app that reported.
+ * States are its words (`UNKNOWN`, `OK`, `ERROR`, `SEECODE`), `code` the state's number, `err` the
+ * app's own code with `ERROR`.
+ */
+export function thingyApps(apps: readonly AppStatus[], registered: readonly string[] = []): unknown[] {
+  const byName = new Map(apps.map((a) => [a.name, a]));
+  const names = [...registered, ...apps.map((a) => a.name).filter((n) => !registered.includes(n))];
+  return names.map((name) => {
+    const a = byName.get(name);
+    const appstate = a?.appstate ?? UNKNOWN_APP;
+    const connectivity = a?.connectivity ?? UNKNOWN_APP;
+    return {
+      name,
+      appstate: thingyStatusState(appstate.state, appstate.code),
+      connectivity: thingyStatusState(connectivity.state, connectivity.code),
+    };
+  });
 }
 
 /** `/status` in thingymcconfig's words: config_state, supplicant, dhcp4 (its client's states), apps. */
-export function thingyStatus(s: DeviceStatus, applying: boolean): unknown {
+export function thingyStatus(
+  s: DeviceStatus,
+  applying: boolean,
+  registered: readonly string[] = [],
+): unknown {
   const inProgress = applying || s.lastAttempt?.result === 'pending';
   const lease = s.network.dhcp4.lease;
   return {
@@ -45,11 +80,7 @@ export function thingyStatus(s: DeviceStatus, applying: boolean): unknown {
         ? { state: 'configured', lease }
         : { state: inProgress || s.network.supplicant.connected ? 'discovering' : 'idle' },
     },
-    apps: s.apps.map((a) => ({
-      name: a.name,
-      appstate: { state: a.appstate.state, code: a.appstate.code },
-      connectivity: { state: a.connectivity.state, code: a.connectivity.code },
-    })),
+    apps: thingyApps(s.apps, registered),
   };
 }
 
@@ -125,8 +156,9 @@ export function createThingymcconfigServer(opts: ThingymcconfigOptions): Server 
     if (req.headers['sec-fetch-site'] === 'cross-site') return invalid(res);
 
     if (req.method === 'GET' && path === '/status') {
-      return sendJson(res, 200, thingyStatus(agent.status(), agent.state === 'applying'));
+      return sendJson(res, 200, thingyStatus(agent.status(), agent.state === 'applying', opts.apps));
     }
+    if (req.method === 'GET' && path === '/debug') return sendJson(res, 200, {});
     if (req.method === 'GET' && path === '/scan') {
       const results = await agent.scan(false);
       return sendJson(res, 200, {

@@ -43,7 +43,16 @@ export type ControlMethodTable = { [M in ControlMethod]: ControlMethodEntry<M> }
 export interface ControlMethodDeps {
   agent: Pick<
     Agent,
-    'status' | 'scan' | 'setWifi' | 'forgetWifi' | 'listWifi' | 'startAp' | 'stopAp' | 'reportApp' | 'state'
+    | 'status'
+    | 'scan'
+    | 'setWifi'
+    | 'forgetWifi'
+    | 'listWifi'
+    | 'startAp'
+    | 'stopAp'
+    | 'reportApp'
+    | 'setConnected'
+    | 'state'
   >;
   sessions: Pick<SessionManager, 'resetLimits' | 'limits' | 'limitsStatus'>;
   doctor?: () => Promise<DoctorReport>;
@@ -109,6 +118,10 @@ export function controlMethods({ agent, sessions, doctor }: ControlMethodDeps): 
     'app.report': {
       params: controlParamsSchemas['app.report'],
       handler: (p) => ({ result: agent.reportApp(p) }),
+    },
+    'connectivity.set': {
+      params: controlParamsSchemas['connectivity.set'],
+      handler: (p) => ({ result: agent.setConnected(p.connected, p.app) }),
     },
     'events.subscribe': {
       params: controlParamsSchemas['events.subscribe'],

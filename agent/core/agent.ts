@@ -8,7 +8,8 @@
  */
 import { AirliftError } from '../../shared/errors';
 import { randomBytes, toHex } from '../../shared/encoding';
-import { setupSubnet } from '../../shared/addressing';
+import { setupSubnet, type SetupSubnet } from '../../shared/addressing';
+import { THINGYMCCONFIG_SETUP_SUBNET } from '../../shared/protocol/compat';
 import { defaultHostname, setupSsid } from '../../shared/identity';
 import { ssidDisplay } from '../../shared/ssid';
 import { buildTxt, instanceName } from '../../shared/protocol/mdns';
@@ -17,6 +18,7 @@ import type {
   AgentEvent,
   AppStatus,
   DeviceInfo,
+  Reach,
   DeviceState,
   DeviceStatus,
   SavedNetworkSummary,
@@ -139,6 +141,8 @@ export class Agent {
   private readonly timers = new Map<string, TimerHandle>();
   private startedAt = 0;
   private advertising = false;
+  /** The address last given to the advertiser for the device's own name (null: none given yet). */
+  private advertisedIp: string | undefined | null = null;
   private stopped = false;
   private readonly background = new Set<Promise<unknown>>();
   private lastScan: ScanResult[] = [];
@@ -183,6 +187,7 @@ export class Agent {
       checkInternetOnJoin:
         c.connectivity.requireOnJoin &&
         c.connectivity.dns.length + c.connectivity.ntp.length + c.connectivity.urls.length > 0,
+      apHoldMs: c.setup.apStopHoldSeconds * 1000,
     };
   }
 
@@ -241,8 +246,20 @@ export class Agent {
     const out: string[] = [];
     const s = this.radioStatus;
     for (const lease of [s.wifi.lease, s.ethernet.lease, s.cellular.lease]) if (lease) out.push(lease.ip);
-    if (this.identity) out.push(setupSubnet(this.identity.deviceId).address);
+    const ap = this.apSubnet();
+    if (ap) out.push(ap.address);
     return out;
+  }
+
+  /**
+   * The setup AP's subnet: derived from the device id, or thingymcconfig's fixed 10.0.0.1/24 when
+   * `compat.thingymcconfig.apAddress` asks for it. Undefined without an identity.
+   */
+  apSubnet(): Pick<SetupSubnet, 'address' | 'prefixLength' | 'dhcpRange'> | undefined {
+    if (!this.identity) return undefined;
+    return this.deps.config.compat.thingymcconfig.apAddress === '10.0.0.1'
+      ? THINGYMCCONFIG_SETUP_SUBNET
+      : setupSubnet(this.identity.deviceId);
   }
 
   hostname(): string {
@@ -292,7 +309,7 @@ export class Agent {
       setupAp: {
         up: s.ap.up,
         ssid: id ? setupSsid(id, this.deps.config.setup.ssidPrefix) : '',
-        address: id ? setupSubnet(id).address : '',
+        address: this.apSubnet()?.address ?? '',
       },
       ...(this.ctx.state === 'failsafe' && pending?.expiresAt !== undefined
         ? {
@@ -315,15 +332,15 @@ export class Agent {
   /** The setup AP as the radio last reported it; the address falls back to the one derived from the id. */
   setupApState(): SetupApState {
     const ap = this.radioStatus.ap;
-    const derived = this.identity ? setupSubnet(this.identity.deviceId).address : '';
-    return { up: ap.up, address: ap.address ?? derived };
+    return { up: ap.up, address: ap.address ?? this.apSubnet()?.address ?? '' };
   }
 
   /** The setup AP's subnet while the AP is up (thingymcconfig serves only clients on it). */
   setupApSubnet(): { address: string; prefixLength: number } | undefined {
     const ap = this.setupApState();
-    if (!ap.up || !this.identity || ap.address === '') return undefined;
-    return { address: ap.address, prefixLength: setupSubnet(this.identity.deviceId).prefixLength };
+    const subnet = this.apSubnet();
+    if (!ap.up || !subnet || ap.address === '') return undefined;
+    return { address: ap.address, prefixLength: subnet.prefixLength };
   }
 
   /**
@@ -434,7 +451,32 @@ export class Agent {
     if (!this.dispatch(apply)) {
       throw new AirliftError('BUSY', `Cannot apply networks while ${this.ctx.state}`);
     }
-    return { attemptId, apStaysUp: this.ctx.apSta && this.radioStatus.ap.up, state: this.ctx.state };
+    return {
+      attemptId,
+      apStaysUp: this.ctx.apSta && this.radioStatus.ap.up,
+      state: this.ctx.state,
+      reach: this.reach(req.networks[0]?.ssidHex),
+    };
+  }
+
+  /** The LAN API's origins a page may poll for the device: its `.local` name, the addresses it had. */
+  reachOrigins(): string[] {
+    const port = this.deps.config.api.lanPort;
+    const hosts = [`${this.hostname()}.local`, ...this.records.lastIps()];
+    return [...new Set(hosts)].map((h) => `http://${h}:${port}`);
+  }
+
+  /**
+   * Where a client that loses the setup AP with the device finds it on `ssidHex`: the `.local`
+   * name, the address it had there last time (its DHCP client asks for that one again), and the
+   * LAN API's URLs to poll once the client is back on that network.
+   */
+  reach(ssidHex: string | undefined): Reach {
+    const host = `${this.hostname()}.local`;
+    const port = this.deps.config.api.lanPort;
+    const ipHint = ssidHex === undefined ? undefined : this.records.lastIpOn(ssidHex);
+    const urls = [host, ...(ipHint !== undefined ? [ipHint] : [])].map((h) => `http://${h}:${port}/v1/info`);
+    return { host, port, ...(ipHint !== undefined ? { ipHint } : {}), urls };
   }
 
   async forgetWifi(match: { id?: string; ssidHex?: string }): Promise<{ removed: number }> {
@@ -445,6 +487,39 @@ export class Agent {
     const pending = this.records.pending;
     await this.records.saveNetworks({ ...(pending ? { pending } : {}), networks: keep });
     return { removed };
+  }
+
+  /**
+   * netconnectd's `forget_wifi` and `reset`: every saved network goes (a change on trial with them),
+   * and the device stops using the one it is on at once — Ethernet or cellular if there is one,
+   * else setup. Resolves once the list is on disk and the machine has been told.
+   */
+  async forgetAll(): Promise<{ removed: number }> {
+    const removed = this.records.networks.length;
+    await this.records.saveNetworks({ networks: [] });
+    if (!this.dispatch({ type: 'leaveWifi' }))
+      this.deps.logger.info(
+        { state: this.ctx.state },
+        'networks forgotten; the device leaves Wi-Fi after this',
+      );
+    return { removed };
+  }
+
+  /**
+   * conman's `setConnected(False)`: an app on the device says it is cut off. The machine checks
+   * the targets now and reconnects (or opens setup) if they fail. `connected: true` changes nothing.
+   */
+  setConnected(connected: boolean, app?: string): { rechecking: boolean; state: DeviceState } {
+    if (connected) return { rechecking: false, state: this.ctx.state };
+    const { connectivity, retryKnown } = this.ctx.gen;
+    const accepted = this.dispatch({ type: 'appLost' });
+    this.deps.logger.info(
+      { ...(app !== undefined ? { app } : {}), state: this.ctx.state, accepted },
+      'an app says the device is disconnected',
+    );
+    // A check (online) or a look for known networks (setup) started because of this call.
+    const started = this.ctx.gen.connectivity !== connectivity || this.ctx.gen.retryKnown !== retryKnown;
+    return { rechecking: accepted && started, state: this.ctx.state };
   }
 
   /** The station saw the device on the target network: make the trial permanent. */
@@ -505,7 +580,12 @@ export class Agent {
       throw new AirliftError('BUSY', 'The setup access point is not up');
   }
 
+  /**
+   * An app's health. A report whose connectivity turns `failed` (it was not before) is the app
+   * saying it is cut off: the same as `setConnected(false)`.
+   */
   reportApp(report: AppReport): AppStatus {
+    const before = this.apps.get(report.name);
     const app: AppStatus = {
       name: report.name,
       appstate: { state: report.state, code: report.code },
@@ -514,7 +594,14 @@ export class Agent {
     };
     this.apps.set(report.name, app);
     this.events.emit({ type: 'app', app });
+    if (app.connectivity.state === 'failed' && before?.connectivity.state !== 'failed')
+      this.setConnected(false, report.name);
     return app;
+  }
+
+  /** Apps reported so far, by name. */
+  appStatus(name: string): AppStatus | undefined {
+    return this.apps.get(name);
   }
 
   async saveIdentity(identity: StoredIdentity): Promise<void> {
@@ -595,7 +682,7 @@ export class Agent {
       case 'apply':
         return this.track(this.applyAttempt(effect));
       case 'markConnected':
-        return this.track(this.records.markConnected(effect.networkId, this.isoNow()));
+        return this.track(this.markConnected(effect.networkId));
       case 'recordAttempt':
         return this.track(this.records.setLastAttempt({ ...effect.attempt, at: this.isoNow() }));
       case 'armFailsafe':
@@ -614,6 +701,7 @@ export class Agent {
   private onEnter({ state, previous, afterOnline }: EffectOf<'enter'>): void {
     this.deps.logger.info({ state, previous }, 'state');
     this.events.emit({ type: 'state', state, previous, at: this.isoNow() });
+    this.syncAddresses();
     if (state === 'setup') {
       try {
         this.onSetupEntered?.(afterOnline === true);
@@ -655,6 +743,17 @@ export class Agent {
     this.radioStatus = next;
     const after = this.setupApState();
     if (before.up !== after.up || before.address !== after.address) this.setupApChanges.emit(after);
+    this.syncAddresses();
+  }
+
+  /** The advertiser publishes the device's own name for the address of the link carrying traffic. */
+  private syncAddresses(): void {
+    const ad = this.deps.advertiser;
+    if (!this.advertising || !ad?.updateAddresses) return;
+    const ip = this.currentLease()?.ip;
+    if (ip === this.advertisedIp) return;
+    this.advertisedIp = ip;
+    ad.updateAddresses(ip !== undefined ? [ip] : []);
   }
 
   /**
@@ -701,7 +800,7 @@ export class Agent {
       this.deps.logger.warn('no identity: the setup access point stays down (airliftctl provision-identity)');
       return 'noIdentity';
     }
-    const subnet = setupSubnet(id);
+    const subnet = this.apSubnet() ?? setupSubnet(id);
     const passphrase = this.deps.config.setup.passphrase;
     await this.actor.send({
       kind: 'startAp',
@@ -757,7 +856,7 @@ export class Agent {
       if (!isCurrent(this.ctx, 'connect', gen)) break;
       const outcome = await this.join(net, false);
       if (outcome.ok) {
-        await this.records.markConnected(net.id, this.isoNow());
+        await this.markConnected(net.id);
         return { type: 'knownTried', gen, joined: true, links: this.links() };
       }
       this.deps.logger.info(
@@ -789,7 +888,7 @@ export class Agent {
       if (!isCurrent(this.ctx, 'probe', gen)) break;
       const outcome = await this.join(net, keepAp);
       if (outcome.ok) {
-        await this.records.markConnected(net.id, this.isoNow());
+        await this.markConnected(net.id);
         return { type: 'returnTried', gen, joined: true };
       }
     }
@@ -846,6 +945,11 @@ export class Agent {
     return { type: 'applied', gen, attemptId, reason, ssidHex };
   }
 
+  /** A saved network joined: when, and at which address (where the device asks to be next time). */
+  private markConnected(networkId: string): Promise<void> {
+    return this.records.markConnected(networkId, this.isoNow(), this.radioStatus.wifi.lease?.ip);
+  }
+
   private async commitAttempt(attemptId: string): Promise<void> {
     if (await this.records.commit(attemptId)) await this.updateTxt();
   }
@@ -855,9 +959,12 @@ export class Agent {
     return { dns: c.dns, ntp: c.ntp, urls: c.urls, timeoutMs: c.timeoutMs };
   }
 
+  /** The lease of the link carrying traffic (the checks judge that link), else the first one up. */
   private currentLease() {
     const s = this.radioStatus;
-    return s.ethernet.lease ?? s.wifi.lease ?? s.cellular.lease;
+    const via = this.ctx.via;
+    const own = via === null ? undefined : s[via].lease;
+    return own ?? s.ethernet.lease ?? s.wifi.lease ?? s.cellular.lease;
   }
 
   private isoNow(): string {

@@ -10,6 +10,15 @@
  *   applying → setup | connecting           (failed: previous networks restored, reason kept)
  *   failsafe → online                       (device.commit)  failsafe → connecting (timer: revert)
  *   online → connecting | setup             (link lost, or connectivity lost per policy)
+ *   online|failsafe|connecting → connecting (the Wi-Fi network in use was forgotten: leave it)
+ *
+ * Connectivity is judged by the configured targets (DNS, NTP, URLs), the gateway only when none are
+ * configured: a gateway that answers in front of a dead uplink is not the internet. Lost connectivity
+ * with `onLoss: reconnect` falls back to the next link in Ethernet > Wi-Fi > cellular order (the link
+ * that lost it is tried last, until it goes down and comes back). An app on the device may say it is
+ * cut off (`appLost`, conman's setConnected(False)): the targets are checked at once, and a failure
+ * is loss at once. `ap.stop` keeps the AP down for `apHoldMs` even when nothing known joins
+ * (netconnectd's idle window), then setup reopens.
  *
  * `transition` never does I/O and is the only writer of the context. Every decision is made here:
  * the agent runs the effects it returns and feeds their outcomes back as events carrying facts (the
@@ -25,7 +34,7 @@ import type { CheckResult } from '../ports/connectivity';
 
 export type Via = 'ethernet' | 'wifi' | 'cellular';
 export type TimerKind =
-  'setupIdle' | 'retryKnown' | 'failsafe' | 'connectivity' | 'linger' | 'teardown' | 'apRetry';
+  'setupIdle' | 'retryKnown' | 'failsafe' | 'connectivity' | 'linger' | 'teardown' | 'apRetry' | 'apHold';
 export const TIMER_KINDS: readonly TimerKind[] = [
   'setupIdle',
   'retryKnown',
@@ -34,7 +43,10 @@ export const TIMER_KINDS: readonly TimerKind[] = [
   'linger',
   'teardown',
   'apRetry',
+  'apHold',
 ];
+/** The order connecting tries links in. */
+export const LINK_ORDER: readonly Via[] = ['ethernet', 'wifi', 'cellular'];
 /**
  * Work the machine waits for: connecting to known networks, a background probe in setup, an apply.
  * Connectivity checks carry the `connectivity` timer's generation, AP starts the `apRetry` one.
@@ -57,6 +69,8 @@ export interface Policy {
   stationQuietMs: number;
   /** Check connectivity after a join, and fail the attempt as `no_internet` when every check fails. */
   checkInternetOnJoin: boolean;
+  /** After `apStop`, how long the AP stays down when nothing known joins (0: reopen at once). */
+  apHoldMs: number;
 }
 
 /** Which links are up, as the radio last reported them. */
@@ -83,6 +97,17 @@ export interface Context {
   apSta: boolean;
   /** Online (or on trial) since setup was last entered, in this run: a restart forgets it. */
   onlineSinceSetup: boolean;
+  /**
+   * Links that lost connectivity, oldest first: connecting tries them after the others (the newest
+   * last), each until it is seen down. When every link has failed the round starts over.
+   */
+  avoid: Via[];
+  /** A check an app asked for (`appLost`) is running: its failure is loss at once. */
+  appCheck: boolean;
+  /** `apStop` asked for the AP to stay down (until the `apHold` timer). */
+  apHeld: boolean;
+  /** Connecting found nothing while the AP is held: waiting in `connecting` for the hold to end. */
+  parked: boolean;
 }
 
 /** What the agent writes as the attempt's result (it adds the time). */
@@ -96,6 +121,10 @@ export type Event =
   | { type: 'apStart' }
   | { type: 'apStop' }
   | { type: 'networksChanged'; hasKnown: boolean }
+  /** Stop using the Wi-Fi network in use now: it was forgotten (netconnectd's forget_wifi, reset). */
+  | { type: 'leaveWifi' }
+  /** An app on the device says it is cut off (conman's setConnected(False), a failed app report). */
+  | { type: 'appLost' }
   | { type: 'capabilities'; apSta: boolean }
   | { type: 'timer'; kind: TimerKind; gen: number }
   // Completions of the machine's own effects, each with the generation it was started under.
@@ -182,6 +211,10 @@ export function initialContext(hasKnown: boolean, apSta: boolean): Context {
     apPinned: false,
     apSta,
     onlineSinceSetup: false,
+    avoid: [],
+    appCheck: false,
+    apHeld: false,
+    parked: false,
   };
 }
 
@@ -190,10 +223,26 @@ export function isCurrent(ctx: Context, kind: GenKind, gen: number): boolean {
   return ctx.gen[kind] === gen;
 }
 
-/** A connectivity verdict: some check that ran passed, or none ran (nothing configured to check). */
+const isTarget = (c: CheckResult): boolean => c.id !== 'gateway' && c.state !== 'skipped';
+
+/**
+ * A connectivity verdict: the configured targets (DNS, NTP, URLs) decide — one that answers is
+ * enough; only when none ran does the gateway decide; nothing ran at all (nothing to check) passes.
+ */
 export function internetReached(checks: readonly CheckResult[]): boolean {
+  const targets = checks.filter(isTarget);
+  if (targets.length > 0) return targets.some((c) => c.state === 'ok');
   const ran = checks.filter((c) => c.state !== 'skipped');
   return ran.length === 0 || ran.some((c) => c.state === 'ok');
+}
+
+/**
+ * The verdict on a check an app asked for: only a configured target that answers contradicts the
+ * app (a gateway that answers says nothing about the app's servers), so with no targets the app's
+ * word stands.
+ */
+export function targetsReached(checks: readonly CheckResult[]): boolean {
+  return checks.filter(isTarget).some((c) => c.state === 'ok');
 }
 
 /** A small builder so each case reads as a list of steps. */
@@ -208,6 +257,8 @@ class Step {
     if (state === previous) return this;
     // Leaving a state cancels its timers and makes the work it started stale.
     for (const k of stateGens(previous)) this.ctx.gen[k]++;
+    if (previous === 'online' || previous === 'failsafe') this.ctx.appCheck = false;
+    if (previous === 'connecting') this.ctx.parked = false;
     this.ctx.state = state;
     if (state === 'setup') {
       const afterOnline = this.ctx.onlineSinceSetup;
@@ -274,6 +325,9 @@ function stateGens(state: DeviceState): GenKind[] {
 function enterSetup(s: Step, policy: Policy): Step {
   s.enter('setup').apUp();
   s.ctx.via = null;
+  // Setup starts over: every link is worth trying again when it ends.
+  s.ctx.avoid = [];
+  s.ctx.parked = false;
   s.timer('setupIdle', s.ctx.apPinned ? 0 : policy.setupIdleMs);
   s.timer('retryKnown', s.ctx.hasKnown ? policy.retryKnownMs : 0);
   return s;
@@ -282,7 +336,43 @@ function enterSetup(s: Step, policy: Policy): Step {
 function enterConnecting(s: Step): Step {
   s.enter('connecting');
   s.ctx.via = null;
+  s.ctx.parked = false;
   return s.do({ type: 'connectKnown', gen: s.work('connect') });
+}
+
+/** Connecting's order: Ethernet > Wi-Fi > cellular, the links that lost connectivity after them. */
+export function connectOrder(avoid: readonly Via[]): Via[] {
+  return [...LINK_ORDER.filter((v) => !avoid.includes(v)), ...avoid];
+}
+
+/**
+ * Connecting, going down the order after `after` (from the top without it): a wired or cellular
+ * link that is up is taken; Wi-Fi means joining saved networks (→ knownTried, which goes on from
+ * there); nothing left means connecting failed.
+ */
+function nextLink(s: Step, links: Links, gen: number, policy: Policy, after?: Via): Result {
+  const order = connectOrder(s.ctx.avoid);
+  for (const via of order.slice(after === undefined ? 0 : order.indexOf(after) + 1)) {
+    if (via === 'wifi') {
+      if (s.ctx.hasKnown) return s.do({ type: 'joinKnown', gen }).done();
+    } else if (links[via]) {
+      return connected(s, via, policy);
+    }
+  }
+  return connectFailed(s, policy);
+}
+
+/** Connectivity is lost: setup with that policy, else the next link (this one tried last). */
+function connectivityLost(s: Step, policy: Policy): Result {
+  s.ctx.connectivityFailures = 0;
+  if (policy.onLoss === 'setup') return enterSetup(s, policy).done();
+  const via = s.ctx.via;
+  if (via !== null) {
+    const avoid = [...s.ctx.avoid.filter((v) => v !== via), via];
+    // Every link failed once: start the round over, with this one still last.
+    s.ctx.avoid = LINK_ORDER.every((v) => avoid.includes(v)) ? [via] : avoid;
+  }
+  return enterConnecting(s).done();
 }
 
 function enterOnline(s: Step, via: Via, policy: Policy, keepApBriefly = false): Step {
@@ -311,6 +401,11 @@ function connected(s: Step, via: Via, policy: Policy): Result {
 /** Connecting found nothing: setup, or (a resumed trial that does not connect) revert and go again. */
 function connectFailed(s: Step, policy: Policy): Result {
   const attempt = s.ctx.attempt;
+  if (!attempt && s.ctx.apHeld) {
+    // ap.stop asked for the AP to stay down: wait for the hold to end before opening setup.
+    s.ctx.parked = true;
+    return s.done();
+  }
   if (!attempt) return enterSetup(s, policy).done();
   s.do({ type: 'revertAttempt', attemptId: attempt.id, reason: 'not_confirmed' });
   s.ctx.attempt = undefined;
@@ -377,18 +472,15 @@ const handlers: Handlers = {
 
   linksRead(s, e, policy) {
     if (s.ctx.state !== 'connecting' || !isCurrent(s.ctx, 'connect', e.gen)) return refuse(s);
-    // Ethernet first, then saved Wi-Fi networks in range by priority, then cellular.
-    if (e.links.ethernet) return connected(s, 'ethernet', policy);
-    if (s.ctx.hasKnown) return s.do({ type: 'joinKnown', gen: e.gen }).done();
-    if (e.links.cellular) return connected(s, 'cellular', policy);
-    return connectFailed(s, policy);
+    // Ethernet first, then saved Wi-Fi networks in range by priority, then cellular; the link that
+    // lost connectivity last (the fallback's reason) after the others.
+    return nextLink(s, e.links, e.gen, policy);
   },
 
   knownTried(s, e, policy) {
     if (s.ctx.state !== 'connecting' || !isCurrent(s.ctx, 'connect', e.gen)) return refuse(s);
     if (e.joined) return connected(s, 'wifi', policy);
-    if (e.links.cellular) return connected(s, 'cellular', policy);
-    return connectFailed(s, policy);
+    return nextLink(s, e.links, e.gen, policy, 'wifi');
   },
 
   connectCrashed(s, e, policy) {
@@ -477,6 +569,8 @@ const handlers: Handlers = {
     const state = s.ctx.state;
     if (state === 'applying' || state === 'booting') return refuse(s);
     s.ctx.apPinned = true;
+    s.ctx.apHeld = false;
+    s.cancel('apHold');
     if (state === 'setup') return s.timer('setupIdle', 0).done();
     if (state === 'failsafe' && s.ctx.attempt) {
       s.do({ type: 'revertAttempt', attemptId: s.ctx.attempt.id, reason: 'not_confirmed' });
@@ -486,13 +580,55 @@ const handlers: Handlers = {
     return enterSetup(s, policy).done();
   },
 
-  apStop(s) {
+  apStop(s, _e, policy) {
     const state = s.ctx.state;
     if (state !== 'setup' && !(s.ctx.apUp && (state === 'online' || state === 'failsafe'))) return refuse(s);
     s.ctx.apPinned = false;
     if (state !== 'setup') return s.cancel('linger').apDown().done();
     s.apDown();
+    // Honoured for a while even when nothing known joins, as netconnectd's idle window did.
+    s.ctx.apHeld = policy.apHoldMs > 0;
+    s.timer('apHold', policy.apHoldMs);
     return enterConnecting(s).done();
+  },
+
+  leaveWifi(s) {
+    const { state, via } = s.ctx;
+    if (state === 'applying' || state === 'booting') return refuse(s);
+    if (state === 'setup' || (state === 'online' && via !== 'wifi')) return s.done();
+    if (state === 'failsafe' && s.ctx.attempt) {
+      // The trial's networks went with the rest: nothing is left to confirm.
+      s.do({ type: 'revertAttempt', attemptId: s.ctx.attempt.id });
+      s.ctx.attempt = undefined;
+      s.cancel('failsafe');
+    }
+    s.do({ type: 'leave' });
+    // A join under way is for a network no longer saved: connecting starts over.
+    return enterConnecting(s).done();
+  },
+
+  appLost(s, _e, policy) {
+    switch (s.ctx.state) {
+      case 'online':
+      case 'failsafe': {
+        // One check at a time: reports while it runs are the same news.
+        if (s.ctx.appCheck) return s.done();
+        s.ctx.appCheck = true;
+        // A fresh check now; the one scheduled (or running) becomes stale.
+        s.cancel('connectivity');
+        return s.do({ type: 'checkConnectivity', gen: s.ctx.gen.connectivity }).done();
+      }
+      case 'setup':
+        // Look for known networks now rather than at the next retry.
+        if (!s.ctx.hasKnown) return s.done();
+        s.timer('retryKnown', policy.retryKnownMs);
+        return s.do({ type: 'probeKnown', gen: s.ctx.gen.probe }).done();
+      case 'connecting':
+        // Already looking.
+        return s.done();
+      default:
+        return refuse(s);
+    }
   },
 
   networksChanged(s, e, policy) {
@@ -512,9 +648,13 @@ const handlers: Handlers = {
     if ((state !== 'online' && state !== 'failsafe') || !isCurrent(s.ctx, 'connectivity', e.gen))
       return refuse(s);
     const up = via === 'ethernet' ? e.links.ethernet : via === 'cellular' ? e.links.cellular : e.links.wifi;
+    // The link that lost connectivity went down: when it comes back it is a new link, worth a try.
+    s.ctx.avoid = s.ctx.avoid.filter((v) => e.links[v]);
     if (!up && state === 'online') return enterConnecting(s).done();
-    // The wired link came back while on Wi-Fi or cellular: prefer it.
-    if (state === 'online' && via !== 'ethernet' && e.links.ethernet) s.ctx.via = 'ethernet';
+    // The wired link came back while on Wi-Fi or cellular: prefer it (unless it is the one whose
+    // uplink failed and it never went down).
+    if (state === 'online' && via !== 'ethernet' && e.links.ethernet && !s.ctx.avoid.includes('ethernet'))
+      s.ctx.via = 'ethernet';
     return s.do({ type: 'runChecks', gen: e.gen }).done();
   },
 
@@ -522,15 +662,19 @@ const handlers: Handlers = {
     const state = s.ctx.state;
     if ((state !== 'online' && state !== 'failsafe') || !isCurrent(s.ctx, 'connectivity', e.gen))
       return refuse(s);
+    const appAsked = s.ctx.appCheck;
+    s.ctx.appCheck = false;
     // A check that could not run counts as failed.
-    const ok = e.checks !== undefined && internetReached(e.checks);
+    const ok = e.checks !== undefined && (appAsked ? targetsReached(e.checks) : internetReached(e.checks));
     s.ctx.connectivityFailures = ok ? 0 : s.ctx.connectivityFailures + 1;
+    // An app that says it is cut off, confirmed by the targets, is loss at once, whatever `onLoss`
+    // says (with `ignore` the agent never acts on its own checks: the app asked).
+    if (appAsked && !ok && state === 'online') return connectivityLost(s, policy);
     const lost = s.ctx.connectivityFailures >= policy.failuresBeforeLoss;
     if (!lost || state === 'failsafe' || policy.onLoss === 'ignore') {
       return s.timer('connectivity', policy.connectivityIntervalMs).done();
     }
-    s.ctx.connectivityFailures = 0;
-    return policy.onLoss === 'setup' ? enterSetup(s, policy).done() : enterConnecting(s).done();
+    return connectivityLost(s, policy);
   },
 
   apUpDone(s, e, policy) {
@@ -588,6 +732,12 @@ const timerHandlers: Record<TimerKind, (s: Step, policy: Policy) => Result> = {
   apRetry(s) {
     if (s.ctx.state !== 'setup' || !s.ctx.apUp) return refuse(s);
     return s.do({ type: 'apUp', gen: s.ctx.gen.apRetry }).done();
+  },
+  apHold(s) {
+    s.ctx.apHeld = false;
+    // Waiting for it: try the links once more, then setup reopens.
+    if (s.ctx.state === 'connecting' && s.ctx.parked) return enterConnecting(s).done();
+    return s.done();
   },
 };
 

@@ -6,6 +6,7 @@
  * on disk await the returned promise. Nothing here decides when to commit or revert: the lifecycle
  * machine does, and the agent carries its effects out here.
  */
+import { MAX_LAST_IPS } from '../../shared/agent-state';
 import type { LastAttempt } from '../../shared/protocol/api';
 import type { Logger } from '../log';
 import type { DeviceMeta, NetworkState, PendingChange, StoredNetwork, StorePort } from '../ports/store';
@@ -88,12 +89,32 @@ export class AgentRecords {
     }
   }
 
-  /** Best effort: `lastConnectedAt` is information, and a store that failed must not undo a join. */
-  async markConnected(id: string, at: string): Promise<void> {
+  /**
+   * Best effort: `lastConnectedAt` and the address are information, and a store that failed must
+   * not undo a join. The address is kept per SSID (the newest MAX_LAST_IPS networks).
+   */
+  async markConnected(id: string, at: string, ip?: string): Promise<void> {
     const networks = this.net.networks.map((n) => (n.id === id ? { ...n, lastConnectedAt: at } : n));
-    await this.saveNetworks({ ...this.net, networks }).catch((err: unknown) =>
+    const ssidHex = this.net.networks.find((n) => n.id === id)?.ssidHex;
+    const saved: Promise<void>[] = [this.saveNetworks({ ...this.net, networks })];
+    if (ssidHex !== undefined && ip !== undefined && this.meta.lastIps?.[ssidHex] !== ip) {
+      const others = Object.entries(this.meta.lastIps ?? {}).filter(([k]) => k !== ssidHex);
+      const lastIps = Object.fromEntries([...others.slice(-(MAX_LAST_IPS - 1)), [ssidHex, ip]]);
+      saved.push(this.saveMeta({ ...this.meta, lastIps }));
+    }
+    await Promise.all(saved).catch((err: unknown) =>
       this.deps.logger.error({ err }, 'could not record the network as connected'),
     );
+  }
+
+  /** Every address the device remembers having had (one per network). */
+  lastIps(): string[] {
+    return Object.values(this.meta.lastIps ?? {});
+  }
+
+  /** The address the device last had on `ssidHex`, if it was ever there. */
+  lastIpOn(ssidHex: string): string | undefined {
+    return this.meta.lastIps?.[ssidHex];
   }
 
   async armFailsafe(attemptId: string, expiresAt: number): Promise<void> {

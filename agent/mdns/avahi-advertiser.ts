@@ -13,7 +13,9 @@
  * - A reload withdraws the old records (goodbye) and probes and announces the new ones, so a TXT
  *   change takes about a second to show and browsers may see a brief removal.
  * - The file names no host: the SRV target is the daemon's own host name, the one Avahi publishes
- *   addresses for (`Advertisement.hostname` and `.interfaces` are the daemon's business here).
+ *   addresses for (`.interfaces` is the daemon's business here). That name is the OS host name,
+ *   so the one the device promises (`Advertisement.hostname`.local) is published beside it, for
+ *   the addresses the agent reports, by avahi-host-name.ts (`avahi-publish -a -R`).
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -23,6 +25,7 @@ import { SERVICE_TYPE, advertisementSchema, txtRecordSchema } from '../../shared
 import { parseOrThrow } from '../../shared/validate';
 import { errnoCode, fsyncDir, removeStaleTempFiles } from '../../platform/atomic-file';
 import type { Advertisement, AdvertiserPort } from '../ports/advertiser';
+import { AvahiHostName, type AvahiHostNameOptions } from './avahi-host-name';
 
 export const DEFAULT_AVAHI_SERVICES_DIR = '/etc/avahi/services';
 export const AVAHI_SERVICE_FILE = 'airlift.service';
@@ -34,6 +37,8 @@ export interface AvahiAdvertiserOptions {
   fileName?: string;
   /** Epoch ms (tests). */
   now?: () => number;
+  /** Publishing `<hostname>.local` for the device's addresses (default on); `false` leaves it to the OS. */
+  hostName?: false | Omit<AvahiHostNameOptions, 'name'>;
 }
 
 /** XML 1.0 text/attribute escaping. Control characters are refused earlier (advertisementSchema). */
@@ -82,8 +87,12 @@ export class AvahiAdvertiser implements AdvertiserPort {
   private lastMtimeSec = 0;
   /** File operations run one after another, so a later state never loses to an earlier one. */
   private queue: Promise<void> = Promise.resolve();
+  private readonly hostNameOptions: false | Omit<AvahiHostNameOptions, 'name'>;
+  private hostName: AvahiHostName | undefined;
+  private addresses: readonly string[] = [];
 
   constructor(options: AvahiAdvertiserOptions = {}) {
+    this.hostNameOptions = options.hostName ?? {};
     const fileName = options.fileName ?? AVAHI_SERVICE_FILE;
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.service$/.test(fileName)) {
       throw new AirliftError(
@@ -109,6 +118,10 @@ export class AvahiAdvertiser implements AdvertiserPort {
     }
     this.state = 'running';
     this.desired = { instance: checked.instance, port: checked.port, txt: { ...checked.txt } };
+    if (this.hostNameOptions !== false) {
+      this.hostName = new AvahiHostName({ ...this.hostNameOptions, name: `${checked.hostname}.local` });
+      this.hostName.setAddresses(this.addresses);
+    }
     return this.enqueue(async () => {
       // A file left by a crashed agent is overwritten now; its mtime decides the next one.
       const old = await stat(this.path).catch(() => undefined);
@@ -142,11 +155,25 @@ export class AvahiAdvertiser implements AdvertiserPort {
     return this.enqueue(() => this.flush());
   }
 
+  /** Publish the promised host name for these addresses (replacing the ones before). */
+  updateAddresses(addresses: readonly string[]): void {
+    this.addresses = [...addresses];
+    this.hostName?.setAddresses(this.addresses);
+  }
+
+  /** Addresses Avahi confirmed it publishes the device's own name for. */
+  publishedAddresses(): string[] {
+    return this.hostName?.established() ?? [];
+  }
+
   /** Remove the file: Avahi withdraws the service with goodbyes (TTL 0). Safe to call twice. */
   stop(): Promise<void> {
     if (this.state === 'idle') return this.queue;
     this.state = 'idle';
     this.desired = undefined;
+    const hostName = this.hostName;
+    this.hostName = undefined;
+    if (hostName) void this.enqueue(() => hostName.stop());
     return this.enqueue(async () => {
       try {
         await unlink(this.path);

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { AirliftError } from '../../shared/errors';
 import type { AdvertiserPort } from '../ports/advertiser';
 import { AvahiAdvertiser, DEFAULT_AVAHI_SERVICES_DIR } from './avahi-advertiser';
+import type { AvahiHostNameOptions } from './avahi-host-name';
 import { CiaoAdvertiser, type CiaoAdvertiserOptions } from './ciao-advertiser';
 
 export const DEFAULT_AVAHI_SOCKET = '/run/avahi-daemon/socket';
@@ -19,6 +20,8 @@ export interface ChooseAdvertiserOptions {
   avahiSocketPath?: string;
   /** Passed to the embedded responder. */
   embedded?: CiaoAdvertiserOptions;
+  /** Findings of the Avahi host-name publisher (a missing avahi-publish, a conflict). */
+  log?: AvahiHostNameOptions['log'];
 }
 
 /** Whether avahi-daemon is running, judged by its socket (present only while the daemon runs). */
@@ -33,7 +36,10 @@ export function avahiRunning(socketPath: string = DEFAULT_AVAHI_SOCKET): boolean
 
 export function chooseAdvertiser(options: ChooseAdvertiserOptions): AdvertiserPort {
   const avahi = (): AdvertiserPort =>
-    new AvahiAdvertiser({ servicesDir: options.avahiServicesDir ?? DEFAULT_AVAHI_SERVICES_DIR });
+    new AvahiAdvertiser({
+      servicesDir: options.avahiServicesDir ?? DEFAULT_AVAHI_SERVICES_DIR,
+      hostName: options.log ? { log: options.log } : {},
+    });
   switch (options.mode) {
     case 'avahi':
       // Forced: errors (no services directory, no permission) surface at start() with their cause.

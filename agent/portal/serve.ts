@@ -28,6 +28,9 @@ export interface PortalAgent {
   addresses(): string[];
 }
 
+/** An origin the page may poll: `http://<host label(s) or IPv4>:<port>`, nothing else. */
+const REACH_ORIGIN = /^http:\/\/(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}:\d{1,5}$/;
+
 export interface PortalRoutesOptions {
   agent: PortalAgent;
   /** The setup AP's address (where the portal lives), e.g. `setupSubnet(id).address`. */
@@ -36,6 +39,11 @@ export interface PortalRoutesOptions {
   allowedHosts?: () => ReadonlySet<string>;
   /** Directory holding the built `index.html` and `app.js` (see the module comment for the default). */
   pageDir?: string;
+  /**
+   * The device's LAN API origins (its `.local` name, the addresses it had before), which the page
+   * polls once the setup network is gone: its CSP lets it connect there and nowhere else.
+   */
+  reachOrigins?: () => readonly string[];
   logger?: Logger;
 }
 
@@ -55,7 +63,8 @@ interface Page {
   html: Asset;
   js: Asset;
   jsVersion: string;
-  csp: string;
+  /** The page's CSP, with the origins it may poll besides its own. */
+  csp: (reachOrigins: readonly string[]) => string;
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
@@ -73,15 +82,21 @@ function asset(body: Buffer, type: string): Asset {
 
 /**
  * The page's Content-Security-Policy: nothing from elsewhere, scripts only from this origin, the one
- * inline stylesheet by its hash, fetches only to this origin, no framing, no form posts, no <base>.
+ * inline stylesheet by its hash, fetches only to this origin and to the device's own LAN API
+ * origins (`reachOrigins`, checked to be plain `http://host:port`), no framing, no form posts, no
+ * <base>.
  */
-export function contentSecurityPolicy(styleHashes: readonly string[]): string {
+export function contentSecurityPolicy(
+  styleHashes: readonly string[],
+  reachOrigins: readonly string[] = [],
+): string {
   const style = styleHashes.length > 0 ? styleHashes.map((h) => `'sha256-${h}'`).join(' ') : "'none'";
+  const reach = reachOrigins.filter((o) => REACH_ORIGIN.test(o));
   return [
     "default-src 'none'",
     "script-src 'self'",
     `style-src ${style}`,
-    "connect-src 'self'",
+    ["connect-src 'self'", ...reach].join(' '),
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -111,7 +126,7 @@ export function loadPage(dir: string): Page | undefined {
     html: asset(Buffer.from(htmlText, 'utf8'), 'text/html; charset=utf-8'),
     js,
     jsVersion,
-    csp: contentSecurityPolicy(styleHashes),
+    csp: (reachOrigins) => contentSecurityPolicy(styleHashes, reachOrigins),
   };
 }
 
@@ -218,11 +233,12 @@ export function portalRoutes(opts: PortalRoutesOptions): ExtraRoutes {
       );
       return true;
     }
+    const csp = p.csp(opts.reachOrigins?.() ?? []);
     if (isHtml) {
-      sendAsset(req, res, p.html, p.csp, 'no-cache');
+      sendAsset(req, res, p.html, csp, 'no-cache');
     } else if (path === PAGE_JS_PATH) {
       const versioned = url.searchParams.get('v') === p.jsVersion;
-      sendAsset(req, res, p.js, p.csp, versioned ? 'public, max-age=31536000, immutable' : 'no-cache');
+      sendAsset(req, res, p.js, csp, versioned ? 'public, max-age=31536000, immutable' : 'no-cache');
     } else {
       sendText(res, 404, 'Not found');
     }

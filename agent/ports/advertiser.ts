@@ -18,4 +18,9 @@ export interface AdvertiserPort {
   updateTxt(txt: Record<string, string>): Promise<void>;
   /** Send goodbyes and release sockets. */
   stop(): Promise<void>;
+  /**
+   * The addresses the device is reachable at now, for an advertiser that must publish them for
+   * `hostname` itself (Avahi, whose own host name is the OS's); the embedded responder finds them.
+   */
+  updateAddresses?(addresses: readonly string[]): void;
 }

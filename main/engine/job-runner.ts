@@ -5,7 +5,9 @@
  * isolated: one failing never stops the others, and every device ends with a result.
  *
  * AP path: each Wi-Fi adapter is a lane that joins one device's setup AP at a time; per-device AP
- * subnets make lanes safe side by side. After a chunk, a lane returns to the target network and the
+ * subnets make lanes safe side by side. Devices whose setup AP is on a fixed address instead
+ * (`setupAddressOf`: thingymcconfig's 10.0.0.1) share one subnet, so only one lane at a time holds
+ * such an AP: it takes the address's lock before joining and leaves the AP before giving it back. After a chunk, a lane returns to the target network and the
  * pushed devices must reappear there over mDNS with their id, `st` failsafe/online and the job's `pv`;
  * each is then confirmed (`device.commit`) and its health read (`status.detail`). Devices that do not
  * reappear are looked for again as setup APs, to read why they failed.
@@ -53,6 +55,12 @@ export interface RunnerDeps {
   ssidPrefix?: string;
   /** Port of the API on the setup AP (80 on devices). */
   apPort?: number;
+  /**
+   * A device's setup AP address when it is not the one derived from its id (a device with
+   * `compat.thingymcconfig.apAddress: "10.0.0.1"`, as the station's manifest or settings say).
+   * Devices with the same such address are reached one adapter at a time.
+   */
+  setupAddressOf?: (deviceId: string) => string | undefined;
   /** Put each adapter back on the network it had before the job (default true). */
   restoreNetworks?: boolean;
   /** Stops the job where it stands (Ctrl-C, cancel): the journal already has every step. */
@@ -149,8 +157,28 @@ function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
 /** How a device is reached for its push: over its setup AP on a lane, or at its LAN address. */
 type Route = { kind: 'ap'; lane: WifiAdapter } | { kind: 'lan'; service: DiscoveredService | undefined };
 
+/** One holder at a time per key, the others waiting in order: a shared setup-AP address. */
+class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async acquire(key: string): Promise<() => void> {
+    const before = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.tails.set(key, tail);
+    await before;
+    return () => {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+}
+
 export class JobRunner {
   private readonly states = new Map<string, DeviceState>();
+  /** Setup-AP addresses several devices share: one lane at a time on them. */
+  private readonly sharedAddresses = new KeyedLock();
   /** Sessions opened for the push, reused to confirm the device at its new address. */
   private readonly sessions = new Map<string, SecureSession>();
   private readonly apiPort: number;
@@ -268,7 +296,9 @@ export class JobRunner {
           for (let id = this.take(queue); id !== undefined; id = this.take(queue)) {
             this.deps.secrets.precompute(queue.slice(0, 2));
             const deviceId = id;
-            await this.isolated(deviceId, () => this.pushVia({ kind: 'ap', lane }, deviceId));
+            await this.isolated(deviceId, () =>
+              this.onSharedSubnet(lane, deviceId, () => this.pushVia({ kind: 'ap', lane }, deviceId)),
+            );
           }
         }),
       );
@@ -385,12 +415,12 @@ export class JobRunner {
     deviceId: string,
   ): Promise<{ api: DeviceApi; facts: { bssid?: string; rssi?: number } }> {
     const ssid = this.setupSsidOf(deviceId);
-    const subnet = setupSubnet(deviceId);
+    const address = this.setupAddress(deviceId);
     const joined = await this.joinLane(lane, {
       ssidHex: Buffer.from(ssid, 'utf8').toString('hex'),
       security: 'open',
       timeoutMs: this.input.spec.options.joinTimeoutMs,
-      expectReachable: { host: subnet.address, port: this.apiPort },
+      expectReachable: { host: address, port: this.apiPort },
     });
     if (!joined.ok)
       throw new DeviceFailure(
@@ -398,7 +428,7 @@ export class JobRunner {
         `setup AP ${ssid}: ${joined.reason}${joined.detail ? ` (${clip(joined.detail, TEXT_LIMITS.quoted)})` : ''}`,
       );
     const api = new DeviceApi(
-      `http://${subnet.address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
+      `http://${address}${this.apiPort === 80 ? '' : `:${this.apiPort}`}`,
       this.deps.transport.fetch,
     );
     // Where the station met the device's setup AP, for the report.
@@ -409,6 +439,33 @@ export class JobRunner {
         ...(joined.signal !== undefined ? { rssi: joined.signal } : {}),
       },
     };
+  }
+
+  /** Where the device's setup AP answers: the derived address, or the fixed one it shares. */
+  private setupAddress(deviceId: string): string {
+    return this.deps.setupAddressOf?.(deviceId) ?? setupSubnet(deviceId).address;
+  }
+
+  /**
+   * Run `work` (which joins the device's setup AP on `lane`) alone among the devices sharing its
+   * setup-AP address: the lane takes the address's lock first, and leaves the AP before releasing
+   * it, so no two adapters are ever on two APs with one subnet. Derived addresses need no lock.
+   */
+  private async onSharedSubnet(
+    lane: WifiAdapter,
+    deviceId: string,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const shared = this.deps.setupAddressOf?.(deviceId);
+    if (shared === undefined) return work();
+    const release = await this.sharedAddresses.acquire(shared);
+    try {
+      await work();
+    } finally {
+      await lane.leave().catch(() => undefined);
+      this.deps.transport.networkChanged();
+      release();
+    }
   }
 
   private setupSsidOf(deviceId: string): string {

@@ -186,11 +186,35 @@ export const wifiSetParamsSchema = z
 export type WifiSetParams = z.output<typeof wifiSetParamsSchema>;
 export type WifiSetParamsInput = z.input<typeof wifiSetParamsSchema>;
 
+/**
+ * Where to find the device once it has left its setup AP, for a client that loses the AP with it
+ * (a phone on the captive portal of a radio without AP+STA). Added after v1 shipped.
+ */
+export const reachSchema = z.object({
+  /** The `.local` name the device publishes over mDNS. */
+  host: z.string(),
+  /** The LAN API's port. */
+  port: z.number().int(),
+  /**
+   * The address the device had on that network last time: DHCP clients ask for it again, so it
+   * is where the device most likely is. Absent when it was never there.
+   */
+  ipHint: z.string().optional(),
+  /**
+   * URLs of the LAN API to poll once the phone is back on that network (`/v1/info` at the name,
+   * then at the hint): any answer at all means the device is there.
+   */
+  urls: z.array(z.string()),
+});
+export type Reach = z.infer<typeof reachSchema>;
+
 export const wifiSetResultSchema = z.object({
   attemptId: z.string(),
   /** Whether the device keeps its setup AP up while trying (AP+STA): then poll /v1/status on the AP. */
   apStaysUp: z.boolean(),
   state: deviceStateSchema,
+  /** Added after v1 shipped: older agents leave it out. */
+  reach: reachSchema.optional(),
 });
 export type WifiSetResult = z.infer<typeof wifiSetResultSchema>;
 

@@ -45,6 +45,7 @@ export const CONTROL_METHODS = [
   'ap.start',
   'ap.stop',
   'app.report',
+  'connectivity.set',
   'events.subscribe',
   'limits.reset',
   'doctor',
@@ -225,6 +226,26 @@ export const appReportParamsSchema = z
   .strict();
 export type AppReportParams = z.infer<typeof appReportParamsSchema>;
 
+/**
+ * conman's `setConnected(False)`: an app on the device says it is cut off. The agent checks the
+ * configured targets at once and, if they fail (or none are configured), reconnects on the next
+ * link (Ethernet > Wi-Fi > cellular), or opens setup with `connectivity.onLoss: setup`; in setup it
+ * looks for known networks at once. `connected: true` is accepted and changes nothing (the agent
+ * keeps checking by itself). `app` names who said so, for the log.
+ */
+export const connectivitySetParamsSchema = z
+  .object({
+    connected: z.boolean(),
+    app: z.string().regex(APP_NAME_RE, 'app: 1..64 characters of A-Z, a-z, 0-9, ".", "_", "-"').optional(),
+  })
+  .strict();
+export type ConnectivitySetParams = z.infer<typeof connectivitySetParamsSchema>;
+/** `rechecking`: a check runs now because of this call; `state`: the lifecycle state after it. */
+export const connectivitySetResultSchema = z.object({
+  rechecking: z.boolean(),
+  state: statusSchema.shape.state,
+});
+
 export const eventsSubscribeParamsSchema = noParams;
 export const limitsResetParamsSchema = noParams;
 export const doctorParamsSchema = noParams;
@@ -238,6 +259,7 @@ export const controlParamsSchemas = {
   'ap.start': apStartParamsSchema,
   'ap.stop': apStopParamsSchema,
   'app.report': appReportParamsSchema,
+  'connectivity.set': connectivitySetParamsSchema,
   'events.subscribe': eventsSubscribeParamsSchema,
   'limits.reset': limitsResetParamsSchema,
   doctor: doctorParamsSchema,
@@ -282,6 +304,7 @@ export const controlResultSchemas = {
   'ap.start': okSchema,
   'ap.stop': okSchema,
   'app.report': appStatusSchema,
+  'connectivity.set': connectivitySetResultSchema,
   'events.subscribe': z.object({ subscribed: z.literal(true), state: statusSchema.shape.state }),
   'limits.reset': z.object({ ok: z.literal(true), limits: countersSchema }),
   doctor: doctorReportSchema,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scratchConfig } from '../helpers/scratch-root';
@@ -30,6 +30,7 @@ describe.skipIf(!hasDpkg)('agent package (.deb)', () => {
         './usr/bin/airliftctl',
         './lib/systemd/system/airliftd.service',
         './etc/airlift/agent.json',
+        './usr/lib/tmpfiles.d/airlift-agent.conf',
       ]) {
         expect(contents).toContain(path);
       }
@@ -45,8 +46,28 @@ describe.skipIf(!hasDpkg)('agent package (.deb)', () => {
         'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE CAP_NET_RAW',
         'StateDirectoryMode=0700',
         'RestartPreventExitStatus=78',
+        // The legacy sockets: reachable through the runtime directory, the host's /tmp visible.
+        'RuntimeDirectoryMode=0751',
+        'PrivateTmp=no',
+        'Environment=TMPDIR=/run/airlift',
       ]) {
         expect(unit).toContain(line);
+      }
+      // The links that make netconnectd's and thingymcconfig's default paths work under the unit.
+      const tmpfiles = readFileSync(join(root, 'usr/lib/tmpfiles.d/airlift-agent.conf'), 'utf8');
+      expect(tmpfiles).toMatch(/^L \/run\/netconnectd\.sock - - - - \/run\/airlift\/netconnectd\.sock$/m);
+      expect(tmpfiles).toMatch(
+        /^L \/tmp\/thingymcconfig\.socket - - - - \/run\/airlift\/thingymcconfig\.socket$/m,
+      );
+      if (spawnSync('systemd-tmpfiles', ['--version']).status === 0) {
+        const fake = join(work, 'tmpfiles-root');
+        execFileSync('mkdir', ['-p', join(fake, 'run'), join(fake, 'tmp')]);
+        execFileSync('systemd-tmpfiles', [
+          `--root=${fake}`,
+          '--create',
+          join(root, 'usr/lib/tmpfiles.d/airlift-agent.conf'),
+        ]);
+        expect(readlinkSync(join(fake, 'run/netconnectd.sock'))).toBe('/run/airlift/netconnectd.sock');
       }
       expect(statSync(join(root, 'usr/bin/airliftctl')).mode & 0o111).not.toBe(0);
 

@@ -2,7 +2,10 @@
  * The captive portal page (users.md item 3): pick a network, type its password and the setup code
  * from the label; the page runs the SPAKE2+ session in the browser (shared/session/client.ts),
  * sends `wifi.set` with `commit: "auto"` (a phone cannot confirm from the target network), follows
- * `/v1/status` and shows where the device went, or why it could not join.
+ * `/v1/status` and shows where the device went, or why it could not join. A radio without AP+STA
+ * takes the setup network away while it tries: the page then shows the device's `.local` name, the
+ * address it had on that network before (`wifi.set`'s `reach`), and a link, and polls them until
+ * the phone is back on that network and the device answers there (`no-cors`: any answer counts).
  *
  * Browser code: imports shared/ only; no framework, no external requests; built to es2019.
  */
@@ -43,6 +46,14 @@ interface Status {
   lastAttempt?: Attempt;
 }
 
+/** `wifi.set`'s `reach` (absent from older agents). */
+interface Reach {
+  host: string;
+  port: number;
+  ipHint?: string;
+  urls: string[];
+}
+
 interface Target {
   label: string;
   network: Record<string, unknown>;
@@ -53,6 +64,10 @@ const REQUEST_TIMEOUT_MS = 8000;
 const POLL_MS = 1000;
 /** How long the page waits for the device to come back before saying it most likely joined. */
 const GONE_AFTER_MS = 120_000;
+/** Without an answer on the setup network for this long, the page shows where to look instead. */
+const REACH_AFTER_MS = 6_000;
+/** How often the device's LAN addresses are tried once shown. */
+const REACH_POLL_MS = 3_000;
 
 const REASONS: Record<string, string> = {
   auth_failed: 'The Wi-Fi password was not accepted by the network.',
@@ -323,6 +338,7 @@ async function submit(): Promise<void> {
   text('progress-text', 'Opening a secure session with the device.');
   let attemptId: string;
   let apStaysUp: boolean;
+  let reach: Reach | undefined;
   try {
     const session = await openSession({
       baseUrl: `${location.protocol}//${location.host}`,
@@ -338,6 +354,7 @@ async function submit(): Promise<void> {
     });
     attemptId = result.attemptId;
     apStaysUp = result.apStaysUp;
+    reach = result.reach;
   } catch (err) {
     busy = false;
     button('submit').disabled = false;
@@ -345,7 +362,7 @@ async function submit(): Promise<void> {
     formError(describe(err));
     return;
   }
-  await follow(attemptId, apStaysUp, chosen.label, hostname);
+  await follow(attemptId, apStaysUp, chosen.label, hostname, reach);
   busy = false;
   button('submit').disabled = false;
 }
@@ -354,8 +371,60 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Whether something answers at `url` (an opaque `no-cors` answer is enough: the device is there). */
+async function answers(url: string): Promise<boolean> {
+  try {
+    await withTimeout(fetch(url, { mode: 'no-cors', cache: 'no-store', credentials: 'omit' }), 2500);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The setup network is gone: show where the device will be, and look for it there until it
+ * answers (the phone back on its own network) or `stop()` (the setup network came back).
+ */
+function showReach(reach: Reach, label: string): { stop(): void; found: Promise<string> } {
+  const first = reach.urls[0];
+  text(
+    'gone-text',
+    `The device is joining ${label}. If it cannot, its setup network comes back and this page shows why.`,
+  );
+  text('reach-ssid', label);
+  const link = el('reach-link') as HTMLAnchorElement;
+  link.textContent = reach.host;
+  if (first !== undefined) link.href = first;
+  el('reach-ip').hidden = reach.ipHint === undefined;
+  if (reach.ipHint !== undefined) text('reach-ip-text', reach.ipHint);
+  el('reach').hidden = false;
+  show('gone');
+  const looking = { stopped: false };
+  const found = (async (): Promise<string> => {
+    for (;;) {
+      for (const url of reach.urls) {
+        if (looking.stopped) return new Promise<string>(() => undefined);
+        if (await answers(url)) return url;
+      }
+      await sleep(REACH_POLL_MS);
+    }
+  })();
+  return {
+    stop: () => {
+      looking.stopped = true;
+    },
+    found,
+  };
+}
+
 /** Follows the attempt through /v1/status until it ends, or the device is gone for good. */
-async function follow(attemptId: string, apStaysUp: boolean, label: string, hostname: string): Promise<void> {
+async function follow(
+  attemptId: string,
+  apStaysUp: boolean,
+  label: string,
+  hostname: string,
+  reach?: Reach,
+): Promise<void> {
   text('progress-title', `The device is joining ${label}…`);
   text(
     'progress-text',
@@ -365,13 +434,27 @@ async function follow(attemptId: string, apStaysUp: boolean, label: string, host
           'it brings the setup network back and this page shows why.',
   );
   let lostSince: number | undefined;
+  let looking: ReturnType<typeof showReach> | undefined;
+  let foundAt: string | undefined;
   for (;;) {
     await sleep(POLL_MS);
+    if (foundAt !== undefined) {
+      text('reach-state', 'Found it: the device answers on your network. Tap the name above to open it.');
+      el('reach-link').setAttribute('href', foundAt);
+      return;
+    }
     let status: Status;
     try {
       status = await getJson<Status>('/v1/status', 4000);
     } catch {
       lostSince ??= Date.now();
+      if (reach && !apStaysUp && !looking && Date.now() - lostSince > REACH_AFTER_MS) {
+        looking = showReach(reach, label);
+        void looking.found.then((url) => {
+          foundAt = url;
+        });
+      }
+      if (looking) continue;
       if (Date.now() - lostSince > GONE_AFTER_MS) {
         text(
           'gone-text',
@@ -385,6 +468,12 @@ async function follow(attemptId: string, apStaysUp: boolean, label: string, host
       continue;
     }
     lostSince = undefined;
+    if (looking) {
+      // The setup network is back: the device failed, or the station found it. Follow it there.
+      looking.stop();
+      looking = undefined;
+      show('progress');
+    }
     const attempt = status.lastAttempt;
     if (attempt?.id === attemptId && attempt.result === 'ok') {
       text('done-ssid', label);

@@ -199,13 +199,15 @@ describe.skipIf(!availability.ok)(
       await device.waitFor('AP down', (e) => e.ev === 'ap' && e.up === false, 15_000, mark);
       const end = Date.now() + 5000;
       let ports = await listeningPorts();
-      while (ports.includes(`:${AP_PORT} `) || ports.includes(`:${THINGY_PORT} `)) {
+      while (ports.includes(`${AP_ADDRESS}:${AP_PORT} `) || ports.includes(`${AP_ADDRESS}:${THINGY_PORT} `)) {
         if (Date.now() > end) expect.fail(`still listening after the AP went down:\n${ports}`);
         await new Promise((r) => setTimeout(r, 100));
         ports = await listeningPorts();
       }
-      // ss sees listeners at all: the LAN API is still there.
+      // ss sees listeners at all: the LAN API is still there, and thingymcconfig on loopback (as
+      // upstream, apps on the device reach it whatever the AP does).
       expect(ports).toContain(`${DEVICE_LAN}:${LAN_PORT} `);
+      expect(ports).toContain(`127.0.0.1:${THINGY_PORT} `);
       expect((await get(station, `http://${AP_ADDRESS}:${AP_PORT}/v1/info`)).status).toBeUndefined();
     });
   },

@@ -125,7 +125,8 @@ describe('netconnectd compatibility socket', () => {
       ['error'],
     ]);
     expect(replies[0]).toBe('{"error":"error while processing message from client"}');
-    expect(replies[3]).toContain('ssid');
+    // netconnectd's own answer for a config_wifi without ssid ("Missing mandatory parameters").
+    expect(replies[3]).toBe('{"error":"error while processing message from client"}');
     expect(await call('status')).toHaveProperty('result');
   });
 

@@ -64,7 +64,12 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const stateDir = givenStateDir ?? join(dir, 'state');
   // A socket path must stay under ~107 bytes: the temp dir is short, and the socket sits in a subdir the server creates.
   const socketPath = join(dir, 'run', 'agent.sock');
-  const config = defaultAgentConfig({ stateDir, control: { socket: socketPath, group: 'airlift' } });
+  // ap.stop holds the AP down for a second here (30 s on a device), so tests see setup come back.
+  const config = defaultAgentConfig({
+    stateDir,
+    control: { socket: socketPath, group: 'airlift' },
+    setup: { apStopHoldSeconds: 1 },
+  });
   const store = new FileStore(stateDir);
   if (givenStateDir === undefined) await store.saveIdentity(testIdentity());
   const airspace = Airspace.withDefaults();

@@ -357,7 +357,7 @@ describe('control socket: JSON-RPC against a real agent', () => {
     });
     const c = await open();
     expect(await c.request(1, 'ap.stop')).toMatchObject({ result: { ok: true } });
-    // No saved network: the agent tries to connect and falls back to setup.
+    // No saved network: the agent tries to connect, holds the AP down (the rig's 1 s), then setup.
     await waitFor(() => seen.includes('connecting'), 'connecting after ap.stop');
     await waitForState(rig.agent, 'setup');
     expect(await c.request(2, 'ap.start')).toMatchObject({ result: { ok: true } });

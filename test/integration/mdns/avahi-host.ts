@@ -4,12 +4,16 @@
  * propagation: nothing mounted here shows outside), so the test's temp directories are bound over
  * the daemon's compiled-in paths: `<servicesDir>` on /etc/avahi/services, `<runDir>` on /run.
  * Prints JSON lines: {"ev":"log","line"} for each daemon log line, {"ev":"ready"} once it serves.
- * Run: ip netns exec <ns> node --import tsx avahi-host.ts <servicesDir> <runDir> <config file>
+ * With `dbus` as a fourth argument, a private system bus runs first at /run/dbus/system_bus_socket
+ * (so `<runDir>/dbus/system_bus_socket` outside), for a daemon configured with enable-dbus=yes and
+ * for clients such as avahi-publish.
+ * Run: ip netns exec <ns> node --import tsx avahi-host.ts <servicesDir> <runDir> <config file> [dbus]
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-const [servicesDir, runDir, config] = process.argv.slice(2);
+const [servicesDir, runDir, config, withBus] = process.argv.slice(2);
 if (servicesDir === undefined || runDir === undefined || config === undefined) {
   throw new Error('usage: avahi-host.ts <servicesDir> <runDir> <config file>');
 }
@@ -26,6 +30,33 @@ for (const [source, target] of [
   if (r.status !== 0) {
     emit({ ev: 'error', message: `mount --bind ${source} ${target}: ${r.stderr || String(r.error)}` });
     process.exit(1);
+  }
+}
+
+// A system bus of our own: no user switch, everyone may own and call anything.
+const BUS_CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+`;
+if (withBus === 'dbus') {
+  mkdirSync('/run/dbus', { recursive: true });
+  writeFileSync('/run/dbus/bus.conf', BUS_CONFIG);
+  const bus = spawn('dbus-daemon', ['--nofork', '--nopidfile', '--config-file=/run/dbus/bus.conf'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  createInterface({ input: bus.stderr }).on('line', (line) => emit({ ev: 'log', line: `dbus: ${line}` }));
+  process.on('exit', () => bus.kill('SIGTERM'));
+  for (let i = 0; i < 100 && !existsSync('/run/dbus/system_bus_socket'); i++) {
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -274,11 +274,12 @@ describe('a join over the setup AP', () => {
     expect(await apUp(r)).toBe(true);
   });
 
-  it('a check that passed (the gateway answers) is enough to keep the join', async () => {
+  it('a gateway that answers in front of a dead uplink is not the internet: no_internet', async () => {
     const r = await rig({ config: { connectivity: { requireOnJoin: true, dns: ['example.com'] } } });
     // The airspace's CoffeeShop: the gateway answers, DNS does not.
     await push(r, network(COFFEE), { commit: 'confirm' });
-    expect(r.agent.state).toBe('failsafe');
+    expect(r.agent.state).toBe('setup');
+    expect(r.agent.status().lastAttempt).toMatchObject({ result: 'failed', reason: 'no_internet' });
   });
 
   it('with requireOnJoin but no targets, the checks are not even asked', async () => {
@@ -384,13 +385,20 @@ describe('connectivity checks while online', () => {
     return r;
   }
 
-  it('a check passes when any check that ran passed, or when none ran', async () => {
+  it('a check passes when a configured target answered (whatever the gateway says), or when none ran', async () => {
     const r = await onlineOnEthernet();
-    r.connectivity.script = [ok('gateway'), failed('dns')];
+    r.connectivity.script = [failed('gateway'), ok('dns')];
     for (let i = 0; i < 3; i++) await r.advance(60_000);
     r.connectivity.script = [skipped('gateway'), skipped('dns')];
     for (let i = 0; i < 3; i++) await r.advance(60_000);
     expect(r.states).toEqual(['connecting', 'online']);
+  });
+
+  it('the internet down behind a gateway that answers is a loss (conman pings servers)', async () => {
+    const r = await onlineOnEthernet();
+    r.connectivity.script = [ok('gateway'), failed('dns')];
+    for (let i = 0; i < 3; i++) await r.advance(60_000);
+    expect(r.states).toEqual(['connecting', 'online', 'connecting', 'online']);
   });
 
   it('three checks in a row where every check failed are a loss (reconnect)', async () => {

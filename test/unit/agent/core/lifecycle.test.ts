@@ -21,6 +21,7 @@ const policy: Policy = {
   apRetryMs: 15_000,
   stationQuietMs: 60_000,
   checkInternetOnJoin: false,
+  apHoldMs: 30_000,
 };
 
 /** An event, or one made from the context it is fed to (for the generation of work in flight). */
@@ -336,11 +337,25 @@ describe('lifecycle', () => {
     expect(types(r.effects)).not.toContain('markConnected');
   });
 
-  it('joined with one check passing, or none that ran: the join stands', () => {
-    for (const checks of [[ok('gateway'), failed('dns')], [skipped('dns')], []]) {
+  it('joined with a target answering, or none that ran: the join stands', () => {
+    for (const checks of [
+      [failed('gateway'), ok('dns')],
+      [ok('gateway'), skipped('dns')],
+      [skipped('dns')],
+      [],
+    ]) {
       const r = run(applying(inSetup()), [applied(true, { checks })]);
       expect(r.ctx.state, JSON.stringify(checks)).toBe('failsafe');
     }
+  });
+
+  it('joined behind a gateway that answers while every target fails: no_internet', () => {
+    const r = run(applying(inSetup()), [applied(true, { checks: [ok('gateway'), failed('dns')] })]);
+    expect(r.ctx.state).toBe('setup');
+    expect(r.effects).toContainEqual({
+      type: 'recordAttempt',
+      attempt: { id: 'a1', result: 'failed', reason: 'no_internet', ssidHex: '4c61624e6574' },
+    });
   });
 
   it('an apply outcome for another attempt, or from an earlier apply, is ignored', () => {
@@ -380,10 +395,15 @@ describe('lifecycle', () => {
     expect(recovered.ctx).toMatchObject({ state: 'online', connectivityFailures: 1 });
   });
 
-  it('a connectivity verdict: some check that ran passed, or none ran; a check that could not run failed', () => {
+  it('a connectivity verdict: the configured targets decide; the gateway only without any; nothing run passes', () => {
     const after = (checks: CheckResult[] | undefined) =>
       run(online(), check(checks)).ctx.connectivityFailures;
-    expect(after([ok('gateway'), failed('dns')])).toBe(0);
+    // The internet down behind a working gateway (conman's case) is a failure.
+    expect(after([ok('gateway'), failed('dns')])).toBe(1);
+    expect(after([ok('gateway'), failed('dns'), failed('url')])).toBe(1);
+    expect(after([failed('gateway'), ok('url')])).toBe(0);
+    expect(after([ok('gateway'), failed('dns'), ok('ntp')])).toBe(0);
+    expect(after([ok('gateway'), skipped('dns')])).toBe(0);
     expect(after([skipped('gateway'), skipped('dns')])).toBe(0);
     expect(after([failed('gateway'), skipped('dns')])).toBe(1);
     expect(after(undefined)).toBe(1);
@@ -425,8 +445,8 @@ describe('lifecycle', () => {
     expect(r.ctx).toMatchObject({ state: 'setup', apPinned: true, apUp: true });
     expect(r.effects.some((e) => e.type === 'startTimer' && e.kind === 'setupIdle')).toBe(false);
     const s = run(r.ctx, [{ type: 'apStop' }]);
-    expect(s.ctx).toMatchObject({ state: 'connecting', apUp: false, apPinned: false });
-    expect(types(s.effects)).toEqual(['apDown', 'enter:connecting', 'connectKnown']);
+    expect(s.ctx).toMatchObject({ state: 'connecting', apUp: false, apPinned: false, apHeld: true });
+    expect(types(s.effects)).toEqual(['apDown', 'startTimer', 'enter:connecting', 'connectKnown']);
   });
 
   it('ap.start during a trial reverts it (not confirmed)', () => {
@@ -527,7 +547,7 @@ describe('lifecycle: the background probe in setup', () => {
   it('a probe from a setup we left is ignored, even back in setup', () => {
     const s = inSetup(true);
     const gen = s.gen.probe;
-    const again = run(s, [{ type: 'apStop' }, connectFailed]).ctx;
+    const again = run(s, [{ type: 'apStop' }, connectFailed, timer('apHold'), connectFailed]).ctx;
     expect(again.state).toBe('setup');
     expect(
       run(again, [{ type: 'probed', gen, candidates: 1, apClients: 0, sinceStationSpokeMs: 1e9 }]).accepted,
@@ -570,7 +590,9 @@ describe('lifecycle: the setup AP', () => {
     expect(afterOnline(idle.effects)).toEqual([false]);
     const back = run(idle.ctx, [probed(1), returnTried(true), { type: 'apStart' }]);
     expect(afterOnline(back.effects)).toEqual([true]);
-    expect(afterOnline(run(back.ctx, [{ type: 'apStop' }, connectFailed]).effects)).toEqual([false]);
+    expect(
+      afterOnline(run(back.ctx, [{ type: 'apStop' }, connectFailed, timer('apHold'), connectFailed]).effects),
+    ).toEqual([false]);
     // A failed push over the AP reopens setup, but not after being online.
     const push = run(inSetup(), [
       { type: 'apply', attemptId: 'a1', commit: 'auto', failsafeMs: 1 },
@@ -586,5 +608,208 @@ describe('lifecycle: the setup AP', () => {
     const r = run(lost, [{ type: 'apply', attemptId: 'a1', commit: 'auto', failsafeMs: 1 }]);
     expect(types(r.effects)).toContain('apDown');
     expect(r.effects).toContainEqual(expect.objectContaining({ type: 'apply', keepAp: false }));
+  });
+});
+
+describe('lifecycle: conman — connectivity by the targets, the next link, an app that says it is cut off', () => {
+  const ETH: Links = { ...NONE, ethernet: true };
+  const ALL: Links = { wifi: true, ethernet: true, cellular: true };
+  const lostThrice = (links: Links) => [
+    ...check([ok('gateway'), failed('dns')], links),
+    ...check([ok('gateway'), failed('dns')], links),
+    ...check([ok('gateway'), failed('dns')], links),
+  ];
+  const onEthernet = (hasKnown: boolean) => run(fresh(hasKnown), [{ type: 'start' }, linksRead(ALL)]).ctx;
+
+  it('Ethernet whose uplink died (the gateway still answers): Wi-Fi next, then cellular, Ethernet last', () => {
+    const eth = onEthernet(true);
+    expect(eth).toMatchObject({ state: 'online', via: 'ethernet' });
+    const lost = run(eth, lostThrice(ALL));
+    expect(lost.ctx).toMatchObject({ state: 'connecting', avoid: ['ethernet'] });
+    // Ethernet is still up, yet the saved Wi-Fi networks are tried first.
+    const next = run(lost.ctx, [linksRead(ALL)]);
+    expect(types(next.effects)).toEqual(['joinKnown']);
+    expect(run(next.ctx, [knownTried(true, ALL)]).ctx).toMatchObject({ state: 'online', via: 'wifi' });
+    // No Wi-Fi joins: cellular before the Ethernet that failed.
+    expect(run(next.ctx, [knownTried(false, ALL)]).ctx).toMatchObject({ state: 'online', via: 'cellular' });
+    // Nothing else: the Ethernet it has, rather than setup.
+    expect(run(next.ctx, [knownTried(false, ETH)]).ctx).toMatchObject({ state: 'online', via: 'ethernet' });
+  });
+
+  it('on the fallback the wired link is not preferred again until it has been down', () => {
+    const eth = onEthernet(true);
+    const wifi = run(eth, [...lostThrice(ALL), linksRead(ALL), knownTried(true, ALL)]).ctx;
+    const stay = run(wifi, check([ok('dns')], ALL));
+    expect(stay.ctx).toMatchObject({ via: 'wifi', avoid: ['ethernet'] });
+    const unplugged = run(stay.ctx, check([ok('dns')], WIFI));
+    expect(unplugged.ctx).toMatchObject({ via: 'wifi', avoid: [] });
+    const plugged = run(unplugged.ctx, check([ok('dns')], ALL));
+    expect(plugged.ctx).toMatchObject({ via: 'ethernet' });
+  });
+
+  it('the fallback loses too: the next link, until every link failed; then the round starts over', () => {
+    const eth = onEthernet(true);
+    const wifi = run(eth, [...lostThrice(ALL), linksRead(ALL), knownTried(true, ALL)]).ctx;
+    expect(wifi).toMatchObject({ via: 'wifi', avoid: ['ethernet'] });
+    // Wi-Fi's uplink dies too: cellular, not back to the Ethernet that failed first.
+    const cell = run(wifi, [...lostThrice(ALL), linksRead(ALL)]).ctx;
+    expect(cell).toMatchObject({ state: 'online', via: 'cellular', avoid: ['ethernet', 'wifi'] });
+    // Everything failed once: from the top again, cellular last.
+    const again = run(cell, [...lostThrice(ALL), linksRead(ALL)]).ctx;
+    expect(again).toMatchObject({ state: 'online', via: 'ethernet', avoid: ['cellular'] });
+  });
+
+  it('two links only: they take turns', () => {
+    const EW: Links = { ...WIFI, ethernet: true };
+    const wifi = run(onEthernet(true), [...lostThrice(EW), linksRead(EW), knownTried(true, EW)]).ctx;
+    const back = run(wifi, [...lostThrice(EW), linksRead(EW)]).ctx;
+    expect(back).toMatchObject({ via: 'ethernet', avoid: ['ethernet', 'wifi'] });
+    const r = run(back, [...lostThrice(EW), linksRead(EW)]);
+    expect(types(r.effects)).toContain('joinKnown');
+    expect(r.ctx.avoid).toEqual(['wifi', 'ethernet']);
+  });
+
+  it('onLoss setup opens setup on a dead uplink; the links start over afterwards', () => {
+    const r = run(onEthernet(false), lostThrice(ALL), { ...policy, onLoss: 'setup' });
+    expect(r.ctx).toMatchObject({ state: 'setup', apUp: true, avoid: [] });
+  });
+
+  const appLost: Event = { type: 'appLost' };
+
+  it('an app says it is cut off: the targets are checked at once; a failure is loss at once', () => {
+    const o = online();
+    const r = run(o, [appLost]);
+    expect(types(r.effects)).toEqual(['checkConnectivity']);
+    const c = r.ctx;
+    const lost = run(c, [
+      { type: 'checkLinks', gen: c.gen.connectivity, links: WIFI },
+      { type: 'checked', gen: c.gen.connectivity, checks: [ok('gateway'), failed('url')] },
+    ]);
+    expect(lost.ctx).toMatchObject({ state: 'connecting', avoid: ['wifi'], appCheck: false });
+  });
+
+  it('with no targets configured the app is believed: a gateway that answers does not contradict it', () => {
+    const c = run(online(), [appLost]).ctx;
+    const r = run(c, [
+      { type: 'checkLinks', gen: c.gen.connectivity, links: WIFI },
+      { type: 'checked', gen: c.gen.connectivity, checks: [ok('gateway'), skipped('dns')] },
+    ]);
+    expect(r.ctx.state).toBe('connecting');
+  });
+
+  it('a target that answers contradicts the app: online, the regular checks go on, one failure counted', () => {
+    const c = run(online(), [appLost]).ctx;
+    const r = run(c, [
+      { type: 'checkLinks', gen: c.gen.connectivity, links: WIFI },
+      { type: 'checked', gen: c.gen.connectivity, checks: [ok('dns')] },
+    ]);
+    expect(r.ctx).toMatchObject({ state: 'online', connectivityFailures: 0, appCheck: false });
+    expect(types(r.effects)).toEqual(['runChecks', 'startTimer']);
+  });
+
+  it('reports while the re-check runs are the same news; the scheduled check it replaced is stale', () => {
+    const o = online();
+    const scheduled = o.gen.connectivity;
+    const r = run(o, [appLost, appLost, appLost]);
+    expect(types(r.effects)).toEqual(['checkConnectivity']);
+    expect(run(r.ctx, [{ type: 'timer', kind: 'connectivity', gen: scheduled }]).accepted).toEqual([false]);
+  });
+
+  it('onLoss ignore still acts on an app that asked; onLoss setup opens setup', () => {
+    for (const [onLoss, state] of [
+      ['ignore', 'connecting'],
+      ['setup', 'setup'],
+    ] as const) {
+      const p = { ...policy, onLoss };
+      const c = run(online(), [appLost], p).ctx;
+      const r = run(
+        c,
+        [
+          { type: 'checkLinks', gen: c.gen.connectivity, links: WIFI },
+          { type: 'checked', gen: c.gen.connectivity, checks: [failed('dns')] },
+        ],
+        p,
+      );
+      expect(r.ctx.state, onLoss).toBe(state);
+    }
+  });
+
+  it('in setup it looks for known networks at once; connecting is already looking; applying refuses', () => {
+    const r = run(inSetup(true), [appLost]);
+    expect(types(r.effects)).toEqual(['startTimer', 'probeKnown']);
+    expect(types(run(inSetup(false), [appLost]).effects)).toEqual([]);
+    expect(run(fresh(true), [{ type: 'start' }, appLost]).accepted).toEqual([true, true]);
+    expect(run(applying(inSetup()), [appLost]).accepted).toEqual([false]);
+  });
+
+  it('on trial an app report is checked but does not end the trial', () => {
+    const trial = run(applying(inSetup()), [applyOk]).ctx;
+    const c = run(trial, [appLost]).ctx;
+    const r = run(c, [
+      { type: 'checkLinks', gen: c.gen.connectivity, links: WIFI },
+      { type: 'checked', gen: c.gen.connectivity, checks: [failed('dns')] },
+    ]);
+    expect(r.ctx.state).toBe('failsafe');
+  });
+});
+
+describe('lifecycle: netconnectd — forget leaves the network, stop_ap is honoured', () => {
+  const leave: Event = { type: 'leaveWifi' };
+
+  it('the Wi-Fi network in use was forgotten: leave it at once; nothing else known → setup', () => {
+    const o = online();
+    const r = run({ ...o, hasKnown: false }, [leave]);
+    expect(types(r.effects)).toEqual(['leave', 'enter:connecting', 'connectKnown']);
+    expect(run(r.ctx, [linksRead(NONE)]).ctx).toMatchObject({ state: 'setup', apUp: true });
+    expect(run(r.ctx, [linksRead({ ...NONE, ethernet: true })]).ctx).toMatchObject({ via: 'ethernet' });
+  });
+
+  it('on Ethernet, in setup: nothing to leave; applying refuses', () => {
+    const eth = run(fresh(false), [{ type: 'start' }, linksRead({ ...NONE, ethernet: true })]).ctx;
+    expect(types(run(eth, [leave]).effects)).toEqual([]);
+    expect(types(run(inSetup(), [leave]).effects)).toEqual([]);
+    expect(run(applying(inSetup()), [leave]).accepted).toEqual([false]);
+  });
+
+  it('on trial: the trial ends with the networks it was for', () => {
+    const trial = run(applying(inSetup()), [applyOk]).ctx;
+    const r = run(trial, [leave]);
+    expect(r.effects).toContainEqual({ type: 'revertAttempt', attemptId: 'a1' });
+    expect(r.ctx).toMatchObject({ state: 'connecting', attempt: undefined });
+  });
+
+  it('connecting starts over: a join under way for a forgotten network becomes stale', () => {
+    const c = run(fresh(true), [{ type: 'start' }]).ctx;
+    const gen = c.gen.connect;
+    const r = run(c, [leave]);
+    expect(run(r.ctx, [{ type: 'knownTried', gen, joined: true, links: WIFI }]).accepted).toEqual([false]);
+  });
+
+  it('stop_ap with nothing saved: the AP stays down for the hold, then setup reopens', () => {
+    const s = run(inSetup(), [{ type: 'apStop' }, connectFailed]);
+    expect(s.ctx).toMatchObject({ state: 'connecting', apUp: false, parked: true });
+    expect(s.effects).toContainEqual({
+      type: 'startTimer',
+      kind: 'apHold',
+      ms: 30_000,
+      gen: s.ctx.gen.apHold,
+    });
+    expect(types(s.effects)).not.toContain('apUp');
+    const back = run(s.ctx, [timer('apHold')]);
+    expect(types(back.effects)).toEqual(['connectKnown']);
+    expect(run(back.ctx, [connectFailed]).ctx).toMatchObject({ state: 'setup', apUp: true, apHeld: false });
+  });
+
+  it('stop_ap with a known network that returns during the hold: online, the hold ends quietly', () => {
+    const s = run(inSetup(true), [{ type: 'apStop' }, connectFailed]).ctx;
+    const joined = run(s, [timer('apHold'), connectedWifi]).ctx;
+    expect(joined).toMatchObject({ state: 'online', apUp: false });
+  });
+
+  it('ap.start during the hold opens setup at once; a hold of 0 reopens at once', () => {
+    const s = run(inSetup(), [{ type: 'apStop' }, connectFailed]).ctx;
+    expect(run(s, [{ type: 'apStart' }]).ctx).toMatchObject({ state: 'setup', apUp: true, apHeld: false });
+    const p = { ...policy, apHoldMs: 0 };
+    expect(run(inSetup(), [{ type: 'apStop' }, connectFailed], p).ctx.state).toBe('setup');
   });
 });
