@@ -1,8 +1,9 @@
 /**
  * The network lab's two bundles (the device agent and the station CLI), built the way
  * scripts/build.mjs builds them — one ESM file each, minified, `require` provided — into a
- * directory of the caller's: tests and benchmarks build into a scratch directory, so they never
- * race a `npm run build` writing the shared dist/. esbuild is imported only here, at run time.
+ * directory of the caller's: tests and benchmarks build into a scratch directory (no source maps),
+ * so they never race a `npm run build` writing the shared dist/, and remove it when done.
+ * esbuild is imported only here, at run time.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,6 @@ export async function buildNetnsBundles(outDir?: string): Promise<string> {
       target: 'node20.19',
       format: 'esm',
       minify: true,
-      sourcemap: 'linked',
       define: { __AIRLIFT_VERSION__: JSON.stringify('lab-netns') },
       banner: {
         js: "import { createRequire as __airliftRequire } from 'node:module'; const require = __airliftRequire(import.meta.url);",

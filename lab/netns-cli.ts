@@ -9,6 +9,7 @@
  * Everything it creates is named `al-<pid>-…` and removed at the end, on Ctrl-C and on SIGTERM;
  * what a crashed run left behind is swept at the start.
  */
+import { rm } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { ensurePackages, LAB_TOOLS } from './netns-tools';
 import { buildNetnsBundles } from './netns-build';
@@ -147,6 +148,7 @@ async function main(): Promise<number> {
   } finally {
     say('Tearing the lab down…');
     await fleet.destroy();
+    if (o.bundleDir === undefined) await rm(bundleDir, { recursive: true, force: true });
   }
 }
 

@@ -87,6 +87,8 @@ export interface NetnsFleetOptions {
   progress?: (message: string) => void;
   /** Node flags for the agents (default: the systemd unit's). */
   nodeFlags?: string[];
+  /** Appended to every setup AP's dnsmasq config (benchmarks only: see lab/netns-radio.ts). */
+  setupApDnsmasqExtra?: string[];
 }
 
 export interface NetnsDevice {
@@ -188,6 +190,7 @@ export class NetnsFleet {
   private readonly stations = new Set<LineChild>();
   private dhcp: LineChild | undefined;
   private dhcpIgnore: string[] = [];
+  private stationRuns = 0;
   private destroyed = false;
   private readonly progress: (message: string) => void;
 
@@ -381,8 +384,20 @@ export class NetnsFleet {
       await this.must(IP, ['-n', this.peerNs, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
     }
 
-    // The station.
+    // The station. A lane whose AP went away keeps its address with its carrier down (nothing
+    // here plays NetworkManager, which would drop it); the kernel must not route over such a link,
+    // or a later lane on the same setup subnet sends its TCP out of the dead one.
     await this.addNamespace(this.stationNs);
+    for (const scope of ['all', 'default'])
+      await this.must(IP, [
+        'netns',
+        'exec',
+        this.stationNs,
+        'sysctl',
+        '-q',
+        '-w',
+        `net.ipv4.conf.${scope}.ignore_routes_with_linkdown=1`,
+      ]);
     for (const [k, ifname] of this.adapters.entries()) {
       await this.veth(this.stationNs, ifname, `s${k}`, `02:5a:00:00:00:${hex2(k)}`);
       this.air.registerRadio(`${STATION_OBSERVER_PREFIX}${ifname}`, { [ifname]: `s${k}` });
@@ -772,6 +787,18 @@ export class NetnsFleet {
     await this.boot(d);
   }
 
+  /**
+   * Back to the factory: the agent stops at once, its networks and meta are gone (identity and
+   * handshake counters stay), and it boots into setup again. Resolves once it is there.
+   */
+  async factoryReset(d: NetnsDevice): Promise<void> {
+    await this.powerCut(d);
+    for (const f of ['networks.json', 'meta.json']) await rm(join(d.stateDir, f), { force: true });
+    d.spec = { ...d.spec, onLan: false };
+    await this.powerOn(d);
+    await this.settled(d, 60_000);
+  }
+
   /** Attempts the device's agent reported (every boot), by id. */
   attemptsOf(d: NetnsDevice): { id: string; result: string; reason?: string }[] {
     const byId = new Map<string, { id: string; result: string; reason?: string }>();
@@ -840,8 +867,22 @@ export class NetnsFleet {
     );
     proc.child.stdin?.end();
     this.stations.add(proc);
-    const done = proc.exited.then((e) => {
+    const n = ++this.stationRuns;
+    const done = proc.exited.then(async (e) => {
       this.stations.delete(proc);
+      const keep = process.env['AIRLIFT_LAB_KEEP_LOGS'];
+      if (keep) {
+        await mkdir(keep, { recursive: true });
+        const lines = [
+          `$ airlift ${args.join(' ')}`,
+          ...proc.events.map((x) => JSON.stringify(x)),
+          ...proc.text,
+        ];
+        await writeFile(
+          join(keep, `station-${n}.log`),
+          `${lines.join('\n')}\nstderr:\n${proc.stderr}\nexit ${String(e.code ?? e.signal)}\n`,
+        );
+      }
       return e.code ?? 128;
     });
     return { proc, done };

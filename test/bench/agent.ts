@@ -4,6 +4,7 @@
  * loopback latency of a SPAKE2+ handshake plus a `wifi.set`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -210,4 +211,121 @@ export async function benchAgent(rounds = 5): Promise<AgentFigures> {
     bundleGzipKiB: gzipSync(bundle).length / 1024,
     pbkdf2Ms,
   };
+}
+
+// ---- under load -----------------------------------------------------------------------------------
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+
+/** One GET over a keep-alive agent of its own, from `localAddress` (each client its own address). */
+function getOnce(url: string, agent: HttpAgent, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = httpRequest(url, { agent, localAddress }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - t0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface StatusLatency {
+  clients: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * `GET /v1/status` on a running agent (the lab device, as the unit runs it) from `clients`
+ * concurrent keep-alive clients, each from its own loopback address (the agent allows 32 sockets
+ * per address), `perClient` requests each after a warm-up.
+ */
+export async function benchStatusLatency(clients = 50, perClient = 100): Promise<StatusLatency> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-status-'));
+  const v = VARIANTS[1] ?? { flags: [], env: {} };
+  const a = await startAndTime([...v.flags, ...deviceArgs(stateDir)], v.env);
+  try {
+    const url = `${a.url}/v1/status`;
+    const agents = Array.from({ length: clients }, () => new HttpAgent({ keepAlive: true, maxSockets: 1 }));
+    const from = (i: number) => `127.0.0.${2 + i}`;
+    await Promise.all(agents.map((ag, i) => getOnce(url, ag, from(i))));
+    const times: number[] = [];
+    await Promise.all(
+      agents.map(async (ag, i) => {
+        for (let n = 0; n < perClient; n++) times.push(await getOnce(url, ag, from(i)));
+      }),
+    );
+    for (const ag of agents) ag.destroy();
+    return { clients, requests: times.length, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+  } finally {
+    await stop(a.child);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+export interface CycleFigures {
+  cycles: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  growthPct: number;
+  cycleMs: number;
+}
+
+/**
+ * Provisioning cycles against one running agent (sim radio at time scale 0): a SPAKE2+ session,
+ * `wifi.set` (confirm), the device on trial, `device.commit`, online — `cycles` times after a
+ * warm-up; idle RSS before and after.
+ */
+export async function benchCycles(cycles = 500, warmup = 20): Promise<CycleFigures> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-cycles-'));
+  const v = VARIANTS[1] ?? { flags: [], env: {} };
+  const a = await startAndTime([...v.flags, ...deviceArgs(stateDir), '--time-scale', '0'], v.env);
+  let secrets: { w0: Uint8Array; w1: Uint8Array } | undefined;
+  const stateOf = async () => ((await (await fetch(`${a.url}/v1/status`)).json()) as { state: string }).state;
+  const cycle = async (n: number) => {
+    const session = await openSession({
+      baseUrl: a.url,
+      deviceId: ID,
+      deriveSecrets: (salt, iter) => (secrets ??= deriveProverSecrets(SECRET, ID, salt, iter)),
+      fetch: (u, init) => fetch(u, init),
+    });
+    const nonce = n.toString(16).padStart(16, '0');
+    await session.call('wifi.set', {
+      networks: [{ ssid: 'LabNet', passphrase: 'correct horse' }],
+      mode: 'replace',
+      commit: 'confirm',
+      failsafeSeconds: 60,
+      nonce,
+    });
+    for (let i = 0; i < 2000 && (await stateOf()) !== 'failsafe'; i++)
+      await new Promise((r) => setTimeout(r, 2));
+    await session.call('device.commit', { nonce });
+    for (let i = 0; i < 2000 && (await stateOf()) !== 'online'; i++)
+      await new Promise((r) => setTimeout(r, 2));
+  };
+  try {
+    for (let n = 1; n <= warmup; n++) await cycle(n);
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssBeforeMiB = await rssMiB(a.child.pid ?? 0);
+    const t0 = performance.now();
+    for (let n = warmup + 1; n <= warmup + cycles; n++) await cycle(n);
+    const cycleMs = (performance.now() - t0) / cycles;
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssAfterMiB = await rssMiB(a.child.pid ?? 0);
+    return {
+      cycles,
+      rssBeforeMiB,
+      rssAfterMiB,
+      growthPct: ((rssAfterMiB - rssBeforeMiB) / rssBeforeMiB) * 100,
+      cycleMs,
+    };
+  } finally {
+    await stop(a.child);
+    await rm(stateDir, { recursive: true, force: true });
+  }
 }

@@ -18,7 +18,7 @@
  * Needs root, iproute2 and Debian's dnsmasq, udhcpc, curl, tcpdump, avahi-daemon, avahi-utils and
  * dbus-daemon (.ci/run installs them; missing ones are installed here when root). About 1.5 min.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNetnsBundles } from '../../../lab/netns-build';
@@ -51,8 +51,10 @@ describe.skipIf(skipReason !== '')(
     let report: Report;
     let peer: AvahiPeer | undefined;
 
+    let bundleDir: string | undefined;
+
     beforeAll(async () => {
-      const bundleDir = await buildNetnsBundles();
+      bundleDir = await buildNetnsBundles();
       fleet = await NetnsFleet.create({
         // Two with AP+STA (the AP stays up while they join), six taking turns. The AP+STA ones go
         // first: a lane left on the setup AP of one that lingers after success would hear it there
@@ -91,6 +93,7 @@ describe.skipIf(skipReason !== '')(
     afterAll(async () => {
       await peer?.stop();
       await fleet.destroy();
+      if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
       // Nothing of the lab is left: no namespace, no process in one, no /etc/netns entry.
       expect(fleet.leftovers()).toBe(0);
     }, 60_000);
