@@ -41,9 +41,6 @@ import {
   type ControlParams,
 } from './methods';
 
-// The client lives in ./client.ts; re-exported for importers of this module that have not moved yet.
-export { AgentNotRunningError, ControlClient, callControl, type ControlClientOptions } from './client';
-
 /** A connection that sends nothing for this long is closed (subscribers are exempt). */
 export const CONTROL_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** Lines read ahead of the one being answered before the socket stops reading (backpressure). */

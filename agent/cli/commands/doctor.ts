@@ -5,7 +5,7 @@ import type { DoctorReport } from '../../../shared/protocol/control';
 import { AgentNotRunningError } from '../../control/client';
 import { CORE_CHECKS, runDoctor } from '../../control/doctor';
 import { systemChecks } from '../../control/system-checks';
-import { ExecRunner } from '../../system/exec-runner';
+import { ExecRunner } from '../../../platform/commands';
 import type { CtlCommand } from '../command';
 import { socketOrDefault, type CliContext, type GlobalOptions } from '../context';
 import { formatDoctor } from '../format';
