@@ -1,44 +1,38 @@
 /**
- * The control socket's methods as one table: each method's params schema (from
- * shared/protocol/control.ts) and its handler, which receives the params already parsed by that
- * schema and returns the result typed by the method's result schema. The socket server looks a
- * method up here, parses, and calls; nothing else knows the method names.
+ * The control socket's methods as one table of the shared method-table shape
+ * (shared/protocol/method-table.ts): each handler receives its params already parsed by the
+ * method's schema in shared/protocol/control.ts and returns the result its result schema types.
+ * The socket server looks a method up here, parses, and calls; nothing else knows the method names.
  */
-import type { z } from 'zod';
 import { AirliftError } from '../../shared/errors';
 import { ssidBytesFromText, ssidToHex } from '../../shared/ssid';
-import {
+import type { MethodTable, ParamsOut } from '../../shared/protocol/method-table';
+import type {
   controlParamsSchemas,
-  type ControlMethod,
-  type ControlResult,
-  type DoctorReport,
+  controlResultSchemas,
+  ControlMethod,
+  DoctorReport,
 } from '../../shared/protocol/control';
 import type { Agent } from '../core/agent';
 import type { SessionManager } from '../session/session-manager';
 
-export type ControlParams<M extends ControlMethod> = z.output<(typeof controlParamsSchemas)[M]>;
-
-/** What a handler returns: the result, and what to do right after the answer is written. */
-export interface ControlOutcome<M extends ControlMethod> {
-  result: ControlResult<M>;
-  afterAnswer?: () => void;
-}
+export type ControlParams<M extends ControlMethod> = ParamsOut<typeof controlParamsSchemas, M>;
 
 /** The connection a request came on, as far as a method may touch it. */
-export interface ControlConnection {
+export interface ControlContext {
   /** Whether this connection already receives the agent's events. */
   readonly subscribed: boolean;
   /** Send every agent event on this connection from now on (it is then exempt from the idle timeout). */
   readonly subscribe: () => void;
+  /** Run `fn` right after this request's answer is written. */
+  readonly afterAnswer: (fn: () => void) => void;
 }
 
-export interface ControlMethodEntry<M extends ControlMethod> {
-  params: (typeof controlParamsSchemas)[M];
-  // A method, not a property, so that the table's entries are one type to the dispatcher.
-  handler(params: ControlParams<M>, conn: ControlConnection): ControlOutcome<M> | Promise<ControlOutcome<M>>;
-}
-
-export type ControlMethodTable = { [M in ControlMethod]: ControlMethodEntry<M> };
+export type ControlMethodTable = MethodTable<
+  typeof controlParamsSchemas,
+  typeof controlResultSchemas,
+  ControlContext
+>;
 
 export interface ControlMethodDeps {
   agent: Pick<
@@ -62,89 +56,48 @@ const OK = { ok: true } as const;
 
 export function controlMethods({ agent, sessions, doctor }: ControlMethodDeps): ControlMethodTable {
   return {
-    status: {
-      params: controlParamsSchemas.status,
-      handler: () => ({ result: { ...agent.status(), limits: sessions.limitsStatus() } }),
-    },
-    'networks.scan': {
-      params: controlParamsSchemas['networks.scan'],
-      handler: async (p) => ({ result: { networks: await agent.scan(p.force ?? false) } }),
-    },
-    'wifi.add': {
-      params: controlParamsSchemas['wifi.add'],
-      handler: async (p) => ({
-        result: await agent.setWifi({
-          networks: [p.network],
-          mode: 'add',
-          commit: 'auto',
-          failsafeSeconds: 300,
-          // While online, switching would drop a working link for an untested one: store it unless asked.
-          apply: p.apply ?? (agent.state === 'online' ? 'later' : 'now'),
-        }),
+    status: () => Promise.resolve({ ...agent.status(), limits: sessions.limitsStatus() }),
+    'networks.scan': async (p) => ({ networks: await agent.scan(p.force ?? false) }),
+    'wifi.add': (p) =>
+      agent.setWifi({
+        networks: [p.network],
+        mode: 'add',
+        commit: 'auto',
+        failsafeSeconds: 300,
+        // While online, switching would drop a working link for an untested one: store it unless asked.
+        apply: p.apply ?? (agent.state === 'online' ? 'later' : 'now'),
       }),
+    'wifi.forget': (p) => {
+      const ssidHex =
+        p.ssidHex?.toLowerCase() ?? (p.ssid !== undefined ? ssidToHex(ssidBytesFromText(p.ssid)) : undefined);
+      return agent.forgetWifi({
+        ...(p.id !== undefined ? { id: p.id } : {}),
+        ...(ssidHex !== undefined ? { ssidHex } : {}),
+      });
     },
-    'wifi.forget': {
-      params: controlParamsSchemas['wifi.forget'],
-      handler: async (p) => {
-        const ssidHex =
-          p.ssidHex?.toLowerCase() ??
-          (p.ssid !== undefined ? ssidToHex(ssidBytesFromText(p.ssid)) : undefined);
-        return {
-          result: await agent.forgetWifi({
-            ...(p.id !== undefined ? { id: p.id } : {}),
-            ...(ssidHex !== undefined ? { ssidHex } : {}),
-          }),
-        };
-      },
+    'wifi.list': () => Promise.resolve({ networks: agent.listWifi() }),
+    'ap.start': () => {
+      agent.startAp();
+      return Promise.resolve(OK);
     },
-    'wifi.list': {
-      params: controlParamsSchemas['wifi.list'],
-      handler: () => ({ result: { networks: agent.listWifi() } }),
+    'ap.stop': () => {
+      agent.stopAp();
+      return Promise.resolve(OK);
     },
-    'ap.start': {
-      params: controlParamsSchemas['ap.start'],
-      handler: () => {
-        agent.startAp();
-        return { result: OK };
-      },
+    'app.report': (p) => Promise.resolve(agent.reportApp(p)),
+    'connectivity.set': (p) => Promise.resolve(agent.setConnected(p.connected, p.app)),
+    'events.subscribe': (_p, conn) => {
+      // Subscribing only after the answer is written keeps it first on the wire.
+      if (!conn.subscribed) conn.afterAnswer(() => conn.subscribe());
+      return Promise.resolve({ subscribed: true, state: agent.state } as const);
     },
-    'ap.stop': {
-      params: controlParamsSchemas['ap.stop'],
-      handler: () => {
-        agent.stopAp();
-        return { result: OK };
-      },
+    'limits.reset': async () => {
+      await sessions.resetLimits();
+      return { ok: true, limits: sessions.limits };
     },
-    'app.report': {
-      params: controlParamsSchemas['app.report'],
-      handler: (p) => ({ result: agent.reportApp(p) }),
-    },
-    'connectivity.set': {
-      params: controlParamsSchemas['connectivity.set'],
-      handler: (p) => ({ result: agent.setConnected(p.connected, p.app) }),
-    },
-    'events.subscribe': {
-      params: controlParamsSchemas['events.subscribe'],
-      handler: (_p, conn) => {
-        const result = { subscribed: true, state: agent.state } as const;
-        if (conn.subscribed) return { result };
-        // Subscribing only after the answer is written keeps it first on the wire.
-        return { result, afterAnswer: () => conn.subscribe() };
-      },
-    },
-    'limits.reset': {
-      params: controlParamsSchemas['limits.reset'],
-      handler: async () => {
-        await sessions.resetLimits();
-        return { result: { ok: true, limits: sessions.limits } };
-      },
-    },
-    doctor: {
-      params: controlParamsSchemas.doctor,
-      handler: async () => {
-        if (!doctor) throw new AirliftError('BACKEND_UNAVAILABLE', 'This agent has no doctor configured');
-        return { result: await doctor() };
-      },
-    },
+    doctor: () =>
+      doctor
+        ? doctor()
+        : Promise.reject(new AirliftError('BACKEND_UNAVAILABLE', 'This agent has no doctor configured')),
   };
 }

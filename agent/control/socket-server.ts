@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { chmod, chown, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirliftError, toAirliftError } from '../../shared/errors';
-import { parseOrThrow } from '../../shared/validate';
+import { isMethodOf, parseParams, runMethod } from '../../shared/protocol/method-table';
 import {
   CONTROL_MAX_CONNECTIONS,
   CONTROL_MAX_LINE_BYTES,
@@ -18,12 +18,12 @@ import {
   JSONRPC_ERRORS,
   JSONRPC_VERSION,
   controlErrorObject,
+  controlParamsSchemas,
   controlRequestSchema,
-  isControlMethod,
   jsonRpcIdSchema,
   rpcCodeFor,
-  type ControlMethod,
   type ControlServerMessage,
+  type controlResultSchemas,
   type JsonRpcId,
 } from '../../shared/protocol/control';
 import type { AgentEvent } from '../../shared/protocol/api';
@@ -32,14 +32,10 @@ import type { Logger } from '../log';
 import { errnoCode } from '../../platform/atomic-file';
 import { NEWLINE, readFrames } from '../../platform/framing';
 import { closeUnixServer, listenUnix } from '../../platform/unix-socket';
-import {
-  controlMethods,
-  type ControlConnection,
-  type ControlMethodDeps,
-  type ControlMethodEntry,
-  type ControlOutcome,
-  type ControlParams,
-} from './methods';
+import { controlMethods, type ControlContext, type ControlMethodDeps, type ControlParams } from './methods';
+
+type ControlSchemas = typeof controlParamsSchemas;
+type ControlResults = typeof controlResultSchemas;
 
 /** A connection that sends nothing for this long is closed (subscribers are exempt). */
 export const CONTROL_IDLE_TIMEOUT_MS = 5 * 60_000;
@@ -78,17 +74,6 @@ interface Conn {
 }
 
 type QueueItem = { kind: 'line'; text: string } | { kind: 'oversize' };
-
-/** The entry's params parsed (throws, for an invalid-params answer), and the call left to make. */
-function bind<M extends ControlMethod>(
-  entry: ControlMethodEntry<M>,
-  raw: unknown,
-  what: string,
-): (conn: ControlConnection) => Promise<ControlOutcome<M>> {
-  // z.output of a schema indexed by a generic M does not resolve: this is that output, by construction.
-  const params = parseOrThrow(entry.params, raw, what) as ControlParams<M>;
-  return async (conn) => entry.handler(params, conn);
-}
 
 export async function startControlSocket(opts: ControlSocketOptions): Promise<ControlSocket> {
   const { path, agent, logger } = opts;
@@ -212,23 +197,29 @@ export async function startControlSocket(opts: ControlSocketOptions): Promise<Co
     const answer = req.id !== undefined;
     const id = req.id ?? null;
     const method = req.method;
-    if (!isControlMethod(method)) {
+    if (!isMethodOf(controlParamsSchemas, method)) {
       const err = new AirliftError('UNKNOWN_METHOD', `Unknown method ${JSON.stringify(method)}`);
       if (answer) send(conn, errorResponse(id, JSONRPC_ERRORS.METHOD_NOT_FOUND, err));
       return;
     }
-    let call: (c: ControlConnection) => Promise<ControlOutcome<ControlMethod>>;
+    let params: ControlParams<typeof method>;
     try {
-      call = bind(methods[method], req.params, `${method} params`);
+      params = parseParams(controlParamsSchemas, method, req.params);
     } catch (err) {
       if (answer) send(conn, errorResponse(id, JSONRPC_ERRORS.INVALID_PARAMS, toAirliftError(err)));
       return;
     }
     logger.debug({ method }, 'control request');
+    const after: (() => void)[] = [];
     try {
-      const outcome = await call(connection(conn));
-      if (answer) send(conn, { jsonrpc: JSONRPC_VERSION, id, result: outcome.result });
-      outcome.afterAnswer?.();
+      const result = await runMethod<ControlSchemas, ControlResults, ControlContext, typeof method>(
+        methods,
+        method,
+        params,
+        context(conn, after),
+      );
+      if (answer) send(conn, { jsonrpc: JSONRPC_VERSION, id, result });
+      for (const fn of after) fn();
     } catch (err) {
       const e = toAirliftError(err);
       if (e.code === 'INTERNAL') logger.error({ err, method }, 'control method failed');
@@ -236,9 +227,10 @@ export async function startControlSocket(opts: ControlSocketOptions): Promise<Co
     }
   }
 
-  /** What a method may do with its connection. */
-  function connection(conn: Conn): ControlConnection {
+  /** What a method may do with its connection; `after` collects what runs once the answer is written. */
+  function context(conn: Conn, after: (() => void)[]): ControlContext {
     return {
+      afterAnswer: (fn) => after.push(fn),
       get subscribed() {
         return conn.unsubscribe !== undefined;
       },

@@ -52,10 +52,6 @@ export const CONTROL_METHODS = [
 ] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 
-export function isControlMethod(method: string): method is ControlMethod {
-  return (CONTROL_METHODS as readonly string[]).includes(method);
-}
-
 // ---- envelope ----------------------------------------------------------------------------------
 
 /** Strings or integers; `null` is allowed by the spec (and used for errors about unreadable requests). */
