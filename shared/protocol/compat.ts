@@ -4,7 +4,7 @@
  * normalised to the agent's own network input, so the Wi-Fi rules are the same as for `wifi.set`.
  */
 import { z } from 'zod';
-import { networkInputSchema, type NetworkInput } from './network-input';
+import { classifySecret, networkInputSchema, type NetworkInput } from './network-input';
 import type { NetworkSecurity } from './wifi';
 
 /** A netconnectd message (without its NUL) larger than this is refused and the connection closed. */
@@ -118,12 +118,11 @@ export function parseNetconnectdMessage(text: string): NetconnectdParse {
   }
 }
 
-const PSK_HEX = /^[0-9a-fA-F]{64}$/;
-
 /**
- * A legacy `(ssid, psk)` pair as the agent's network input. Legacy `psk` is a passphrase, or a raw
- * PSK when it is 64 hex digits (as wpa_supplicant and netconnectd's Wi-Fi library read it); an
- * empty one means an open network. `security` comes from the scan when the caller knows it.
+ * A legacy `(ssid, psk)` pair as the agent's network input. Legacy `psk` is filed by the project's
+ * one rule, `classifySecret` (64 hex digits are a raw WPA2 PSK, as wpa_supplicant and netconnectd's
+ * Wi-Fi library read them; anything else, and every WPA3 secret, a passphrase); an empty one means
+ * an open network. `security` comes from the scan when the caller knows it.
  */
 export function legacyNetwork(
   ssid: { ssid: string } | { ssidHex: string },
@@ -132,12 +131,7 @@ export function legacyNetwork(
 ): z.ZodSafeParseResult<NetworkInput> {
   const s = secret === '' ? undefined : secret;
   const resolved: NetworkSecurity = security ?? (s === undefined ? 'open' : 'wpa2-psk');
-  const cred =
-    resolved === 'open' || s === undefined
-      ? {}
-      : resolved === 'wpa2-psk' && PSK_HEX.test(s)
-        ? { psk: s.toLowerCase() }
-        : { passphrase: s };
+  const cred = resolved === 'open' || s === undefined ? {} : classifySecret(resolved, s);
   return networkInputSchema.safeParse({ ...ssid, security: resolved, ...cred });
 }
 
