@@ -123,7 +123,7 @@ interface LinkSpec {
   /** Interface name, or the address when no interface has it (yet). */
   label: string;
   address: string;
-  netmask?: string;
+  netmask?: string | undefined;
 }
 
 interface Link extends LinkSpec {

@@ -215,7 +215,7 @@ const deviceOutcomeFields = z.object({
   attempts: count,
 });
 
-type Outcome<R> = Omit<z.output<typeof deviceOutcomeFields>, 'reason'> & { reason?: R };
+type Outcome<R> = Omit<z.output<typeof deviceOutcomeFields>, 'reason'> & { reason?: R | undefined };
 
 /**
  * An outcome whose reason is a FailureReason. A reason this build does not know (a journal written

@@ -41,7 +41,7 @@ export function ConfirmDialog({
                 <Button
                   className={danger ? 'btn btn-danger' : 'btn btn-primary'}
                   onPress={onConfirm}
-                  isDisabled={pending}
+                  isDisabled={pending ?? false}
                 >
                   {pending && <Icon name="spinner" />} {confirmLabel}
                 </Button>

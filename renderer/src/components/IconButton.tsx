@@ -21,7 +21,7 @@ export function IconButton({
         className={className ?? 'btn-icon'}
         aria-label={label}
         onPress={onPress}
-        isDisabled={isDisabled}
+        isDisabled={isDisabled ?? false}
       >
         <Icon name={icon} />
       </Button>

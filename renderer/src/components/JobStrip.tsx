@@ -51,7 +51,7 @@ export function JobControls({ job, compact }: { job: JobState; compact?: boolean
           className={compact ? 'btn btn-s' : 'btn'}
           onPress={() => void pause.run({ jobId: job.id })}
           isDisabled={pause.pending}
-          aria-describedby={compact ? undefined : 'pause-help'}
+          {...(compact ? {} : { 'aria-describedby': 'pause-help' })}
         >
           <Icon name={pause.pending ? 'spinner' : 'pause'} /> Pause
         </Button>

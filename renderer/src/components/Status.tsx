@@ -24,9 +24,9 @@ export function StatusText({
   title,
 }: {
   tone: Tone;
-  icon?: IconName;
+  icon?: IconName | undefined;
   children: ReactNode;
-  title?: string;
+  title?: string | undefined;
 }) {
   return (
     <span className={`status status-${tone}`} title={title}>

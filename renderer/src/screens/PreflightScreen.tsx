@@ -34,7 +34,8 @@ import { useCall, usePageState, useStationState, useStore } from '../hooks';
 import { toStationError } from '../bridge-core';
 import { isJobLive } from '../state';
 
-type Options = Required<JobStartOptions>;
+/** Every option set: what the form edits and sends. */
+type Options = { [K in keyof JobStartOptions]-?: NonNullable<JobStartOptions[K]> };
 
 const CHECK_TONE = { ok: 'success', warn: 'warning', block: 'danger' } as const;
 const CHECK_WORD = { ok: 'OK', warn: 'Warning', block: 'Blocks the start' } as const;
@@ -45,7 +46,13 @@ const SOURCE_WORD = {
   unknown: 'unknown',
 } as const;
 
-function CheckItem({ check, onLeaveOut }: { check: PreflightCheck; onLeaveOut?: (ids: string[]) => void }) {
+function CheckItem({
+  check,
+  onLeaveOut,
+}: {
+  check: PreflightCheck;
+  onLeaveOut?: ((ids: string[]) => void) | undefined;
+}) {
   const ids = check.deviceIds ?? [];
   return (
     <li className={`check check-${check.status}`}>
@@ -110,7 +117,7 @@ function HeardList({ heard, minSignal }: { heard: Preflight['heard']; minSignal:
         <StatusText tone="danger">{buckets.none} do not hear it</StatusText>
         {buckets.unknown > 0 && <StatusText tone="neutral">{buckets.unknown} not surveyed</StatusText>}
       </p>
-      <Virtualizer layout={ListLayout} layoutOptions={{ rowHeight: 28 }}>
+      <Virtualizer layout={ListLayout} layoutOptions={{ rowSize: 28 }}>
         <GridList
           aria-label="Target network as each device hears it (weakest first)"
           className="heard-list"
@@ -418,7 +425,7 @@ export function PreflightScreen({
             <ProgressBar
               className="progress"
               aria-label="Pre-flight survey"
-              value={progress ? (progress.done / progress.total) * 100 : undefined}
+              value={progress ? (progress.done / progress.total) * 100 : 0}
               isIndeterminate={!progress}
               valueLabel={progress ? `Surveyed ${progress.done} of ${progress.total} devices` : 'Checking…'}
             >
