@@ -231,6 +231,131 @@ describe('thingymcconfig application socket, as client_glib.c speaks it', () => 
   });
 });
 
+/** A client that keeps every byte it is sent, to compare with ctrl.h's layout by hand. */
+async function rawClient(path: string): Promise<{ sock: Socket; received: () => Buffer }> {
+  const sock = connect(path);
+  const chunks: Buffer[] = [];
+  sock.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  cleanups.push(async () => {
+    sock.destroy();
+    await Promise.resolve();
+  });
+  return { sock, received: () => Buffer.concat(chunks) };
+}
+
+const b = (...parts: (number | string)[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from([p]))));
+
+/**
+ * The messages written out from include/thingymcconfig/ctrl.h by hand (not with the codec under
+ * test): header { type, numfields incl. the terminator, pad0, pad1 }, fields { type, buflen, v0, v1 }
+ * each followed by its buffer, the terminator { 255, 0, 0, 0 }.
+ */
+const WIRE = {
+  // MSGTYPE_CONFIG_APPS (1); FIELDTYPE_CONFIG_APPS_APP (1), buflen, index from 1, pad; the name.
+  configApps: b(1, 3, 0, 0, 1, 13, 1, 0, 'myapplication', 1, 5, 2, 0, 'other', 255, 0, 0, 0),
+  // MSGTYPE_EVENT_NETWORKSTATEUPDATE (2); SUPPLICANTSTATE (1) and DHCPSTATE (2), state, error.
+  network: (supplicant: number, dhcp: number) =>
+    b(2, 3, 0, 0, 1, 0, supplicant, 0, 2, 0, dhcp, 0, 255, 0, 0, 0),
+  // MSGTYPE_EVENT_APPSTATEUPDATE (3); APPINDEX (1) index, pad; APPSTATE (2) or CONNECTIVITY (3) state, error.
+  appState: (index: number, state: number, error = 0) =>
+    b(3, 3, 0, 0, 1, 0, index, 0, 2, 0, state, error, 255, 0, 0, 0),
+  connectivity: (index: number, state: number, error = 0) =>
+    b(3, 3, 0, 0, 1, 0, index, 0, 3, 0, state, error, 255, 0, 0, 0),
+};
+// Generic states of ctrl.h: NULL 0, OK 1, ERR 2, PENDING 3, ACTIVE 4.
+const NULL = 0;
+const OK = 1;
+const ERR = 2;
+const ACTIVE = 4;
+
+describe('thingymcconfig application socket, byte for byte', () => {
+  it('sends CONFIG_APPS then NETWORKSTATEUPDATE on connect, and each network change as its 16 bytes', async () => {
+    const { d, socket } = await device();
+    const app = await rawClient(socket);
+    const hello = Buffer.concat([WIRE.configApps, WIRE.network(OK, NULL)]);
+    await waitFor(
+      () => app.received().length,
+      (n) => n >= hello.length,
+      'the hello',
+    );
+    expect(app.received()).toEqual(hello);
+
+    await curl(d, '/config', '{"ssid":"LabNet","psk":"correct horse"}');
+    await waitFor(
+      () => app.received().subarray(-16),
+      (last) => last.equals(WIRE.network(ACTIVE, ACTIVE)),
+      'NETWORKSTATEUPDATE: supplicant ACTIVE, DHCP ACTIVE',
+    );
+    // Nothing but whole NETWORKSTATEUPDATEs after the hello, each a change from the one before.
+    const updates = app.received().subarray(hello.length);
+    expect(updates.length % 16).toBe(0);
+    const seen: string[] = [];
+    for (let at = 0; at < updates.length; at += 16) {
+      const m = updates.subarray(at, at + 16);
+      expect(m.equals(WIRE.network(m[6] ?? -1, m[10] ?? -1))).toBe(true);
+      seen.push(m.toString('hex'));
+    }
+    expect(seen.every((m, i) => i === 0 || m !== seen[i - 1])).toBe(true);
+  });
+
+  it("reads client_glib.c's messages however the stream cuts them, and ignores what is not for it", async () => {
+    const { d, socket } = await device();
+    const app = await rawClient(socket);
+    await waitFor(
+      () => app.received().length,
+      (n) => n >= WIRE.configApps.length + 16,
+      'the hello',
+    );
+    // Two messages in one write, then one a byte at a time; between them a CONFIG_APPS and a type
+    // ctrl.h does not define, which the daemon reads past.
+    app.sock.write(Buffer.concat([WIRE.appState(1, OK), WIRE.connectivity(2, OK)]));
+    app.sock.write(WIRE.configApps);
+    app.sock.write(b(9, 2, 0, 0, 1, 3, 7, 7, 'abc', 255, 0, 0, 0));
+    for (const byte of WIRE.connectivity(1, ERR, 5)) {
+      app.sock.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const apps = await waitFor(
+      async () => ((await curl(d, '/status')).json as ThingyApps).apps,
+      (a) => JSON.stringify(a[0]?.connectivity) === JSON.stringify({ state: 'ERROR', code: 2, err: 5 }),
+      'connectivity ERROR for index 1',
+    );
+    expect(apps).toEqual([
+      {
+        name: 'myapplication',
+        appstate: { state: 'OK', code: 1 },
+        connectivity: { state: 'ERROR', code: 2, err: 5 },
+      },
+      { name: 'other', appstate: unknown, connectivity: { state: 'OK', code: 1 } },
+    ]);
+  });
+
+  it("garbage on one app's socket leaves the agent and the other apps alone", async () => {
+    const { d, socket } = await device();
+    const bad = await rawClient(socket);
+    bad.sock.write(Buffer.alloc(70_000, 0xff));
+    bad.sock.write(b(3, 255, 0, 0, 1, 255, 1, 0));
+    const good = await rawClient(socket);
+    await waitFor(
+      () => good.received().length,
+      (n) => n >= WIRE.configApps.length + 16,
+      'the hello to the next app',
+    );
+    good.sock.write(WIRE.appState(2, OK));
+    await waitFor(
+      async () => ((await curl(d, '/status')).json as ThingyApps).apps[1]?.appstate,
+      (s) => JSON.stringify(s) === JSON.stringify({ state: 'OK', code: 1 }),
+      "the other app's report",
+    );
+    expect(d.running.agent.state).toBe('setup');
+  });
+});
+
 describe('thingymcconfig HTTP on the device itself', () => {
   it('answers on loopback whatever the AP does, with its state words; GET /debug as upstream', async () => {
     const { d } = await device();
