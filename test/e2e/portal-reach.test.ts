@@ -150,6 +150,33 @@ describe.skipIf(!hasChromium)('captive portal without AP+STA: where to find the 
     expect(errors).toEqual([]);
   }, 90_000);
 
+  it('on a network it was on before, the page also shows the address it will most likely have', async () => {
+    const agent = device?.running.agent;
+    if (!agent) throw new Error('no device');
+    const before = agent.status().ip;
+    expect(before).toBeDefined();
+    // Back into setup (a technician's ap.start), with the setup network there again.
+    apGone = false;
+    agent.startAp();
+    await expect
+      .poll(() => agent.state === 'setup' && agent.status().setupAp.up, { timeout: 15_000 })
+      .toBe(true);
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.locator('#networks button').count(), { timeout: 15_000 }).toBeGreaterThan(2);
+    await page.locator('button.net', { hasText: 'LabNet' }).click();
+    await page.fill('#password', 'correct horse');
+    await page.fill('#code', 'ABCD EFGH IJKL MNOP QRST UVWX YQ');
+    await page.click('#submit');
+    await page.waitForSelector('#reach:not([hidden])', { timeout: 30_000 });
+    expect(await page.locator('#reach-ip').isVisible()).toBe(true);
+    expect(await page.locator('#reach-ip-text').textContent()).toBe(before);
+    expect(await page.locator('#reach-link').textContent()).toBe(HOST);
+    await page.screenshot({ path: join(SHOTS, '12-reach-address-hint.png'), fullPage: true });
+    await expect
+      .poll(() => page.locator('#reach-state').textContent(), { timeout: 30_000 })
+      .toContain('Found it');
+  }, 90_000);
+
   it('the answer to wifi.set carries where to look; a network the device was on before has its address', () => {
     const agent = device?.running.agent;
     if (!agent) throw new Error('no device');

@@ -206,6 +206,20 @@ describe('netconnectd: what the device does after the answer', () => {
     );
     expect(d.running.agent.state).toBe('setup');
   });
+  it('start_ap inside the idle window brings the AP back at once', async () => {
+    const clock = new ManualClock();
+    const { d, path } = await device({}, { clock });
+    expect(await send(path, 'stop_ap')).toEqual({ result: 'stopped ap' });
+    await d.running.agent.idle();
+    expect((await status(path)).connections.ap).toBe(false);
+    expect(await send(path, 'start_ap')).toEqual({ result: 'started ap' });
+    await waitFor(
+      () => status(path),
+      (s) => s.connections.ap,
+      'the AP, without waiting for the window',
+    );
+    expect(d.running.agent.state).toBe('setup');
+  });
 });
 
 describe('netconnectd: the socket path its clients use', () => {

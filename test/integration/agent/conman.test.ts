@@ -219,6 +219,19 @@ describe("conman's setConnected(False): an app on the device says it is cut off"
     expect(r.states.slice(mark)).toEqual(['connecting', 'online']);
   });
 
+  it('a failed app report meets the same check: a target that answers keeps the device where it is', async () => {
+    const r = await onWifiWithCellular({ dns: ['example.com'] });
+    const path = await withSocket(r);
+    const mark = r.states.length;
+    const report = ['--socket', path, 'report-app', 'bridge', '--state', 'ok', '--code', '0'];
+    expect((await ctl([...report, '--connectivity', 'failed', '--connectivity-code', '3'])).code).toBe(0);
+    await r.d.running.agent.idle();
+    expect(r.states.slice(mark)).toEqual([]);
+    expect(r.d.running.agent.status()).toMatchObject({ state: 'online', via: 'wifi' });
+    // Its report stands as it said it, for /v1/status and the station.
+    expect(r.d.running.agent.appStatus('bridge')?.connectivity).toEqual({ state: 'failed', code: 3 });
+  });
+
   it('in setup it looks for the known networks at once', async () => {
     const r = await rig({}, {});
     await saveLabNet(r.d);
