@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { CONNECT_FAILURE_REASONS } from '../shared/errors';
-import { scanResultSchema } from '../shared/protocol/wifi';
+import { networkSecuritySchema, scanResultSchema } from '../shared/protocol/wifi';
 
 /** Longest request or answer line (a scan of a few hundred APs fits easily). */
 export const AIR_MAX_LINE_BYTES = 1024 * 1024;
@@ -32,7 +32,7 @@ export const airRequestSchema = z.discriminatedUnion('op', [
       op: z.literal('associate'),
       ifname,
       ssidHex: hex.max(64),
-      security: z.enum(['open', 'wpa2-psk', 'wpa3-sae']),
+      security: networkSecuritySchema,
       passphrase: z.string().min(1).max(128).optional(),
       psk: z
         .string()

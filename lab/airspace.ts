@@ -201,6 +201,10 @@ export function checkCredentials(ap: AccessPoint, creds: Credentials): Credentia
     }
     case 'wpa3-sae':
       return ap.passphrase !== undefined && creds.passphrase === ap.passphrase ? 'ok' : 'auth_failed';
+    // No AP in this airspace runs 802.1X yet.
+    case 'wpa2-enterprise':
+    case 'wpa3-enterprise':
+      return 'auth_failed';
   }
 }
 

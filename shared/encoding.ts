@@ -60,6 +60,20 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
+const B64_STD_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** RFC 4648 base64 with padding (PEM's alphabet): the same bytes as base64url with two letters changed. */
+export function toBase64(bytes: Uint8Array): string {
+  const text = toBase64Url(bytes).replaceAll('-', '+').replaceAll('_', '/');
+  return text + '='.repeat((4 - (text.length % 4)) % 4);
+}
+
+/** Strict RFC 4648 base64: padding required, no whitespace, canonical trailing bits. */
+export function fromBase64(text: string): Uint8Array {
+  if (!B64_STD_RE.test(text)) throw new AirliftError('BAD_REQUEST', 'Not padded base64');
+  return fromBase64Url(text.replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_'));
+}
+
 export function utf8Encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }

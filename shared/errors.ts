@@ -7,6 +7,12 @@ export const ERROR_CODES = {
   INVALID_SSID: { status: 400, retryable: false, kind: 'user' },
   INVALID_PASSPHRASE: { status: 400, retryable: false, kind: 'user' },
   UNSUPPORTED_SECURITY: { status: 400, retryable: false, kind: 'user' },
+  /** An Enterprise (802.1X) block that cannot be used: method and fields that do not go together, no CA. */
+  INVALID_EAP: { status: 400, retryable: false, kind: 'user' },
+  /** A CA certificate, client certificate or private key that is not well-formed PEM of its kind. */
+  INVALID_CERTIFICATE: { status: 400, retryable: false, kind: 'user' },
+  /** Static IPv4 settings that cannot work: an address outside its prefix, a gateway off-link. */
+  INVALID_IPV4: { status: 400, retryable: false, kind: 'user' },
   INVALID_DEVICE_ID: { status: 400, retryable: false, kind: 'user' },
   INVALID_SECRET: { status: 400, retryable: false, kind: 'user' },
   INVALID_QR: { status: 400, retryable: false, kind: 'user' },
@@ -108,7 +114,12 @@ export function toAirliftError(err: unknown): AirliftError {
 
 /** Why joining a network failed, as the device reports it (protocol.md). */
 export const CONNECT_FAILURE_REASONS = [
+  /** The network refused the password (for 802.1X: the identity or password, inside the tunnel). */
   'auth_failed',
+  /** 802.1X: the EAP exchange itself failed (method or inner method refused, no answer from the server). */
+  'eap_failed',
+  /** 802.1X: the server's certificate did not pass the CA or domain check, or it refused the client's. */
+  'cert_rejected',
   'ssid_not_found',
   'assoc_rejected',
   'dhcp_timeout',

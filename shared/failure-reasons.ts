@@ -19,7 +19,17 @@ export const FAILURE_REASON_HELP: Readonly<Record<FailureReason, ReasonHelp>> = 
   // The device's own reasons for not joining the target.
   auth_failed: {
     title: 'Wrong network password',
-    fix: "The target network refused the password. Check the profile's password and security, then retry the group.",
+    fix: "The target network refused the password (on an Enterprise network: the identity or password). Check the profile's credentials and security, then retry the group.",
+    where: 'network',
+  },
+  eap_failed: {
+    title: 'Enterprise sign-in failed',
+    fix: "The network's authentication server did not complete the EAP exchange: the method or inner method (PEAP, TTLS, TLS; MSCHAPv2, PAP) may not be the one the site uses, or the server did not answer. Check the profile's EAP method with the site's IT, then retry.",
+    where: 'network',
+  },
+  cert_rejected: {
+    title: 'Certificate check failed',
+    fix: "The network's server certificate did not match the profile's CA certificate or domain, or the server refused the device's client certificate. Get the site's current CA (and domain) or a valid client certificate, then retry.",
     where: 'network',
   },
   ssid_not_found: {

@@ -8,6 +8,8 @@ export const SECURITY_LABELS: Record<NetworkSecurity, string> = {
   open: 'Open (no password)',
   'wpa2-psk': 'WPA2 personal (also WPA2/WPA3 mixed)',
   'wpa3-sae': 'WPA3 personal only (SAE)',
+  'wpa2-enterprise': 'WPA2 Enterprise (802.1X)',
+  'wpa3-enterprise': 'WPA3 Enterprise (802.1X)',
 };
 
 /** The problem with a typed password for this security, in words; undefined when it is fine. */

@@ -173,13 +173,19 @@ export interface WifiProfileSpec {
   autoconnectPriority?: number;
 }
 
-/** NetworkManager's `802-11-wireless-security.key-mgmt` for a security; open has no section. */
-export function nmKeyMgmt(security: NetworkSecurity): 'wpa-psk' | 'sae' | undefined {
+/**
+ * NetworkManager's `802-11-wireless-security.key-mgmt` for a security; open has no section. Both
+ * Enterprise generations are `wpa-eap`: WPA3-Enterprise is that with PMF required (`pmf 3`).
+ */
+export function nmKeyMgmt(security: NetworkSecurity): 'wpa-psk' | 'sae' | 'wpa-eap' | undefined {
   switch (security) {
     case 'wpa2-psk':
       return 'wpa-psk';
     case 'wpa3-sae':
       return 'sae';
+    case 'wpa2-enterprise':
+    case 'wpa3-enterprise':
+      return 'wpa-eap';
     case 'open':
       return undefined;
   }

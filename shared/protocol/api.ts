@@ -7,6 +7,9 @@ import { BANDS, NETWORK_SECURITY, scanResultSchema } from './wifi';
 import { CONNECT_FAILURE_REASONS, ERROR_CODES, type ErrorCode } from '../errors';
 import type { MethodTable, ParamsArgs, ParamsIn, ParamsOut, ResultOf } from './method-table';
 import { networkInputSchema } from './network-input';
+import { EAP_METHODS, EAP_PHASE2, SERVER_VALIDATION } from './eap';
+import { utf8Encode } from '../encoding';
+import { withCode } from '../validate';
 
 export const PROTOCOL_VERSION = 1;
 export const API_PREFIX = '/v1';
@@ -41,6 +44,13 @@ export const capabilitiesSchema = z.object({
   bands: z.array(z.enum(BANDS)),
   ethernet: z.boolean(),
   cellular: z.boolean(),
+  /**
+   * The EAP methods the device can join Enterprise networks with; listed (with `wpa2-enterprise` /
+   * `wpa3-enterprise` in `security`) only when its Wi-Fi stack can. Added after v1 shipped.
+   */
+  eap: z.array(z.enum(EAP_METHODS)).optional(),
+  /** The device can take a network's static IPv4 (`ipv4`). Added after v1 shipped. */
+  staticIpv4: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
 
@@ -70,6 +80,11 @@ export const lastAttemptSchema = z.object({
   ssidHex: z.string().optional(),
   /** Address obtained on success, so the portal can show where the device went. */
   ip: z.string().optional(),
+  /**
+   * How that address came: `static` is the network's own `ipv4` (the station can look for the device
+   * exactly there), `dhcp` a lease. Added after v1 shipped: older agents leave it out.
+   */
+  addressing: z.enum(['dhcp', 'static']).optional(),
 });
 export type LastAttempt = z.infer<typeof lastAttemptSchema>;
 
@@ -167,6 +182,19 @@ const nonceSchema = z
 
 export const MAX_NETWORKS_PER_SET = 8;
 
+/**
+ * The networks of one `wifi.set`, as JSON, at most this many bytes: what fits one RPC record
+ * (RPC_MAX_CT_CHARS of base64url inside a MAX_BODY_BYTES body) with room for the rest of the call.
+ * Certificates are what make a call big: each field has its own cap (EAP_LIMITS), and this one
+ * bounds them together. test/unit/shared/wifi-set-size.test.ts seals the largest call to prove it fits.
+ */
+export const WIFI_SET_NETWORKS_MAX_BYTES = 44 * 1024;
+
+/** The UTF-8 length of `networks` as JSON: what WIFI_SET_NETWORKS_MAX_BYTES bounds. */
+export function networksJsonBytes(networks: unknown): number {
+  return utf8Encode(JSON.stringify(networks)).length;
+}
+
 /** Everything of wifi.set but its networks (which networkInputSchema judges, see below). */
 export const wifiSetParamsShape = {
   mode: z.enum(['replace', 'add']).default('replace'),
@@ -177,7 +205,17 @@ export const wifiSetParamsShape = {
 
 export const wifiSetParamsSchema = z
   .object({
-    networks: z.array(networkInputSchema).min(1).max(MAX_NETWORKS_PER_SET),
+    networks: z
+      .array(networkInputSchema)
+      .min(1)
+      .max(MAX_NETWORKS_PER_SET)
+      .refine(
+        (networks) => networksJsonBytes(networks) <= WIFI_SET_NETWORKS_MAX_BYTES,
+        withCode(
+          'PAYLOAD_TOO_LARGE',
+          `the networks take more than ${WIFI_SET_NETWORKS_MAX_BYTES} bytes together (certificates, mostly): send them in several wifi.set calls with mode "add"`,
+        ),
+      ),
     ...wifiSetParamsShape,
     /** `later`: store without switching (stage a rotation); `now`: try at once under fail-safe. */
     apply: z.enum(['now', 'later']).default('now'),
@@ -201,6 +239,11 @@ export const reachSchema = z.object({
    */
   ipHint: z.string().optional(),
   /**
+   * `ipHint` is the network's static address: the device will be there and nowhere else. Added
+   * after v1 shipped.
+   */
+  ipStatic: z.boolean().optional(),
+  /**
    * URLs of the LAN API to poll once the phone is back on that network (`/v1/info` at the name,
    * then at the hint): any answer at all means the device is there.
    */
@@ -218,6 +261,28 @@ export const wifiSetResultSchema = z.object({
 });
 export type WifiSetResult = z.infer<typeof wifiSetResultSchema>;
 
+/**
+ * An Enterprise network's 802.1X settings as `wifi.list` shows them: who it signs in as and how it
+ * checks the server (`none`: the technician chose no CA), never a password, key or certificate.
+ */
+export const savedEapSchema = z.object({
+  method: z.enum(EAP_METHODS),
+  phase2: z.enum(EAP_PHASE2).optional(),
+  identity: z.string(),
+  anonymousIdentity: z.string().optional(),
+  serverValidation: z.enum(SERVER_VALIDATION),
+  domainMatch: z.string().optional(),
+});
+export type SavedEap = z.infer<typeof savedEapSchema>;
+
+/** Static IPv4 as shown (it is no secret): the station verifies the device at `address`. */
+export const savedIpv4Schema = z.object({
+  address: z.string(),
+  prefixLength: z.number().int(),
+  gateway: z.string().optional(),
+  dns: z.array(z.string()),
+});
+
 export const savedNetworkSchema = z.object({
   id: z.string(),
   ssid: z.string(),
@@ -227,6 +292,10 @@ export const savedNetworkSchema = z.object({
   priority: z.number().int(),
   provisional: z.boolean(),
   lastConnectedAt: z.string().optional(),
+  /** Enterprise networks only. Added after v1 shipped. */
+  eap: savedEapSchema.optional(),
+  /** Networks with static IPv4 only. Added after v1 shipped. */
+  ipv4: savedIpv4Schema.optional(),
 });
 export type SavedNetworkSummary = z.infer<typeof savedNetworkSchema>;
 export const wifiListResultSchema = z.object({ networks: z.array(savedNetworkSchema) });

@@ -1,10 +1,28 @@
 /** Wi-Fi vocabulary shared by agent, station and portal. */
 import { z } from 'zod';
 
-/** Security a network can be configured with. `wpa2-psk` also covers WPA1/WPA2 mixed and WPA2/WPA3 transition. */
-export const NETWORK_SECURITY = ['open', 'wpa2-psk', 'wpa3-sae'] as const;
+/**
+ * Security a network can be configured with. `wpa2-psk` also covers WPA1/WPA2 mixed and WPA2/WPA3
+ * transition. The Enterprise ones (802.1X, EAP) carry an `eap` block (shared/protocol/eap.ts);
+ * `wpa3-enterprise` is WPA3-Enterprise "only" mode: EAP with SHA-256 key management and PMF required.
+ */
+export const NETWORK_SECURITY = [
+  'open',
+  'wpa2-psk',
+  'wpa3-sae',
+  'wpa2-enterprise',
+  'wpa3-enterprise',
+] as const;
 export type NetworkSecurity = (typeof NETWORK_SECURITY)[number];
 export const networkSecuritySchema = z.enum(NETWORK_SECURITY);
+
+export const ENTERPRISE_SECURITY = ['wpa2-enterprise', 'wpa3-enterprise'] as const;
+export type EnterpriseSecurity = (typeof ENTERPRISE_SECURITY)[number];
+
+/** Whether `security` authenticates with 802.1X/EAP (an `eap` block) rather than a shared secret. */
+export function isEnterprise(security: NetworkSecurity): security is EnterpriseSecurity {
+  return security === 'wpa2-enterprise' || security === 'wpa3-enterprise';
+}
 
 /** Security an access point advertises, as seen in a scan. */
 export const SCAN_SECURITY = [
@@ -49,5 +67,9 @@ export function securityCompatible(scan: ScanSecurity, config: NetworkSecurity):
       return scan === 'wpa2-psk' || scan === 'wpa2-wpa3';
     case 'wpa3-sae':
       return scan === 'wpa3-sae' || scan === 'wpa2-wpa3';
+    // A scan says only that an AP is 802.1X, not which generation: either may be tried.
+    case 'wpa2-enterprise':
+    case 'wpa3-enterprise':
+      return scan === 'enterprise';
   }
 }
