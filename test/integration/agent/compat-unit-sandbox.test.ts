@@ -22,7 +22,8 @@ import { ChildLines, type LineEvent } from '../mdns/child-lines';
 import { raw, waitFor } from '../../helpers/lab';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-const HOST = fileURLToPath(new URL('./unit-sandbox-host.ts', import.meta.url));
+/** The agent's host script, relative to the checkout (bound at /run/sandbox/repo in the sandbox). */
+const HOST = 'test/integration/agent/unit-sandbox-host.ts';
 const UNIT = join(REPO, 'packaging/airliftd.service');
 const TMPFILES = join(REPO, 'packaging/tmpfiles.d/airlift-agent.conf');
 const PYTHON = '/usr/bin/python3';
@@ -53,23 +54,29 @@ function unitSettings(text: string): Map<string, string> {
   return out;
 }
 
-/** Lays out the namespace, then runs the agent with the unit's umask, TMPDIR and capabilities. */
+/**
+ * Lays out the namespace, then runs the agent with the unit's umask, TMPDIR and capabilities. The
+ * checkout, the state directory and the tmpfiles.d file are bound under /run/sandbox first: the
+ * checkout may itself live under the /tmp that is replaced here.
+ */
 const SANDBOX = `
 set -e
 mount --bind "$GROUP_FILE" /etc/group
 mount -t tmpfs -o mode=0755 airlift-sandbox-run /run
-mkdir /run/state
-mount --bind "$STATE" /run/state
+mkdir -p /run/sandbox/repo /run/sandbox/state
+mount --bind "$REPO" /run/sandbox/repo
+mount --bind "$STATE" /run/sandbox/state
+cp "$TMPFILES" /run/sandbox/airlift-agent.conf
 mount -t tmpfs -o mode=1777 airlift-sandbox-tmp /tmp
 mkdir -m "$RUNTIME_MODE" /run/airlift
-systemd-tmpfiles --create "$TMPFILES"
+systemd-tmpfiles --create /run/sandbox/airlift-agent.conf
 mount --bind /run/airlift /run/airlift
 mount -o remount,bind,ro /run
 mount -o remount,bind,ro /tmp
 umask "$UMASK"
 export TMPDIR="$UNIT_TMPDIR"
-cd "$REPO"
-exec setpriv --inh-caps=-all --bounding-set="-all,$CAPS" "$NODE" --import tsx "$HOST" /run/state "$COMPAT"
+cd /run/sandbox/repo
+exec setpriv --inh-caps=-all --bounding-set="-all,$CAPS" "$NODE" --import tsx "$HOST" /run/sandbox/state "$COMPAT"
 `;
 
 /** One netconnectd message, sent and read back as the plugin's `_send_message` does. */

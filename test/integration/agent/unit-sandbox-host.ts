@@ -6,7 +6,7 @@
  * surface listens, or that it did not start), the agent's error lines (`log`). Stops when stdin
  * closes.
  *
- * Run: node --import tsx unit-sandbox-host.ts <stateDir> <compat config as JSON>
+ * Run (from the checkout): node --import tsx test/integration/agent/unit-sandbox-host.ts <stateDir> <compat config as JSON>
  */
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../../agent/log';
