@@ -112,8 +112,9 @@ export class JobProgress {
     reason?: string;
     detail?: string;
   }): string {
+    // A verified device has a detail only when it was found another way than mDNS: worth saying.
     return o.result === 'verified'
-      ? `  ✓ ${o.deviceId} ${safe(o.name ?? '')} verified at ${o.ip ?? '?'}\n`
+      ? `  ✓ ${o.deviceId} ${safe(o.name ?? '')} verified at ${o.ip ?? '?'}${o.detail ? ` (${safe(o.detail)})` : ''}\n`
       : `  ✗ ${o.deviceId} ${safe(o.name ?? '')} failed: ${o.reason ?? 'unknown'}${o.detail ? ` (${safe(o.detail)})` : ''}\n`;
   }
 

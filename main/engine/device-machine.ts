@@ -23,10 +23,19 @@ export type DeviceEvent =
   | { type: 'reached'; bssid?: string; rssi?: number }
   | { type: 'opened' }
   | { type: 'linkOk'; targetSignal?: number }
-  | { type: 'pushed'; attemptId: string }
+  /** `ip`: the LAN address the device reported for its attempt (AP+STA), where the job may find it. */
+  | { type: 'pushed'; attemptId: string; ip?: string }
   /** Waiting for it to reappear on the target network (again, after a resume). */
   | { type: 'await' }
-  | { type: 'verified'; ip: string; hostname?: string; apps?: AppHealth[]; checks?: CheckSummary[] }
+  /** `detail`: how it was verified, when not the usual way (by unicast: mDNS did not arrive). */
+  | {
+      type: 'verified';
+      ip: string;
+      hostname?: string;
+      apps?: AppHealth[];
+      checks?: CheckSummary[];
+      detail?: string;
+    }
   | { type: 'failed'; reason: FailureReason; detail?: string }
   /** A resumed job starts over a device that had not yet taken the credentials. */
   | { type: 'restart' }
@@ -116,7 +125,7 @@ function factsOf(e: DeviceEvent): JournalFacts {
     case 'linkOk':
       return e.targetSignal !== undefined ? { targetSignal: e.targetSignal } : {};
     case 'pushed':
-      return { attemptId: e.attemptId };
+      return { attemptId: e.attemptId, ...(e.ip !== undefined ? { ip: e.ip } : {}) };
     default:
       return {};
   }
@@ -156,7 +165,8 @@ export function advance(s: DeviceState, e: DeviceEvent, now: number, wall: strin
     outcome.endedAt = wall;
     if (e.type === 'verified') {
       delete outcome.reason;
-      delete outcome.detail;
+      if (e.detail !== undefined) outcome.detail = e.detail;
+      else delete outcome.detail;
       outcome.ip = e.ip;
       if (e.hostname !== undefined) outcome.hostname = e.hostname;
       if (e.apps) outcome.apps = e.apps;

@@ -10,7 +10,8 @@
  * such an AP: it takes the address's lock before joining and leaves the AP before giving it back. After a chunk, a lane returns to the target network and the
  * pushed devices must reappear there over mDNS with their id, `st` failsafe/online and the job's `pv`;
  * each is then confirmed (`device.commit`) and its health read (`status.detail`). Devices that do not
- * reappear are looked for again as setup APs, to read why they failed.
+ * reappear are probed by unicast at the LAN addresses the job knows for them (client isolation keeps
+ * mDNS from crossing), the rest looked for again as setup APs, to read why they failed.
  * LAN path: the same sequence to devices already on the network, with bounded concurrency.
  * The AP path, the LAN path and the rescue share one way to reach a device and push to it.
  *
@@ -21,9 +22,8 @@
 import { AirliftError } from '../../shared/errors';
 import { setupSubnet } from '../../shared/addressing';
 import { DEFAULT_SSID_PREFIX, setupSsid } from '../../shared/identity';
-import { parseTxt } from '../../shared/protocol/mdns';
 import type { NetworkInput } from '../../shared/protocol/network-input';
-import type { WifiSetResult } from '../../shared/protocol/api';
+import { LAN_API_PORT, type WifiSetResult } from '../../shared/protocol/api';
 import type { SecureSession } from '../../shared/session/client';
 import { systemClock, type StationClock } from '../ports/clock';
 import type { DeviceTransport } from '../ports/device-transport';
@@ -33,6 +33,7 @@ import { DeviceApi, asAirlift, retryAfterMsOf } from './device-api';
 import { advance, isTerminal, resumeAction, type DeviceEvent, type DeviceState } from './device-machine';
 import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './device-text';
 import type { JobJournal } from './journal';
+import { claimsPush, probeAddresses, probeByUnicast, txtClaim } from './rediscovery';
 import type { DeviceSecrets } from './secrets';
 import type { DeviceOutcome, DeviceStep, FailureReason, JobEvent, JobSpec, JobSummary } from './types';
 
@@ -55,6 +56,8 @@ export interface RunnerDeps {
   ssidPrefix?: string;
   /** Port of the API on the setup AP (80 on devices). */
   apPort?: number;
+  /** Port of the API on the LAN, for a device probed by unicast (4780, `api.lanPort`). */
+  lanPort?: number;
   /**
    * A device's setup AP address when it is not the one derived from its id (a device with
    * `compat.thingymcconfig.apAddress: "10.0.0.1"`, as the station's manifest or settings say).
@@ -154,6 +157,15 @@ function reasonFor(step: DeviceStep, err: unknown): DeviceFailure {
   }
 }
 
+/** Where a pushed device was found again: advertised over mDNS, or answering a unicast probe. */
+interface Sighting {
+  ip: string | undefined;
+  port: number;
+  hostname?: string;
+  /** How it was found, when not over mDNS: kept in the verified outcome. */
+  detail?: string;
+}
+
 /** How a device is reached for its push: over its setup AP on a lane, or at its LAN address. */
 type Route = { kind: 'ap'; lane: WifiAdapter } | { kind: 'lan'; service: DiscoveredService | undefined };
 
@@ -181,6 +193,8 @@ export class JobRunner {
   private readonly sharedAddresses = new KeyedLock();
   /** Sessions opened for the push, reused to confirm the device at its new address. */
   private readonly sessions = new Map<string, SecureSession>();
+  /** Why the unicast probe did not find a device, for its not_rediscovered detail. */
+  private readonly probeNotes = new Map<string, string>();
   private readonly apiPort: number;
   private readonly nonce8: string;
   private readonly clock: StationClock;
@@ -308,7 +322,7 @@ export class JobRunner {
         const back = lanes[0];
         if (back) await this.returnToTarget(back);
         await this.verify(toVerify);
-        const missing = toVerify.filter((id) => !isTerminal(this.outcome(id).step));
+        const missing = await this.probeMissing(toVerify);
         if (missing.length > 0 && back) {
           this.emit({ type: 'phase', jobId: spec.id, phase: 'rescue', chunk: i });
           await this.rescue(back, missing);
@@ -344,11 +358,13 @@ export class JobRunner {
     const back = lanes[0];
     if (back) await this.returnToTarget(back);
     await this.verify(toVerify);
-    const missing = toVerify.filter((id) => !isTerminal(this.outcome(id).step));
+    const missing = await this.probeMissing(toVerify);
     if (missing.length > 0 && back) await this.rescue(back, missing);
     for (const id of missing)
       if (!isTerminal(this.outcome(id).step))
-        await this.isolated(id, () => this.fail(id, new DeviceFailure('not_rediscovered')));
+        await this.isolated(id, () =>
+          this.fail(id, this.withProbeNote(id, new DeviceFailure('not_rediscovered'))),
+        );
   }
 
   /** Wait until every device is seen on the LAN, or the timeout. */
@@ -356,8 +372,8 @@ export class JobRunner {
     const found = new Map<string, DiscoveredService>();
     const want = new Set(ids);
     const take = (svc: DiscoveredService) => {
-      const txt = safeTxt(svc.txt);
-      if (txt && want.has(txt.id)) found.set(txt.id, svc);
+      const claim = txtClaim(svc.txt);
+      if (claim && want.has(claim.id)) found.set(claim.id, svc);
     };
     for (const s of this.deps.browser.services()) take(s);
     if (found.size >= want.size) return found;
@@ -402,8 +418,12 @@ export class JobRunner {
       );
       const set = await this.pushCredentials(session);
       this.sessions.set(deviceId, session);
-      if (route.kind === 'ap' && set.apStaysUp) await this.awaitOnAp(api, set.attemptId);
-      await this.apply(deviceId, { type: 'pushed', attemptId: set.attemptId }, lane);
+      const ip = route.kind === 'ap' && set.apStaysUp ? await this.awaitOnAp(api, set.attemptId) : undefined;
+      await this.apply(
+        deviceId,
+        { type: 'pushed', attemptId: set.attemptId, ...(ip !== undefined ? { ip } : {}) },
+        lane,
+      );
     } catch (err) {
       await this.fail(deviceId, reasonFor(this.outcome(deviceId).step, err));
     }
@@ -518,8 +538,11 @@ export class JobRunner {
     });
   }
 
-  /** With AP+STA the device reports its result on the AP: wait for it there. */
-  private async awaitOnAp(api: DeviceApi, attemptId: string): Promise<void> {
+  /**
+   * With AP+STA the device reports its result on the AP: wait for it there. Its success names the
+   * LAN address it got, kept for a unicast probe should mDNS not bring it back.
+   */
+  private async awaitOnAp(api: DeviceApi, attemptId: string): Promise<string | undefined> {
     const deadline = this.clock.now() + this.input.spec.options.joinTimeoutMs + 15_000;
     while (this.clock.now() < deadline) {
       const a = (await api.status().catch(() => undefined))?.lastAttempt;
@@ -527,9 +550,10 @@ export class JobRunner {
         const f = reportedFailure(a.reason, 'reported on the setup AP');
         throw new DeviceFailure(f.reason, f.detail);
       }
-      if (a?.id === attemptId && a.result === 'ok') return;
+      if (a?.id === attemptId && a.result === 'ok') return probeAddresses([a.ip])[0];
       await this.clock.sleep(200);
     }
+    return undefined;
   }
 
   private async returnToTarget(lane: WifiAdapter): Promise<void> {
@@ -559,11 +583,17 @@ export class JobRunner {
     const waiting = new Set(ids.filter((id) => this.outcome(id).step === 'awaiting'));
     const confirming: Promise<void>[] = [];
     const consider = (svc: DiscoveredService) => {
-      const txt = safeTxt(svc.txt);
-      if (!txt || !waiting.has(txt.id)) return;
-      if (txt.pv !== this.nonce8 || (txt.st !== 'failsafe' && txt.st !== 'online')) return;
-      waiting.delete(txt.id);
-      confirming.push(this.isolated(txt.id, () => this.confirm(txt.id, svc)));
+      const claim = txtClaim(svc.txt);
+      if (!claim || !waiting.has(claim.id) || !claimsPush(claim, claim.id, this.nonce8)) return;
+      const id = claim.id;
+      // An AP+STA device advertises on its setup AP too, and a lane there heard it: that address
+      // is no way to it from the target network. Heard there alone, it is not back yet.
+      const setup = this.setupAddress(id);
+      const ipv4 = svc.addresses.find((a) => !a.includes(':') && a !== setup);
+      if (ipv4 === undefined && svc.addresses.includes(setup)) return;
+      waiting.delete(id);
+      const at = { ip: ipv4 ?? svc.addresses[0], port: svc.port, hostname: svc.host };
+      confirming.push(this.isolated(id, () => this.confirm(id, at)));
     };
     let unsubscribe: () => void = () => undefined;
     const allSeen = new Promise<void>((resolve) => {
@@ -579,11 +609,70 @@ export class JobRunner {
     await Promise.all(confirming);
   }
 
-  private async confirm(deviceId: string, svc: DiscoveredService): Promise<void> {
-    const ip = svc.addresses.find((a) => !a.includes(':')) ?? svc.addresses[0];
+  /**
+   * Pushed devices still awaited after the verify window: probe each by unicast at the LAN
+   * addresses the job knows for it, and confirm those whose answer claims the push there, as an
+   * mDNS sighting would be. Returns the devices still missing; why the probe failed is kept for
+   * their not_rediscovered detail.
+   */
+  private async probeMissing(ids: readonly string[]): Promise<string[]> {
+    const missing = ids.filter((id) => this.outcome(id).step === 'awaiting');
+    await Promise.all(missing.map((id) => this.isolated(id, () => this.probeOne(id))));
+    return missing.filter((id) => !isTerminal(this.outcome(id).step));
+  }
+
+  private async probeOne(deviceId: string): Promise<void> {
+    const addresses = probeAddresses(this.knownAddresses(deviceId));
+    if (addresses.length === 0) return;
+    const port = this.deps.lanPort ?? LAN_API_PORT;
+    const probe = await probeByUnicast({
+      deviceId,
+      nonce8: this.nonce8,
+      addresses,
+      port,
+      fetch: this.deps.transport.fetch,
+    });
+    if (!probe.ok) {
+      const to = addresses.join(', ');
+      this.probeNotes.set(
+        deviceId,
+        `not seen over mDNS, and the unicast probe to ${to} failed too (${probe.why})`,
+      );
+      return;
+    }
+    const seconds = Math.round(this.input.spec.options.verifyTimeoutMs / 1000);
+    await this.confirm(deviceId, {
+      ip: probe.address,
+      port,
+      hostname: probe.hostname,
+      detail:
+        `verified by unicast at ${probe.address}: it did not reappear over mDNS within ${seconds} s ` +
+        '(does the network keep multicast from crossing between clients, as client isolation does?)',
+    });
+  }
+
+  /**
+   * Every LAN address the job knows for a device: the one it reported for its attempt on its setup
+   * AP, or where the LAN path reached it (both in `ip` until it is verified). Other sources of an
+   * address (a static one per network) belong here.
+   */
+  private knownAddresses(deviceId: string): (string | undefined)[] {
+    return [this.outcome(deviceId).ip];
+  }
+
+  /** A not_rediscovered failure with what the unicast probe met, when it probed this device. */
+  private withProbeNote(deviceId: string, f: DeviceFailure): DeviceFailure {
+    const note = this.probeNotes.get(deviceId);
+    if (f.reason !== 'not_rediscovered' || note === undefined) return f;
+    return new DeviceFailure('not_rediscovered', f.detail === undefined ? note : `${f.detail}; ${note}`);
+  }
+
+  /** Confirm a device where it was found: commit over the push's session, read its health. */
+  private async confirm(deviceId: string, at: Sighting): Promise<void> {
+    const { ip } = at;
     try {
       if (ip === undefined) throw new DeviceFailure('not_rediscovered', 'advertised without an address');
-      const url = `http://${ip}:${svc.port}`;
+      const url = `http://${ip}:${at.port}`;
       const commit = { nonce: this.input.spec.nonce };
       // The push's session is still open on the device: move it to the new address. A device that
       // restarted (or dropped the session) gets a fresh handshake.
@@ -607,7 +696,8 @@ export class JobRunner {
       await this.apply(deviceId, {
         type: 'verified',
         ip,
-        hostname: svc.host,
+        ...(at.hostname !== undefined ? { hostname: at.hostname } : {}),
+        ...(at.detail !== undefined ? { detail: at.detail } : {}),
         ...(detail
           ? {
               apps: detail.status.apps.map((a) => ({
@@ -633,7 +723,12 @@ export class JobRunner {
       scanError = asAirlift(err).message;
       return [];
     });
-    for (const id of ids) await this.isolated(id, () => this.rescueOne(lane, id, scan, scanError));
+    for (const id of ids)
+      await this.isolated(id, () =>
+        this.rescueOne(lane, id, scan, scanError).catch((err: unknown) => {
+          throw err instanceof DeviceFailure ? this.withProbeNote(id, err) : err;
+        }),
+      );
   }
 
   /** One device that did not come back: its setup AP, and the reason it recorded there. */
@@ -792,14 +887,6 @@ export class JobRunner {
     } catch {
       // a broken progress display must not break the job
     }
-  }
-}
-
-function safeTxt(txt: Record<string, string>) {
-  try {
-    return parseTxt(txt);
-  } catch {
-    return undefined;
   }
 }
 
