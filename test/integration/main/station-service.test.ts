@@ -208,7 +208,12 @@ describe('the station service', () => {
         code: 'BUSY',
       });
     } finally {
-      other.kill();
+      // The lock is stale only once that process is gone: wait for it, or the start below races it.
+      if (other.exitCode === null && other.signalCode === null) {
+        const gone = new Promise((resolve) => other.once('exit', resolve));
+        other.kill();
+        await gone;
+      }
     }
     // Our own lock is taken for the job and given back after it.
     const { jobId } = (await s.service.call('startJob', {
