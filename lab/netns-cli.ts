@@ -27,6 +27,16 @@ const scale = (v: string) => {
   return n;
 };
 
+/** Where the station's adapters are, one network once with its adapters: "Workshop (wlan0, wlan1)". */
+function describeStationNetworks(fleet: NetnsFleet): string {
+  const byNetwork = new Map<string, string[]>();
+  fleet.stationNetworks().forEach((ssid, k) => {
+    const key = ssid ?? 'no network';
+    byNetwork.set(key, [...(byNetwork.get(key) ?? []), fleet.adapters[k] ?? `adapter ${k}`]);
+  });
+  return [...byNetwork].map(([ssid, ifs]) => `${ssid} (${ifs.join(', ')})`).join('; ');
+}
+
 async function main(): Promise<number> {
   const program = new Command('lab:netns')
     .description('Provision a fleet of real agents in network namespaces with the real station CLI')
@@ -142,7 +152,7 @@ async function main(): Promise<number> {
       healthyOk = parsed.devices.filter((d) => !faulty.has(d.id)).every((d) => d.result === 'verified');
     }
     say(
-      `Finished in ${((Date.now() - started) / 1000).toFixed(1)} s; the station is back on ${fleet.stationNetworks().join(', ') || 'no network'}.`,
+      `Finished in ${((Date.now() - started) / 1000).toFixed(1)} s; the station is back on ${describeStationNetworks(fleet)}.`,
     );
     return healthyOk ? 0 : 1;
   } finally {
