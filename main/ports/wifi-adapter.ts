@@ -3,6 +3,7 @@
  * Windows (netsh wlan) and macOS (CoreWLAN helper) implement it in main/wifi/; the lab's sim adapter
  * implements it over the airspace.
  */
+import type { EapConfig } from '../../shared/protocol/eap';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 
 export interface AdapterInfo {
@@ -30,6 +31,11 @@ export interface JoinRequest {
   passphrase?: string;
   /** WPA2 raw pre-shared key, 64 hex digits, instead of a passphrase (never with WPA3-SAE). */
   psk?: string;
+  /**
+   * Enterprise (802.1X) only, and only on an adapter with `joinsEnterprise`: the whole block,
+   * secrets included. Its secrets and key go in 0600 files or a passwd-file, never in argv or logs.
+   */
+  eap?: EapConfig;
   hidden?: boolean;
   /** Overall deadline for association and an address. */
   timeoutMs: number;
@@ -41,13 +47,33 @@ export type JoinResult =
   | { ok: true; ip: string; durationMs: number; bssid?: string; signal?: number }
   | {
       ok: false;
-      reason: 'auth_failed' | 'ssid_not_found' | 'dhcp_timeout' | 'timeout' | 'unreachable' | 'hardware';
+      reason:
+        | 'auth_failed'
+        | 'eap_failed'
+        | 'cert_rejected'
+        | 'ssid_not_found'
+        | 'dhcp_timeout'
+        | 'timeout'
+        | 'unreachable'
+        | 'hardware';
       detail?: string;
       durationMs: number;
     };
 
+/** Whether an adapter joins 802.1X networks itself, and if not, why (decision 0012). */
+export interface EnterpriseSupport {
+  join: boolean;
+  /** Why not, in a technician's words (shown by the pre-flight). */
+  why?: string;
+}
+
 export interface WifiAdapter {
   readonly info: AdapterInfo;
+  /**
+   * Whether `join` takes `eap`. Absent: it cannot, and a job with an Enterprise target verifies
+   * from the network the adapter had before the job (decision 0012).
+   */
+  readonly enterprise?: EnterpriseSupport;
   scan(): Promise<ScanResult[]>;
   current(): Promise<CurrentConnection | undefined>;
   /** Join and wait for an address (and reachability of `expectReachable`). Never throws for an ordinary failure. */

@@ -17,6 +17,9 @@ import { performance } from 'node:perf_hooks';
 import { AirliftError } from '../../shared/errors';
 import { passphraseSchema, pskHexSchema, saePasswordSchema } from '../../shared/passphrase';
 import { ssidHexSchema } from '../../shared/ssid';
+import { eapInputSchema, type EapConfig } from '../../shared/protocol/eap';
+import { isEnterprise } from '../../shared/protocol/wifi';
+import { writeFileAtomic } from '../../platform/atomic-file';
 import { parseOrThrow } from '../../shared/validate';
 import type { CommandResult, CommandRunner } from '../../platform/commands';
 import type { JoinRequest, JoinResult } from '../ports/wifi-adapter';
@@ -170,6 +173,12 @@ export interface JoinSecret {
  */
 export function requestSecret(req: JoinRequest): JoinSecret | undefined {
   const given = (req.passphrase !== undefined ? 1 : 0) + (req.psk !== undefined ? 1 : 0);
+  // Enterprise credentials are the `eap` block (requestEap), never a passphrase.
+  if (isEnterprise(req.security)) {
+    if (given > 0)
+      throw new AirliftError('INVALID_PASSPHRASE', `A ${req.security} network takes eap, not a passphrase`);
+    return undefined;
+  }
   if (req.security === 'open') {
     if ((req.passphrase ?? '') !== '' || req.psk !== undefined) {
       throw new AirliftError('INVALID_PASSPHRASE', 'An open network takes no passphrase');
@@ -194,6 +203,46 @@ export function requestSecret(req: JoinRequest): JoinSecret | undefined {
         ? parseOrThrow(passphraseSchema, passphrase, 'passphrase')
         : parseOrThrow(saePasswordSchema, passphrase, 'passphrase'),
   };
+}
+
+/**
+ * An Enterprise request's `eap` block, judged again by the shared schema (an adapter writes what
+ * it runs from this, never from what a caller built by hand); undefined for other securities.
+ */
+export function requestEap(req: JoinRequest): EapConfig | undefined {
+  if (!isEnterprise(req.security)) {
+    if (req.eap !== undefined)
+      throw new AirliftError('INVALID_EAP', `A ${req.security} network takes no eap block`);
+    return undefined;
+  }
+  if (req.eap === undefined)
+    throw new AirliftError('INVALID_EAP', `A ${req.security} network needs its eap block`);
+  return parseOrThrow(eapInputSchema, req.eap, 'eap');
+}
+
+/**
+ * A private directory (mkdtemp, 0700) holding `files`, each 0600, written whole and atomically. The
+ * caller removes it with `remove` when the files are no longer needed: certificates must outlive one
+ * command when the OS reads them again on re-authentication, so they go with the profile.
+ */
+export async function writePrivateFiles(
+  tmpRoot: string,
+  files: readonly { file: string; content: string }[],
+): Promise<{ dir: string; paths: Map<string, string>; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpRoot, 'airlift-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const paths = new Map<string, string>();
+  try {
+    for (const f of files) {
+      const path = join(dir, f.file);
+      await writeFileAtomic(path, f.content, { mode: 0o600 });
+      paths.set(f.file, path);
+    }
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { dir, paths, remove };
 }
 
 /** The request's SSID as lowercase hex of 1..32 bytes; throws INVALID_SSID. */

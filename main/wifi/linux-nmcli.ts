@@ -23,6 +23,10 @@
  *   A failed join deletes its profile; `leave` deletes every temporary profile; `restore`
  *   re-activates the technician's profile by UUID.
  *
+ * Enterprise (802.1X): the same temporary profile with `802-1x.*` settings (shared/linux-tools/
+ * nmcli-eap.ts), its certificates and key in a 0700 directory of 0600 files that is removed with the
+ * profile, the password and key passphrase in the passwd-file; never argv (decision 0012).
+ *
  * Tested here (no NetworkManager on this machine): every builder's exact argv, the parsers on
  * recorded output, and the join/leave/restore flows on a fake runner. Not tested: a real nmcli.
  */
@@ -54,8 +58,10 @@ import {
   macOf,
   outputOf,
   reachableBefore,
+  requestEap,
   requestSecret,
   requestSsidHex,
+  writePrivateFiles,
   resolveDeps,
   usableIpv4,
   withSecretFile,
@@ -78,6 +84,14 @@ import {
   wifiProfileAddArgs,
 } from '../../shared/linux-tools/nmcli-connections';
 import { BUSCTL, nmAddConnectionDbusArgs } from '../../shared/linux-tools/busctl';
+import {
+  eapFileContents,
+  eapPasswdFile,
+  eapSecrets,
+  nm8021xArgs,
+  type EapFiles,
+} from '../../shared/linux-tools/nmcli-eap';
+import type { EapConfig } from '../../shared/protocol/eap';
 
 // The shared builders, under this module's names as well.
 export {
@@ -155,6 +169,10 @@ export class NmcliAdapter implements WifiAdapter {
   private readonly scanTimeoutMs: number;
   /** UUIDs of the temporary profiles this adapter created and has not deleted yet. */
   private readonly temporary = new Set<string>();
+  /** An Enterprise profile's certificate directory, removed with the profile. */
+  private readonly materials = new Map<string, () => Promise<void>>();
+  /** NetworkManager's 802-1x settings take every method (decision 0012). */
+  readonly enterprise = { join: true } as const;
 
   constructor(
     readonly ifname: string,
@@ -220,7 +238,8 @@ export class NmcliAdapter implements WifiAdapter {
     const ssidHex = requestSsidHex(req);
     // NetworkManager's `802-11-wireless-security.psk` takes a passphrase or the 64-hex PSK itself
     // (nm-setting-wireless-security.c: 64 hex digits are the key), so both go in the passwd-file.
-    const secret = requestSecret(req)?.value;
+    const psk = requestSecret(req)?.value;
+    const eap = requestEap(req);
     const fail = joinFailure(this.deps.now, start);
 
     await this.dropTemporary();
@@ -228,7 +247,16 @@ export class NmcliAdapter implements WifiAdapter {
     const spec = { ifname: this.ifname, name, security: req.security, hidden: req.hidden === true };
     const ssidText = ssidTextForNmcli(ssidHex);
     let uuid: string | undefined;
-    if (ssidText !== undefined) {
+    if (eap !== undefined) {
+      if (ssidText === undefined)
+        return fail(
+          'hardware',
+          'an Enterprise network whose name is not text cannot be joined through nmcli',
+        );
+      const added = await this.addEnterprise({ ...spec, ssid: ssidText }, eap);
+      if ('failed' in added) return fail('hardware', added.failed);
+      uuid = added.uuid;
+    } else if (ssidText !== undefined) {
       const added = await this.run(connectionAddArgs({ ...spec, ssid: ssidText }));
       if (added.code !== 0) return fail('hardware', firstErrorLine(outputOf(added)));
       uuid = parseAddedUuid(added.stdout);
@@ -249,21 +277,23 @@ export class NmcliAdapter implements WifiAdapter {
     const profile = uuid;
 
     const waitSeconds = Math.max(1, (deadline - this.deps.now()) / 1000);
-    const up = (passwd?: string) =>
+    const secrets = eap !== undefined ? eapSecrets(eap) : psk !== undefined ? [psk] : [];
+    const passwd = eap !== undefined ? eapPasswdFile(eap) : psk !== undefined ? passwdFileContent(psk) : '';
+    const up = (file?: string) =>
       this.run(
-        connectionUpArgs(profile, this.ifname, waitSeconds, passwd),
+        connectionUpArgs(profile, this.ifname, waitSeconds, file),
         waitSeconds * 1000 + 10_000,
-        secret ? [secret] : [],
+        secrets,
       );
     const activated =
-      secret === undefined
+      passwd === ''
         ? await up()
-        : await withSecretFile(this.deps.tmpRoot, 'passwd', passwdFileContent(secret), (file) => up(file));
+        : await withSecretFile(this.deps.tmpRoot, 'passwd', passwd, (file) => up(file));
     if (activated.code !== 0 || activated.timedOut) {
       await this.deleteProfile(profile);
       if (activated.timedOut) return fail('timeout', 'nmcli did not finish in time');
       const { reason, detail } = classifyActivationFailure(activated.code, outputOf(activated));
-      return fail(reason, detail);
+      return fail(eap !== undefined ? enterpriseReason(reason, outputOf(activated)) : reason, detail);
     }
 
     const ip = await ipv4Before(this.deps, this.ifname, Math.max(deadline, this.deps.now() + 3_000));
@@ -287,11 +317,40 @@ export class NmcliAdapter implements WifiAdapter {
     };
   }
 
+  /**
+   * An Enterprise profile: its certificates and key in a private directory that lives as long as the
+   * profile (NetworkManager hands the paths to wpa_supplicant, which reads them again when it
+   * re-authenticates), removed with it; the secrets come on activation.
+   */
+  private async addEnterprise(
+    spec: TempProfileSpec,
+    eap: EapConfig,
+  ): Promise<{ uuid: string } | { failed: string }> {
+    const material = await writePrivateFiles(
+      this.deps.tmpRoot,
+      eapFileContents(eap).map((f) => ({ file: f.file, content: f.pem })),
+    );
+    const files: EapFiles = {};
+    for (const f of eapFileContents(eap)) files[f.name] = material.paths.get(f.file);
+    const added = await this.run([...connectionAddArgs(spec), ...nm8021xArgs(spec.security, eap, files)]);
+    const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
+    if (uuid === undefined) {
+      await material.remove();
+      return {
+        failed: added.code === 0 ? 'nmcli did not report the new profile' : firstErrorLine(outputOf(added)),
+      };
+    }
+    this.materials.set(uuid, material.remove);
+    return { uuid };
+  }
+
   private async deleteProfile(uuid: string): Promise<boolean> {
     const r = await this.run(connectionDeleteArgs(uuid));
     // Exit 10: already gone (NetworkManager restarted, or someone else removed it).
     if (r.code === 0 || r.code === 10) {
       this.temporary.delete(uuid);
+      await this.materials.get(uuid)?.();
+      this.materials.delete(uuid);
       return true;
     }
     return false;
@@ -328,6 +387,22 @@ export class NmcliAdapter implements WifiAdapter {
       );
     }
   }
+}
+
+/**
+ * An Enterprise activation's failure: NetworkManager reports the supplicant's EAP failures as
+ * "802.1X supplicant failed/disconnected", which the shared classifier files as auth_failed (right
+ * for WPA2-PSK's 4-way handshake); for 802.1X that is the EAP exchange. Missing or refused secrets
+ * stay auth_failed. Which certificate check failed is only in wpa_supplicant's log, not nmcli's words.
+ */
+export function enterpriseReason(
+  reason: ReturnType<typeof classifyActivationFailure>['reason'],
+  text: string,
+): Extract<JoinResult, { ok: false }>['reason'] {
+  const t = text.toLowerCase();
+  if (t.includes('certificate')) return 'cert_rejected';
+  if (reason === 'auth_failed' && t.includes('802.1x supplicant')) return 'eap_failed';
+  return reason;
 }
 
 export class NmcliAdapterProvider implements WifiAdapterProvider {

@@ -369,6 +369,14 @@ function helperMissing(what: string): AirliftError {
 
 export class MacosAdapter implements WifiAdapter {
   readonly info: AdapterInfo;
+  /**
+   * The CoreWLAN helper joins personal networks only: CoreWLAN's enterprise association trusts what
+   * the system trusts and takes a keychain identity, not a CA file or a key in a file. Decision 0012.
+   */
+  readonly enterprise = {
+    join: false,
+    why: "The macOS helper cannot join Enterprise networks with a given CA (CoreWLAN's enterprise join takes a keychain identity and the system's trust settings, not a CA file). The lane verifies devices from the network it had before the job.",
+  } as const;
   private readonly deps: ResolvedDeps;
   private readonly networksetup: string;
   private readonly helper: string | undefined;

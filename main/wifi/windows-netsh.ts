@@ -460,6 +460,14 @@ export interface NetshAdapterOptions extends AdapterDeps {
 
 export class NetshAdapter implements WifiAdapter {
   readonly info: AdapterInfo;
+  /**
+   * netsh can add a WLAN profile with EAP settings, but not its user credentials: those need the
+   * native WlanSetProfileEapXmlUserData API (or the sign-in prompt a person answers). Decision 0012.
+   */
+  readonly enterprise = {
+    join: false,
+    why: 'Windows cannot be given an Enterprise password or client key through netsh: a WLAN profile with EAP can be added, but its credentials only through the native WlanSetProfileEapXmlUserData API or a sign-in prompt. The lane verifies devices from the network it had before the job.',
+  } as const;
   private readonly deps: ResolvedDeps;
   private readonly netsh: string;
   private readonly pollMs: number;
