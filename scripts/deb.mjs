@@ -26,7 +26,7 @@ export function controlFile({ version, architecture, depends }) {
     `Architecture: ${architecture}`,
     'Maintainer: Airlift <maintainers@users.noreply.example>',
     ...(depends ? [`Depends: ${depends}`] : []),
-    'Recommends: network-manager | wpasupplicant, iw, avahi-daemon',
+    'Recommends: network-manager | wpasupplicant, iw, avahi-daemon, avahi-utils',
     'Suggests: hostapd, dnsmasq-base',
     'Section: net',
     'Priority: optional',
