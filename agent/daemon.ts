@@ -209,10 +209,10 @@ const AP_BIND_RETRIES = 14;
  * reports the AP up, so a bind refused with EADDRNOTAVAIL is tried again on a timer.
  */
 class ApListener {
-  private bound?: { server: Server; address: string };
+  private bound: { server: Server; address: string } | undefined;
   private syncing = false;
   private syncAgain = false;
-  private retry?: NodeJS.Timeout;
+  private retry: NodeJS.Timeout | undefined;
   private retries = 0;
   private closed = false;
 

@@ -136,7 +136,7 @@ function plainIpv4(address: string | undefined): string {
 
 /** The connection was made to the AP's own address, from an address on the AP's subnet. */
 export function fromSetupAp(
-  socket: Pick<Socket, 'localAddress' | 'remoteAddress'>,
+  socket: { readonly localAddress?: string | undefined; readonly remoteAddress?: string | undefined },
   ap: { address: string; prefixLength: number } | undefined,
 ): boolean {
   if (!ap) return false;

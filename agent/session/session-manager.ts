@@ -94,7 +94,7 @@ export interface SessionManagerDeps {
 export class SessionManager {
   /** In arrival order: the first entry of a peer is its oldest. */
   private readonly pending = new Map<string, PendingHello>();
-  private active?: ActiveHandshake;
+  private active: ActiveHandshake | undefined;
   private readonly sessions = new Map<string, Session>();
   private counters: AbuseCounters;
 
