@@ -1,13 +1,14 @@
-/** Reading a command's inputs: numbers in range, manifests and QR payloads, the target passphrase, adapters. */
+/** Reading a command's inputs: numbers in range, manifests and QR payloads, adapters (the target network: network-options.ts). */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AirliftError } from '../../shared/errors';
 import { parseManifest, type ManifestEntry } from '../../shared/manifest';
 import { parseQrPayload } from '../../shared/qr';
-import { classifySecret, parseNetworkInput, type NetworkInput } from '../../shared/protocol/network-input';
+import { classifySecret, type NetworkInput } from '../../shared/protocol/network-input';
 import { NETWORK_SECURITY, type NetworkSecurity } from '../../shared/protocol/wifi';
+import { networkFrom } from './network-options';
 import type { WifiAdapter } from '../ports/wifi-adapter';
-import type { CliIo, StationEnv } from './context';
+import type { StationEnv } from './context';
 
 export const int = (min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -42,44 +43,24 @@ export async function loadDevices(src: {
   return { entries, ...(manifestPath ? { manifestPath } : {}) };
 }
 
-/** The target passphrase: from a file, from stdin, or asked without echo — never from argv. */
-export async function readPassphrase(
-  o: { passphraseFile?: string; passphraseStdin?: boolean },
-  io: CliIo,
-  security: string,
-): Promise<string | undefined> {
-  if (security === 'open') return undefined;
-  if (o.passphraseFile) return (await readFile(o.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
-  if (o.passphraseStdin) return (await io.readStdin()).replace(/\r?\n$/, '');
-  if (io.prompt) return io.prompt('Passphrase of the target network: ');
-  throw new AirliftError(
-    'BAD_REQUEST',
-    'Give the target passphrase with --passphrase-file or --passphrase-stdin (never on the command line)',
-  );
-}
-
 function securityOf(text: string | undefined): NetworkSecurity | undefined {
   return (NETWORK_SECURITY as readonly string[]).includes(text ?? '') ? (text as NetworkSecurity) : undefined;
 }
 
-/** The target network from the command's options and the secret read for it. */
+/** A personal target from options and a typed secret (filed by classifySecret), as airliftctl builds it. */
 export function targetFrom(
   o: { ssid?: string; ssidHex?: string; security?: string; hidden?: boolean },
   passphrase: string | undefined,
 ): NetworkInput {
-  return parseNetworkInput({
-    ...(o.ssid !== undefined ? { ssid: o.ssid } : {}),
-    ...(o.ssidHex !== undefined ? { ssidHex: o.ssidHex } : {}),
-    ...(o.security !== undefined ? { security: o.security } : {}),
-    ...(passphrase !== undefined ? classifySecret(securityOf(o.security), passphrase) : {}),
-    hidden: o.hidden === true,
-  });
+  return networkFrom(o, passphrase !== undefined ? classifySecret(securityOf(o.security), passphrase) : {});
 }
 
-export function credentialsOf(t: NetworkInput): { passphrase?: string; psk?: string } {
+/** The target's secrets (and its whole `eap` block), in memory only, for the runner. */
+export function credentialsOf(t: NetworkInput): Pick<NetworkInput, 'passphrase' | 'psk' | 'eap'> {
   return {
     ...(t.passphrase !== undefined ? { passphrase: t.passphrase } : {}),
     ...(t.psk !== undefined ? { psk: t.psk } : {}),
+    ...(t.eap !== undefined ? { eap: t.eap } : {}),
   };
 }
 

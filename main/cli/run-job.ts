@@ -3,6 +3,7 @@
  * station honour them too), progress drawn, the journal ended, the report table printed with what
  * to do about each failure group.
  */
+import type { NetworkInput } from '../../shared/protocol/network-input';
 import { AdapterLocks } from '../engine/adapter-lock';
 import { JobRunner } from '../engine/job-runner';
 import type { JobJournal } from '../engine/journal';
@@ -18,7 +19,8 @@ export interface JobToRun {
   /** Opened only once the adapters are locked, so a job refused for a busy adapter leaves no journal. */
   openJournal: () => Promise<JobJournal>;
   secrets: DeviceSecrets;
-  credentials: { passphrase?: string; psk?: string };
+  /** The target's secrets and its `eap` block: memory only. */
+  credentials: Pick<NetworkInput, 'passphrase' | 'psk' | 'eap'>;
   previous?: ReadonlyMap<string, DeviceOutcome>;
   json: boolean;
 }

@@ -23,6 +23,7 @@ import { AirliftError } from '../../shared/errors';
 import { setupSubnet } from '../../shared/addressing';
 import { DEFAULT_SSID_PREFIX, setupSsid } from '../../shared/identity';
 import type { NetworkInput } from '../../shared/protocol/network-input';
+import { isEnterprise } from '../../shared/protocol/wifi';
 import { LAN_API_PORT, type WifiSetResult } from '../../shared/protocol/api';
 import type { SecureSession } from '../../shared/session/client';
 import { systemClock, type StationClock } from '../ports/clock';
@@ -35,7 +36,16 @@ import { TEXT_LIMITS, boundFacts, boundOutcome, clip, reportedFailure } from './
 import type { JobJournal } from './journal';
 import { claimsPush, probeAddresses, probeByUnicast, txtClaim } from './rediscovery';
 import type { DeviceSecrets } from './secrets';
-import type { DeviceOutcome, DeviceStep, FailureReason, JobEvent, JobSpec, JobSummary } from './types';
+import type {
+  DeviceOutcome,
+  DeviceStep,
+  FailureReason,
+  JobDevice,
+  JobEvent,
+  JobSpec,
+  JobSummary,
+  TargetNetwork,
+} from './types';
 
 /** Where the runner writes each step and result before it moves on: the job's journal. */
 export type JobRecord = Pick<JobJournal, 'step' | 'result'>;
@@ -81,8 +91,11 @@ export class JobAborted extends Error {
 
 export interface RunInput {
   spec: JobSpec;
-  /** The target network's secret, in memory only. */
-  credentials: Pick<NetworkInput, 'passphrase' | 'psk'>;
+  /**
+   * The target network's secret, in memory only: a passphrase or PSK, or an Enterprise target's
+   * whole `eap` block (its identity and certificates are not in the spec either).
+   */
+  credentials: Pick<NetworkInput, 'passphrase' | 'psk' | 'eap'>;
   /** Outcomes replayed from the journal (resume) or left by an earlier run (retry). */
   previous?: ReadonlyMap<string, DeviceOutcome>;
 }
@@ -195,6 +208,9 @@ export class JobRunner {
   private readonly sessions = new Map<string, SecureSession>();
   /** Why the unicast probe did not find a device, for its not_rediscovered detail. */
   private readonly probeNotes = new Map<string, string>();
+  /** Each lane's network before the job, where it verifies from when it cannot join the target. */
+  private readonly originals = new Map<WifiAdapter, CurrentConnection | undefined>();
+  private readonly devicesById: ReadonlyMap<string, JobDevice>;
   private readonly apiPort: number;
   private readonly nonce8: string;
   private readonly clock: StationClock;
@@ -207,6 +223,7 @@ export class JobRunner {
     this.apiPort = deps.apPort ?? 80;
     this.nonce8 = input.spec.nonce.slice(0, 8);
     this.clock = deps.clock ?? systemClock;
+    this.devicesById = new Map(input.spec.devices.map((d) => [d.deviceId, d]));
   }
 
   get spec(): JobSpec {
@@ -234,6 +251,7 @@ export class JobRunner {
     const lanes = this.lanes();
     await this.deps.browser.start();
     const originals = await Promise.all(lanes.map((l) => l.current().catch(() => undefined)));
+    lanes.forEach((l, i) => this.originals.set(l, originals[i]));
     try {
       if (spec.options.path === 'ap') await this.runApPath(lanes);
       else await this.runLanPath(lanes);
@@ -416,7 +434,7 @@ export class JobRunner {
         targetSignal === undefined ? { type: 'linkOk' } : { type: 'linkOk', targetSignal },
         lane,
       );
-      const set = await this.pushCredentials(session);
+      const set = await this.pushCredentials(session, deviceId);
       this.sessions.set(deviceId, session);
       const ip = route.kind === 'ap' && set.apStaysUp ? await this.awaitOnAp(api, set.attemptId) : undefined;
       await this.apply(
@@ -518,9 +536,10 @@ export class JobRunner {
     return best;
   }
 
-  private async pushCredentials(session: SecureSession): Promise<WifiSetResult> {
+  private async pushCredentials(session: SecureSession, deviceId: string): Promise<WifiSetResult> {
     const { target, options, nonce } = this.input.spec;
-    const { passphrase, psk } = this.input.credentials;
+    const { passphrase, psk, eap } = this.input.credentials;
+    const ipv4 = this.staticIpv4Of(deviceId);
     return session.call('wifi.set', {
       networks: [
         {
@@ -529,6 +548,8 @@ export class JobRunner {
           hidden: target.hidden,
           ...(passphrase !== undefined ? { passphrase } : {}),
           ...(psk !== undefined ? { psk } : {}),
+          ...(eap !== undefined ? { eap } : {}),
+          ...(ipv4 !== undefined ? { ipv4 } : {}),
         },
       ],
       mode: options.mode,
@@ -556,11 +577,21 @@ export class JobRunner {
     return undefined;
   }
 
+  /**
+   * The lane goes where the pushed devices can be seen: the target network, or — for an Enterprise
+   * target this adapter cannot join (decision 0012) — the network it had before the job, from
+   * where mDNS and the unicast probe look for them.
+   */
   private async returnToTarget(lane: WifiAdapter): Promise<void> {
     const current = await lane.current().catch(() => undefined);
     const { target, options } = this.input.spec;
     if (current?.ssidHex === target.ssidHex) return;
-    const { passphrase, psk } = this.input.credentials;
+    if (isEnterprise(target.security) && lane.enterprise?.join !== true) {
+      await this.restoreLane(lane, this.originals.get(lane));
+      this.deps.browser.refresh();
+      return;
+    }
+    const { passphrase, psk, eap } = this.input.credentials;
     const r = await this.joinLane(lane, {
       ssidHex: target.ssidHex,
       security: target.security,
@@ -568,9 +599,15 @@ export class JobRunner {
       timeoutMs: options.joinTimeoutMs,
       ...(passphrase !== undefined ? { passphrase } : {}),
       ...(psk !== undefined ? { psk } : {}),
+      ...(eap !== undefined ? { eap } : {}),
     });
     // Not back on the target: the devices cannot be seen there and are looked for as setup APs.
     if (r.ok) this.deps.browser.refresh();
+  }
+
+  /** The static IPv4 a device takes on the target: its own (a manifest column), or the network's. */
+  private staticIpv4Of(deviceId: string): TargetNetwork['ipv4'] {
+    return this.devicesById.get(deviceId)?.ipv4 ?? this.input.spec.target.ipv4;
   }
 
   // ---- verification -----------------------------------------------------------------------------
@@ -653,11 +690,11 @@ export class JobRunner {
 
   /**
    * Every LAN address the job knows for a device: the one it reported for its attempt on its setup
-   * AP, or where the LAN path reached it (both in `ip` until it is verified). Other sources of an
-   * address (a static one per network) belong here.
+   * AP, or where the LAN path reached it (both in `ip` until it is verified), and the static
+   * address it was given, where it will be even when mDNS does not cross.
    */
   private knownAddresses(deviceId: string): (string | undefined)[] {
-    return [this.outcome(deviceId).ip];
+    return [this.outcome(deviceId).ip, this.staticIpv4Of(deviceId)?.address];
   }
 
   /** A not_rediscovered failure with what the unicast probe met, when it probed this device. */

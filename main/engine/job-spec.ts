@@ -1,7 +1,8 @@
-/** Building a job: its id, its nonce, the target network as recorded, and default options. */
+/** Building a job: its id, its nonce, the target network as recorded (no secret, no identity), and default options. */
 import { randomBytes, toHex } from '../../shared/encoding';
 import { ssidDisplay } from '../../shared/ssid';
 import type { NetworkInput } from '../../shared/protocol/network-input';
+import { targetEapOf, targetIpv4Of } from '../../shared/protocol/job';
 import type { JobDevice, JobOptions, JobSpec } from './types';
 
 export const DEFAULT_OPTIONS: JobOptions = {
@@ -40,6 +41,9 @@ export function newJobSpec(args: {
       ssid: ssidDisplay(args.target.ssidHex),
       security: args.target.security,
       hidden: args.target.hidden,
+      // How it signs in and checks the server, never who or with what (shared/protocol/job.ts).
+      ...(args.target.eap !== undefined ? { eap: targetEapOf(args.target.eap) } : {}),
+      ...(args.target.ipv4 !== undefined ? { ipv4: targetIpv4Of(args.target.ipv4) } : {}),
     },
     options: { ...DEFAULT_OPTIONS, ...args.options },
     devices: args.devices,

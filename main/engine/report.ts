@@ -109,7 +109,14 @@ export function buildReport(
       createdAt: spec.createdAt,
       ...(options.finishedAt === undefined ? {} : { finishedAt: options.finishedAt }),
       path: spec.options.path,
-      target: { ssid: spec.target.ssid, ssidHex: spec.target.ssidHex, security: spec.target.security },
+      target: {
+        ssid: spec.target.ssid,
+        ssidHex: spec.target.ssidHex,
+        security: spec.target.security,
+        // The audit's record of how devices checked the server (`none`: the technician opted out).
+        ...(spec.target.eap !== undefined ? { eap: spec.target.eap } : {}),
+        ...(spec.target.ipv4 !== undefined ? { ipv4: spec.target.ipv4 } : {}),
+      },
       nonce8: spec.nonce.slice(0, 8),
     },
     summary: {
@@ -278,6 +285,8 @@ export function formatSummaryTable(report: JobReport, options: SummaryTableOptio
       ` - ${harmless(job.target.ssid, 64)} (${job.target.security}), ${job.path} path` +
       (job.finishedAt === undefined ? ', unfinished' : ''),
   );
+  const addressing = targetAddressing(job.target);
+  if (addressing !== undefined) out.push(`  ${addressing}`);
   if (sections.length > 0) out.push(paint(SGR.bold, line(COLUMNS)));
   for (const s of sections) {
     out.push(paint(SGR.bold, s.title));
@@ -326,4 +335,20 @@ function hex(n: number, width: number): string {
 
 function length(s: string): number {
   return Array.from(s).length;
+}
+
+/** An Enterprise target's method and server check, and static addressing, in one line of the table. */
+function targetAddressing(target: JobReport['job']['target']): string | undefined {
+  const parts: string[] = [];
+  const eap = target.eap;
+  if (eap !== undefined) {
+    const method = `${eap.method.toUpperCase()}${eap.phase2 !== undefined ? `/${eap.phase2.toUpperCase()}` : ''}`;
+    parts.push(
+      eap.serverValidation === 'none'
+        ? `${method}, server NOT validated (--insecure-no-ca-validation)`
+        : `${method}, server validated against the CA${eap.domainMatch !== undefined ? ` and ${harmless(eap.domainMatch, 64)}` : ''}`,
+    );
+  }
+  if (target.ipv4 !== undefined) parts.push(`static IPv4 ${target.ipv4.address}/${target.ipv4.prefixLength}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }

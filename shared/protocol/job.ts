@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { CONNECT_FAILURE_REASONS } from '../errors';
 import { DEVICE_ID_RE } from '../identity';
+import { EAP_METHODS, EAP_PHASE2, SERVER_VALIDATION, serverValidationOf, type EapConfig } from './eap';
+import type { StaticIpv4 } from './static-ipv4';
 import { networkSecuritySchema } from './wifi';
 
 /** The steps every device walks in a job (main/engine/types.ts re-exports them as DEVICE_STEPS). */
@@ -104,14 +106,60 @@ export const jobIdSchema = z
 /** Stored ids are canonical (manifests normalise them on the way in): no forgiving transform here. */
 const deviceId = z.string().regex(DEVICE_ID_RE, 'deviceId must be 8 base32 characters (A-Z, 2-7)');
 
-/** The target network as recorded (no passphrase). */
+/**
+ * An Enterprise target as a journal and a report record it: how devices sign in and how they check
+ * the server (`none`: the technician chose `--insecure-no-ca-validation`, and the audit says so).
+ * Never a secret, and not the identity either: that is a person's or a service account's name,
+ * personal data an audit report is passed around with; it comes from the profile or the flags again.
+ */
+export const targetEapSchema = z.object({
+  method: z.enum(EAP_METHODS),
+  phase2: z.enum(EAP_PHASE2).optional(),
+  serverValidation: z.enum(SERVER_VALIDATION),
+  domainMatch: z.string().max(253).optional(),
+});
+export type TargetEap = z.infer<typeof targetEapSchema>;
+
+/** The network's static IPv4 as recorded (no secret): where the station looks for each device. */
+export const targetIpv4Schema = z.object({
+  address: z.string().max(15),
+  prefixLength: z.number().int().min(1).max(32),
+  gateway: z.string().max(15).optional(),
+  dns: z.array(z.string().max(15)).max(3),
+});
+
+/** The target network as recorded (no passphrase, no EAP secret, no identity). */
 export const targetNetworkSchema = z.object({
   ssidHex: z.string().regex(/^(?:[0-9a-fA-F]{2}){1,32}$/, 'ssidHex: 1..32 bytes of hex'),
   ssid: z.string().max(256),
   security: networkSecuritySchema,
   hidden: z.boolean(),
+  /** Enterprise targets only. Absent in journals written before Enterprise existed. */
+  eap: targetEapSchema.optional(),
+  /** Static IPv4 for every device of the job; absent: DHCP. */
+  ipv4: targetIpv4Schema.optional(),
 });
 export type TargetNetwork = z.infer<typeof targetNetworkSchema>;
+
+/** What a journal records of an `eap` block (targetEapSchema). */
+export function targetEapOf(eap: EapConfig): TargetEap {
+  return {
+    method: eap.method,
+    ...(eap.phase2 !== undefined ? { phase2: eap.phase2 } : {}),
+    serverValidation: serverValidationOf(eap),
+    ...(eap.domainMatch !== undefined ? { domainMatch: eap.domainMatch } : {}),
+  };
+}
+
+/** What a journal records of a network's addressing (targetIpv4Schema). */
+export function targetIpv4Of(ipv4: StaticIpv4): z.infer<typeof targetIpv4Schema> {
+  return {
+    address: ipv4.address,
+    prefixLength: ipv4.prefixLength,
+    ...(ipv4.gateway !== undefined ? { gateway: ipv4.gateway } : {}),
+    dns: [...ipv4.dns],
+  };
+}
 
 export const jobOptionsSchema = z.object({
   path: z.enum(['ap', 'lan']),
@@ -142,6 +190,11 @@ export const jobDeviceSchema = z.object({
   name: text.optional(),
   group: text.optional(),
   site: text.optional(),
+  /**
+   * This device's own static IPv4 (the manifest's `ipv4` column, with the job's gateway and DNS):
+   * a fleet cannot share one address. Pushed instead of the target's, and where it is looked for.
+   */
+  ipv4: targetIpv4Schema.optional(),
 });
 export type JobDevice = z.infer<typeof jobDeviceSchema>;
 
@@ -345,7 +398,7 @@ export const reportSchema = z.object({
     createdAt: timestamp,
     finishedAt: timestamp.optional(),
     path: z.enum(['ap', 'lan']),
-    target: targetNetworkSchema.pick({ ssid: true, ssidHex: true, security: true }),
+    target: targetNetworkSchema.pick({ ssid: true, ssidHex: true, security: true, eap: true, ipv4: true }),
     /** What devices advertise as `pv` once they took this job's credentials. */
     nonce8: z.string().regex(/^[0-9a-fA-F]{8}$/),
   }),

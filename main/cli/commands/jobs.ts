@@ -2,18 +2,16 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AirliftError } from '../../../shared/errors';
-import { parseNetworkInput, classifySecret } from '../../../shared/protocol/network-input';
 import { JobJournal, listJobs, readJournal } from '../../engine/journal';
 import { buildReport, formatSummaryTable, reportToCsv } from '../../engine/report';
 import { failedDevices, requeueOutcomes } from '../../engine/retry';
 import { DeviceSecrets } from '../../engine/secrets';
 import type { CliContext } from '../context';
-import { credentialsOf, loadDevices, readPassphrase } from '../inputs';
+import { credentialsOf, loadDevices } from '../inputs';
+import { addEapOptions, recordedTargetWithSecrets, type SecretOptions } from '../network-options';
 import { runJob } from '../run-job';
 
-interface ContinueOptions {
-  passphraseFile?: string;
-  passphraseStdin?: boolean;
+interface ContinueOptions extends SecretOptions {
   manifest?: string;
   json?: boolean;
   reason?: string;
@@ -46,6 +44,8 @@ export function registerJobs(program: Command, ctx: CliContext): void {
       .option('--passphrase-stdin', 'read the target passphrase from standard input')
       .option('--manifest <file>', 'the manifest with the setup secrets (default: the one the job used)')
       .option('--json', 'JSON lines of progress events on stdout');
+    // An Enterprise job's identity and certificates are not in its journal: the same flags again.
+    addEapOptions(cmd);
     if (name === 'retry') cmd.option('--reason <reason>', 'only the devices that failed for this reason');
     cmd.action((jobId: string, o: ContinueOptions) => continueJob(ctx, name, jobId, o));
   }
@@ -89,13 +89,7 @@ async function continueJob(
       'This job has no manifest on record: give --manifest with the setup secrets',
     );
   const { entries } = await loadDevices({ manifest });
-  const passphrase = await readPassphrase(o, ctx.io, state.spec.target.security);
-  const target = parseNetworkInput({
-    ssidHex: state.spec.target.ssidHex,
-    security: state.spec.target.security,
-    hidden: state.spec.target.hidden,
-    ...(passphrase !== undefined ? classifySecret(state.spec.target.security, passphrase) : {}),
-  });
+  const target = await recordedTargetWithSecrets(state.spec.target, o, ctx.io);
   let previous = new Map(state.devices);
   const again = how === 'retry' ? failedDevices(previous.values(), o.reason) : [];
   if (how === 'retry' && again.length === 0)

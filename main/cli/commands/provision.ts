@@ -1,21 +1,18 @@
 /** `airlift provision`: push the target network to devices and verify each one on it. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AirliftError } from '../../../shared/errors';
 import { DEFAULT_OPTIONS, newJobSpec } from '../../engine/job-spec';
 import { JobJournal } from '../../engine/journal';
 import { DeviceSecrets } from '../../engine/secrets';
-import type { JobOptions } from '../../engine/types';
+import type { JobOptions, TargetNetwork } from '../../engine/types';
+import type { WifiAdapter } from '../../ports/wifi-adapter';
 import type { CliContext } from '../context';
-import { credentialsOf, int, lanes, loadDevices, readPassphrase, repeatable, targetFrom } from '../inputs';
+import { credentialsOf, int, lanes, loadDevices, repeatable } from '../inputs';
+import { addNetworkOptions, targetFromFlags, type NetworkOptions } from '../network-options';
+import { deviceAddressing } from '../device-addressing';
 import { runJob } from '../run-job';
 
-interface ProvisionOptions {
-  ssid?: string;
-  ssidHex?: string;
-  security?: string;
-  hidden?: boolean;
-  passphraseFile?: string;
-  passphraseStdin?: boolean;
+interface ProvisionOptions extends NetworkOptions {
   manifest?: string;
   qr: string[];
   devices?: string;
@@ -33,15 +30,10 @@ interface ProvisionOptions {
 }
 
 export function registerProvision(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('provision')
-    .description('Provision devices with the target network and verify each one on it')
-    .option('--ssid <ssid>', 'target network name')
-    .option('--ssid-hex <hex>', 'target SSID as hex bytes (for names that are not text)')
-    .addOption(new Option('--security <s>', 'target security').choices(['open', 'wpa2-psk', 'wpa3-sae']))
-    .option('--hidden', 'the target network does not broadcast its name')
-    .option('--passphrase-file <file>', 'read the target passphrase from this file')
-    .option('--passphrase-stdin', 'read the target passphrase from standard input')
+    .description('Provision devices with the target network and verify each one on it');
+  addNetworkOptions(cmd)
     .option('--manifest <file>', 'factory manifest (CSV or JSON) with device ids and setup secrets')
     .option(
       '--qr <payload>',
@@ -100,9 +92,8 @@ export function registerProvision(program: Command, ctx: CliContext): void {
           `No setup secret for ${unknown.join(', ')} (add them to the manifest or give --qr)`,
         );
       if (chosen.length === 0) throw new AirliftError('BAD_REQUEST', 'No devices: give --manifest or --qr');
-      const security = o.security ?? 'wpa2-psk';
-      const passphrase = await readPassphrase(o, ctx.io, security);
-      const target = targetFrom({ ...o, security }, passphrase);
+      const target = await targetFromFlags(o, ctx.io);
+      const addressing = deviceAddressing(target, chosen, o);
       const options: Partial<JobOptions> = {
         path: o.lan ? 'lan' : 'ap',
         concurrency: o.concurrency,
@@ -121,17 +112,21 @@ export function registerProvision(program: Command, ctx: CliContext): void {
           ...(e.name ? { name: e.name } : {}),
           ...(e.group ? { group: e.group } : {}),
           ...(e.site ? { site: e.site } : {}),
+          ...(addressing.get(e.deviceId) !== undefined ? { ipv4: addressing.get(e.deviceId) } : {}),
         })),
         options,
         ...(manifestPath ? { manifestPath } : {}),
       });
+      const adapters = o.lan && o.dryRun ? [] : await lanes(ctx.env(), o.adapter);
+      for (const line of enterpriseWarnings(spec.target, adapters)) ctx.io.stderr.write(`warning: ${line}\n`);
       if (o.dryRun) {
-        const adapters = o.lan ? [] : await lanes(ctx.env(), o.adapter);
         const via = o.lan
           ? 'LAN'
           : `setup APs using ${adapters.map((a) => a.info.name).join(', ') || 'no adapter'}`;
+        const eap = spec.target.eap;
+        const how = eap ? `, ${eap.method}, server validation ${eap.serverValidation}` : '';
         ctx.io.stdout.write(
-          `Would provision ${spec.devices.length} devices with ${spec.target.ssid} (${spec.target.security}) over the ${via}; nothing was changed.\n`,
+          `Would provision ${spec.devices.length} devices with ${spec.target.ssid} (${spec.target.security}${how}) over the ${via}; nothing was changed.\n`,
         );
         return;
       }
@@ -145,4 +140,24 @@ export function registerProvision(program: Command, ctx: CliContext): void {
         }),
       );
     });
+}
+
+/**
+ * What the technician must know before an Enterprise job starts: devices that will not check the
+ * server, and lanes that cannot join the target themselves (decision 0012), verifying from where
+ * they were instead.
+ */
+export function enterpriseWarnings(target: TargetNetwork, adapters: readonly WifiAdapter[]): string[] {
+  const out: string[] = [];
+  if (target.eap?.serverValidation === 'none')
+    out.push(
+      "devices will not validate the network's server (--insecure-no-ca-validation): anyone with an access point of this name can collect the credentials; the report records it",
+    );
+  if (target.eap === undefined) return out;
+  const cannot = adapters.filter((a) => a.enterprise?.join !== true);
+  if (cannot.length > 0)
+    out.push(
+      `${cannot.map((a) => a.info.name).join(', ')} cannot join ${target.ssid} itself (${cannot[0]?.enterprise?.why ?? 'no Enterprise support here'}); devices are verified from the network it was on, by mDNS or at their addresses`,
+    );
+  return out;
 }

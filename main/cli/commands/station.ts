@@ -13,7 +13,8 @@ import { MemorySecretStore } from '../../station/secret-store';
 import { StationService } from '../../station/service';
 import { DEFAULT_STATION_PORT, hostError, startWebHost } from '../../station/web-host';
 import type { CliContext } from '../context';
-import { int, readPassphrase } from '../inputs';
+import { int } from '../inputs';
+import { readPassphrase } from '../network-options';
 
 declare const __AIRLIFT_VERSION__: string | undefined;
 const VERSION = typeof __AIRLIFT_VERSION__ === 'string' ? __AIRLIFT_VERSION__ : '0.1.0-dev';
