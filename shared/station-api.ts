@@ -5,7 +5,8 @@
  * bridge parses what comes back. Errors cross as `{ code, message }`.
  *
  * What never crosses towards the UI: a setup secret, a site password, a derived key. Secrets travel
- * one way only, UI → station, in `importManifest`, `addQr` and `saveProfile.password`.
+ * one way only, UI → station, in `importManifest`, `addQr` and `saveProfile.password` (and, for an
+ * Enterprise profile, `saveProfile.eap.password`, `.clientKey`, `.clientKeyPassphrase`).
  */
 import { z } from 'zod';
 import { errorCodes } from './errors';
@@ -19,6 +20,7 @@ import {
   reportSchema,
 } from './protocol/job';
 import { networkSecuritySchema } from './protocol/wifi';
+import { EAP_LIMITS, EAP_METHODS, EAP_PHASE2, SERVER_VALIDATION } from './protocol/eap';
 
 const deviceId = z.string().regex(DEVICE_ID_RE, 'deviceId must be 8 base32 characters (A-Z, 2-7)');
 const deviceIds = z.array(deviceId).min(1).max(100_000);
@@ -115,6 +117,8 @@ export const adapterRowSchema = z.object({
   id: label,
   name: label,
   mac: label.optional(),
+  /** It can join an Enterprise (802.1X) target itself; absent: it cannot (decision 0012), and why. */
+  enterprise: z.object({ join: z.boolean(), why: text.optional() }).optional(),
   /** Whether the OS lets us scan and join (Windows Location consent, macOS Location). */
   permission: z.object({
     state: z.enum(['granted', 'denied', 'unknown']),
@@ -140,6 +144,33 @@ export type AdapterRow = z.infer<typeof adapterRowSchema>;
 export const PASSWORD_STORAGE = ['session', 'keychain'] as const;
 export type PasswordStorage = (typeof PASSWORD_STORAGE)[number];
 
+/**
+ * An Enterprise profile's 802.1X settings as the UI sees them: everything but the secrets, of which
+ * only whether each is held. Certificates are public but big: the UI gets whether one is set.
+ */
+export const profileEapSchema = z.object({
+  method: z.enum(EAP_METHODS),
+  phase2: z.enum(EAP_PHASE2).optional(),
+  identity: label,
+  anonymousIdentity: label.optional(),
+  serverValidation: z.enum(SERVER_VALIDATION),
+  domainMatch: label.optional(),
+  caCertSet: z.boolean(),
+  clientCertSet: z.boolean(),
+  /** The client key (a secret) is held; its passphrase too, when the key is encrypted. */
+  clientKeySet: z.boolean(),
+  clientKeyPassphraseSet: z.boolean(),
+});
+export type ProfileEap = z.infer<typeof profileEapSchema>;
+
+/** Static IPv4 of a profile (no secret): one address, so for a job of one device. */
+export const profileIpv4Schema = z.object({
+  address: z.string().max(15),
+  prefixLength: z.number().int(),
+  gateway: z.string().max(15).optional(),
+  dns: z.array(z.string().max(15)).max(3),
+});
+
 /** A site profile as the UI sees it: never its password, only whether one is held and where. */
 export const profileSchema = z.object({
   id: z.string().regex(/^[a-z0-9]{8,32}$/),
@@ -154,9 +185,45 @@ export const profileSchema = z.object({
     /** The keychain copy exists but cannot be opened now (locked keyring, another user): ask again. */
     unreadable: z.boolean().optional(),
   }),
+  /** Enterprise profiles only; `password` above is then the EAP password (PEAP/TTLS) or key (TLS). */
+  eap: profileEapSchema.optional(),
+  ipv4: profileIpv4Schema.optional(),
   updatedAt: z.iso.datetime({ offset: true }),
 });
 export type Profile = z.infer<typeof profileSchema>;
+
+/**
+ * The 802.1X part of saveProfile, judged in full by siteNetworkSchema once merged with what the
+ * station holds. Write-only secrets (`password`, `clientKey`, `clientKeyPassphrase`) and the
+ * certificates: omitted keeps what is held now; `""` (a field left blank) is the same as omitted.
+ */
+export const saveProfileEapSchema = z
+  .object({
+    method: z.enum(EAP_METHODS),
+    phase2: z.enum(EAP_PHASE2).optional(),
+    identity: z.string().max(512),
+    anonymousIdentity: z.string().max(512).optional(),
+    password: z.string().max(STATION_LIMITS.passwordChars).optional(),
+    caCert: z.string().max(EAP_LIMITS.caCertChars).optional(),
+    /** Drop the CA held now (with insecureNoCaValidation). */
+    clearCaCert: z.boolean().optional(),
+    domainMatch: z.string().max(512).optional(),
+    clientCert: z.string().max(EAP_LIMITS.clientCertChars).optional(),
+    clientKey: z.string().max(EAP_LIMITS.clientKeyChars).optional(),
+    clientKeyPassphrase: z.string().max(STATION_LIMITS.passwordChars).optional(),
+    insecureNoCaValidation: z.boolean().optional(),
+  })
+  .strict();
+export type SaveProfileEap = z.input<typeof saveProfileEapSchema>;
+
+/** Static IPv4 as typed: `address` may be `a.b.c.d/nn`; judged by the shared static-IPv4 schema. */
+export const saveProfileIpv4Schema = z
+  .object({
+    address: z.string().max(18),
+    gateway: z.string().max(15).optional(),
+    dns: z.array(z.string().max(15)).max(8).optional(),
+  })
+  .strict();
 
 export const saveProfileParamsSchema = z
   .object({
@@ -171,6 +238,10 @@ export const saveProfileParamsSchema = z
     hidden: z.boolean().default(false),
     /** Write-only: omitted keeps the password held now; never sent back. */
     password: z.string().max(STATION_LIMITS.passwordChars).optional(),
+    /** Enterprise securities only. */
+    eap: saveProfileEapSchema.optional(),
+    /** Absent: DHCP. */
+    ipv4: saveProfileIpv4Schema.optional(),
     storage: z.enum(PASSWORD_STORAGE).default('session'),
   })
   .strict()

@@ -131,6 +131,7 @@ export class DiscoveryLoop {
       id: a.info.id,
       name: a.info.name,
       ...(a.info.mac !== undefined ? { mac: a.info.mac } : {}),
+      ...(a.enterprise !== undefined ? { enterprise: { ...a.enterprise } } : {}),
       permission: previous?.permission ?? { state: 'unknown' },
       ...(busy ? { busy } : {}),
     };

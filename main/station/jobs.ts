@@ -118,6 +118,11 @@ export class JobController {
     this.refuseWhileRunning();
     const options = jobStartOptionsSchema.parse(args.options);
     const { profile, network } = await this.deps.profiles.target(args.profileId);
+    if (network.ipv4 !== undefined && args.deviceIds.length > 1)
+      throw new AirliftError(
+        'INVALID_IPV4',
+        `The profile gives every device the address ${network.ipv4.address}: provision one device with it`,
+      );
     const secrets = this.secretsFor(args.deviceIds);
     const lanes = await this.lanes(options.adapters, options.path);
     const s = this.deps.settings();
@@ -315,6 +320,7 @@ export class JobController {
         credentials: {
           ...(a.network.passphrase !== undefined ? { passphrase: a.network.passphrase } : {}),
           ...(a.network.psk !== undefined ? { psk: a.network.psk } : {}),
+          ...(a.network.eap !== undefined ? { eap: a.network.eap } : {}),
         },
         ...(a.previous ? { previous: a.previous } : {}),
       },

@@ -15,6 +15,7 @@ import type {
   StationParsedParams,
   StationSettings,
 } from '../../shared/station-api';
+import type { NetworkInput } from '../../shared/protocol/network-input';
 import type { WifiAdapter } from '../ports/wifi-adapter';
 import type { ProfileStore } from './profiles';
 import type { DeviceRegistry } from './registry';
@@ -52,12 +53,7 @@ export async function runPreflight(input: PreflightInput): Promise<Preflight> {
     const { profile, network } = await input.profiles.target(request.profileId);
     target = { ssidHex: network.ssidHex, ssid: ssidDisplay(network.ssidHex) };
     const named = profile.name === target.ssid ? target.ssid : `${target.ssid} (profile ${profile.name})`;
-    checks.push({
-      id: 'password',
-      status: 'ok',
-      title:
-        network.security === 'open' ? `Target ${named}: an open network` : `Target ${named}: password held`,
-    });
+    checks.push(...networkChecks(named, network, rows.length, input));
   } catch (err) {
     const e = toAirliftError(err);
     checks.push({
@@ -141,6 +137,69 @@ export async function runPreflight(input: PreflightInput): Promise<Preflight> {
   if (target) checks.push(...heardChecks(heard, target.ssid, settings.minSignal));
 
   return { checks, heard, canStart: !checks.some((c) => c.status === 'block') };
+}
+
+/** The adapters a job would use as lanes. */
+function chosenAdapters(input: PreflightInput): AdapterRow[] {
+  const wanted = input.request.options.adapters;
+  return wanted.length === 0 ? input.adapters : input.adapters.filter((a) => wanted.includes(a.id));
+}
+
+/**
+ * The target as a job will use it: its credentials held, how an Enterprise server is checked (a
+ * warning when not at all), a static address for one device only, and lanes that cannot join an
+ * Enterprise target themselves (decision 0012) said before the job starts.
+ */
+function networkChecks(
+  named: string,
+  network: NetworkInput,
+  devices: number,
+  input: PreflightInput,
+): PreflightCheck[] {
+  const out: PreflightCheck[] = [];
+  const eap = network.eap;
+  if (eap === undefined)
+    out.push({
+      id: 'password',
+      status: 'ok',
+      title:
+        network.security === 'open' ? `Target ${named}: an open network` : `Target ${named}: password held`,
+    });
+  else if (eap.insecureNoCaValidation === true)
+    out.push({
+      id: 'password',
+      status: 'warn',
+      title: `Target ${named}: ${eap.method.toUpperCase()} without server validation`,
+      detail:
+        'Devices will not check the network’s server: anyone who runs an access point with this name can collect their password. The report records it.',
+      fix: "Add the site's CA certificate to the profile.",
+    });
+  else
+    out.push({
+      id: 'password',
+      status: 'ok',
+      title: `Target ${named}: ${eap.method.toUpperCase()} as ${eap.identity}, server checked against the CA${eap.domainMatch !== undefined ? ` and ${eap.domainMatch}` : ''}`,
+    });
+  if (network.ipv4 !== undefined && devices > 1)
+    out.push({
+      id: 'password',
+      status: 'block',
+      title: `One static address (${network.ipv4.address}) for ${plural(devices, 'device')}`,
+      detail: 'Devices sharing an address break each other.',
+      fix: "Provision one device with this profile, or give each its own address in the manifest's ipv4 column with the CLI.",
+    });
+  if (eap !== undefined && input.request.options.path === 'ap') {
+    const cannot = chosenAdapters(input).filter((a) => a.enterprise?.join !== true);
+    if (cannot.length > 0)
+      out.push({
+        id: 'adapters',
+        status: 'warn',
+        title: `${cannot.map((a) => a.name).join(', ')} cannot join ${named} itself`,
+        detail: `${cannot[0]?.enterprise?.why ?? 'This computer’s Wi-Fi cannot sign in to Enterprise networks here.'} Devices are looked for from the network the adapter was on (mDNS, then their addresses): where the two networks do not route to each other, devices that did join end “not rediscovered”.`,
+        fix: 'Run the job from a Linux station, or keep this computer on a network that reaches the target.',
+      });
+  }
+  return out;
 }
 
 function adapterChecks(input: PreflightInput): PreflightCheck[] {
