@@ -19,6 +19,7 @@ import { reportSchema } from '../../shared/protocol/job';
 import { encodeQrPayload } from '../../shared/qr';
 import { snapshotSchema } from '../../shared/station-api';
 import { buildStationUi } from './station-ui-build';
+import { PKI } from '../fixtures/pki/pki';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -29,6 +30,7 @@ if (!hasChromium)
 
 const SHOTS = join('test-output', 'station');
 const LAB_PASSWORD = 'correct horse';
+const ENTERPRISE_PASSWORD = 'Ent3rprise-pw-never-shown';
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const ARGS = [
@@ -225,6 +227,52 @@ describe.skipIf(!hasChromium)('station UI against the real station (lab)', () =>
     expect(await page.locator('input[type=password]').count()).toBe(0);
     expect(await page.content()).not.toContain(LAB_PASSWORD);
     await shot(page, 'e2e-07-profile-saved');
+  }, 40_000);
+
+  it('an Enterprise profile: method, identity, CA pasted, checked inline; secrets held, never shown; the opt-out warned', async () => {
+    await go(page, 'Profiles');
+    await page.getByRole('button', { name: /New profile/ }).click();
+    await page.getByRole('textbox', { name: 'Profile name' }).fill('Hospital staff');
+    await page.getByRole('combobox', { name: /Network/ }).fill('Hospital-Staff');
+    // Close the heard-networks list the name field opened.
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: /WPA2 personal.*Security|Security.*WPA2 personal/ }).click();
+    await page.getByRole('option', { name: /WPA2 Enterprise/ }).click();
+    await page.getByText(/Static IPv4 instead of DHCP/).click();
+    await page.getByRole('textbox', { name: 'Address / prefix' }).fill('10.20.0.40/24');
+    await page.getByRole('textbox', { name: 'Gateway' }).fill('10.20.1.1');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    // Every problem inline, in the shared rules' words; nothing saved.
+    await page.getByText('Type the password').waitFor();
+    await page.getByText(/Add the site's CA certificate/).waitFor();
+    await page
+      .getByText(/gateway 10\.20\.1\.1 is not in 10\.20\.0\.0\/24|gateway/i)
+      .first()
+      .waitFor();
+    await shot(page, 'e2e-07b-enterprise-problems');
+    await page.getByRole('textbox', { name: 'Identity', exact: true }).fill('svc-sensors@hospital.example');
+    await page.getByRole('textbox', { name: /^Password/ }).fill(ENTERPRISE_PASSWORD);
+    await page
+      .getByRole('textbox', { name: /CA certificate/ })
+      .fill('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
+    await page.getByRole('textbox', { name: 'Gateway' }).fill('10.20.0.1');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => page.locator('.field-error').allTextContents()).not.toEqual([]);
+    await page.getByRole('textbox', { name: /CA certificate/ }).fill(PKI.ca);
+    await page.getByRole('textbox', { name: /Server domain/ }).fill('radius.hospital.example');
+    await shot(page, 'e2e-07c-enterprise-filled');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText(/Password \(held; type to replace\)/).waitFor({ timeout: 10_000 });
+    expect(await page.getByText('Set', { exact: true }).count()).toBeGreaterThan(0);
+    const html = await page.content();
+    expect(html).not.toContain(ENTERPRISE_PASSWORD);
+    expect(html).not.toContain('BEGIN CERTIFICATE');
+    await shot(page, 'e2e-07d-enterprise-saved');
+    await page.getByText(/Do not validate the server/).click();
+    await page.getByText('Devices will not check who they sign in to').waitFor();
+    await shot(page, 'e2e-07e-enterprise-no-validation-warning');
+    // Back to the profile the rest of the flow uses.
+    await page.getByRole('option', { name: /Lab bench/ }).click();
   }, 40_000);
 
   it('pre-flight: checks each with its fix; Start only without blocking problems', async () => {

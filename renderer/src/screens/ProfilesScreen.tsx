@@ -25,7 +25,7 @@ import {
   TextField,
   type Key,
 } from 'react-aria-components';
-import { NETWORK_SECURITY, type NetworkSecurity } from '../../../shared/protocol/wifi';
+import { isEnterprise, NETWORK_SECURITY, type NetworkSecurity } from '../../../shared/protocol/wifi';
 import type { HeardNetwork, Profile } from '../../../shared/station-api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Check, RadioOption } from '../components/Controls';
@@ -36,7 +36,11 @@ import { SignalBars, StatusText } from '../components/Status';
 import { formatDateTime, plural } from '../format';
 import { useCall, usePageState, useQuery, useStationState } from '../hooks';
 import {
+  eapDraftOf,
+  eapProblems,
   heardMatch,
+  ipv4DraftOf,
+  ipv4Problem,
   passwordProblem,
   passwordView,
   saveParams,
@@ -44,6 +48,7 @@ import {
   securityOfHeard,
   type ProfileDraft,
 } from '../profile-form';
+import { EnterpriseFields, Ipv4Fields } from './ProfileSiteFields';
 
 function draftOf(p: Profile | undefined): ProfileDraft {
   return p
@@ -56,12 +61,25 @@ function draftOf(p: Profile | undefined): ProfileDraft {
         hidden: p.hidden,
         password: '',
         storage: p.password.storage ?? 'session',
+        eap: eapDraftOf(p.eap),
+        ipv4: ipv4DraftOf(p),
       }
-    : { name: '', ssid: '', security: 'wpa2-psk', hidden: false, password: '', storage: 'session' };
+    : {
+        name: '',
+        ssid: '',
+        security: 'wpa2-psk',
+        hidden: false,
+        password: '',
+        storage: 'session',
+        eap: eapDraftOf(undefined),
+        ipv4: ipv4DraftOf(undefined),
+      };
 }
 
 function passwordSummary(p: Profile): { tone: 'success' | 'warning' | 'neutral'; text: string } {
   if (p.security === 'open') return { tone: 'neutral', text: 'Open network' };
+  if (p.eap?.serverValidation === 'none' && p.password.held)
+    return { tone: 'warning', text: `${p.eap.method.toUpperCase()}, server not validated` };
   if (p.password.unreadable) return { tone: 'warning', text: 'Password unreadable: type it again' };
   if (!p.password.held) return { tone: 'warning', text: 'No password held' };
   return {
@@ -133,12 +151,22 @@ function ProfileEditor({
   const networks = useMemo(() => heard.data?.networks ?? [], [heard.data]);
   const keychain = info?.keychain.available === true;
 
-  const view = passwordView(profile, draft.security, replacing);
+  const enterprise = isEnterprise(draft.security);
+  const view = enterprise ? ({ kind: 'none' } as const) : passwordView(profile, draft.security, replacing);
   const asking = view.kind === 'ask' || view.kind === 'unreadable';
   const pwProblem = asking ? passwordProblem(draft.security, draft.password) : undefined;
   const nameProblem = draft.name.trim() === '' ? 'Give the profile a name' : undefined;
   const ssidProblem = draft.ssid === '' && !draft.ssidHex ? 'Pick or type the network name' : undefined;
-  const invalid = Boolean(pwProblem ?? nameProblem ?? ssidProblem);
+  const heldEap = profile && isEnterprise(profile.security) ? profile.eap : undefined;
+  const secretHeld = profile?.password.held === true && profile.password.unreadable !== true;
+  const eapIssues = enterprise ? eapProblems(draft.eap, heldEap, secretHeld) : {};
+  const ipIssue = ipv4Problem(draft.ipv4);
+  const eapTyped =
+    enterprise &&
+    (draft.eap.password !== '' || draft.eap.clientKey !== '' || draft.eap.clientKeyPassphrase !== '');
+  const invalid = Boolean(
+    pwProblem ?? nameProblem ?? ssidProblem ?? Object.values(eapIssues)[0] ?? ipIssue?.message,
+  );
   const set = (patch: Partial<ProfileDraft>) => setDraft((d) => ({ ...d, ...patch }));
 
   const onSave = async () => {
@@ -416,7 +444,23 @@ function ProfileEditor({
         </div>
       )}
 
-      {draft.security !== 'open' && asking && (
+      {enterprise && (
+        <EnterpriseFields
+          draft={draft.eap}
+          held={heldEap}
+          passwordHeld={secretHeld}
+          problems={touched ? eapIssues : {}}
+          onChange={(patch) => setDraft((d) => ({ ...d, eap: { ...d.eap, ...patch } }))}
+        />
+      )}
+
+      <Ipv4Fields
+        draft={draft.ipv4}
+        problem={touched ? ipIssue : undefined}
+        onChange={(patch) => setDraft((d) => ({ ...d, ipv4: { ...d.ipv4, ...patch } }))}
+      />
+
+      {draft.security !== 'open' && (asking || eapTyped || (enterprise && !secretHeld)) && (
         <RadioGroup
           className="radio-group"
           value={draft.storage}

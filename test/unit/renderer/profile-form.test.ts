@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { PKI } from '../../fixtures/pki/pki';
 import {
+  eapDraftOf,
+  eapProblems,
   heardMatch,
+  ipv4DraftOf,
+  ipv4Problem,
   passwordProblem,
   passwordView,
   saveParams,
@@ -59,6 +64,8 @@ describe('save params', () => {
     hidden: false,
     password: 'correct horse',
     storage: 'session',
+    eap: eapDraftOf(undefined),
+    ipv4: ipv4DraftOf(undefined),
   };
 
   it('sends the password only when one was asked for', () => {
@@ -83,9 +90,84 @@ describe('save params', () => {
     expect(securityOfHeard('wpa2-wpa3')).toBe('wpa2-psk');
     expect(securityOfHeard('wpa3-sae')).toBe('wpa3-sae');
     expect(securityOfHeard('open')).toBe('open');
-    expect(securityOfHeard('enterprise')).toBeUndefined();
+    // An 802.1X network is now one a profile can hold (WPA3-Enterprise is told apart by the technician).
+    expect(securityOfHeard('enterprise')).toBe('wpa2-enterprise');
     const nets = [{ ssid: 'A', ssidHex: '41', security: 'open', devicesHearing: 1 }];
     expect(heardMatch(nets, 'A')?.ssidHex).toBe('41');
     expect(heardMatch(nets, 'a')).toBeUndefined();
+  });
+});
+
+describe('Enterprise and static IPv4 in the editor', () => {
+  const eap = { ...eapDraftOf(undefined), identity: 'svc@example.org' };
+  const draft: ProfileDraft = {
+    name: 'Hospital',
+    ssid: 'Hospital-Staff',
+    security: 'wpa2-enterprise',
+    hidden: false,
+    password: '',
+    storage: 'session',
+    eap,
+    ipv4: ipv4DraftOf(undefined),
+  };
+
+  it('says what is missing in the shared rules’ words; a held secret or CA may stay blank', () => {
+    expect(eapProblems(eap, undefined, false)).toEqual({
+      password: 'Type the password',
+      caCert: "Add the site's CA certificate, or choose not to validate the server",
+    });
+    expect(
+      eapProblems({ ...eap, identity: 'a\nb', password: 'pw', caCert: 'junk' }, undefined, false),
+    ).toMatchObject({
+      identity: expect.stringContaining('control characters') as unknown,
+      caCert: expect.any(String) as unknown,
+    });
+    const held = {
+      method: 'peap' as const,
+      identity: 'svc@example.org',
+      serverValidation: 'ca' as const,
+      caCertSet: true,
+      clientCertSet: false,
+      clientKeySet: false,
+      clientKeyPassphraseSet: false,
+    };
+    expect(eapProblems(eap, held, true)).toEqual({});
+    // Another method: what was held for PEAP does not count.
+    expect(eapProblems({ ...eap, method: 'tls' }, held, true)).toMatchObject({
+      clientCert: expect.any(String) as unknown,
+    });
+    expect(eapProblems({ ...eap, password: 'pw', noCa: true }, undefined, false)).toEqual({});
+    expect(
+      eapProblems(
+        { ...eap, method: 'tls', caCert: PKI.ca, clientCert: PKI.client, clientKey: PKI.clientKeyEncrypted },
+        undefined,
+        false,
+      ),
+    ).toEqual({ clientKeyPassphrase: 'This key is encrypted: type its passphrase' });
+  });
+
+  it('sends the eap block with the opt-out explicit, and static IPv4 as typed', () => {
+    const params = saveParams(
+      {
+        ...draft,
+        security: 'wpa2-enterprise',
+        eap: { ...eap, password: 'pw', noCa: true, caCert: 'x' },
+        ipv4: { on: true, address: '10.0.0.5/24', gateway: '', dns: '10.0.0.1, ' },
+      },
+      false,
+    );
+    expect(params).toMatchObject({
+      eap: { method: 'peap', identity: 'svc@example.org', password: 'pw', insecureNoCaValidation: true },
+      ipv4: { address: '10.0.0.5/24', dns: ['10.0.0.1'] },
+    });
+    expect(params.eap).not.toHaveProperty('caCert');
+    expect(params).not.toHaveProperty('password');
+    expect(ipv4Problem({ on: true, address: '10.0.0.5/24', gateway: '10.0.1.1', dns: '' })).toMatchObject({
+      field: 'gateway',
+    });
+    expect(ipv4Problem({ on: true, address: '10.0.0.0/24', gateway: '', dns: '' })).toMatchObject({
+      field: 'address',
+    });
+    expect(ipv4Problem({ on: false, address: '', gateway: '', dns: '' })).toBeUndefined();
   });
 });
