@@ -17,6 +17,9 @@ export const SECRET_KEYS = [
   'secret',
   'setupSecret',
   'password',
+  // Enterprise networks: the client's private key and its passphrase (NETWORK_SECRET_KEYS).
+  'clientKey',
+  'clientKeyPassphrase',
   'w0',
   'w1',
   'L',
@@ -39,6 +42,9 @@ export const REDACT_PATHS: readonly string[] = [
   ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
   'params.networks[*].passphrase',
   'params.networks[*].psk',
+  'params.networks[*].eap.password',
+  'params.networks[*].eap.clientKey',
+  'params.networks[*].eap.clientKeyPassphrase',
 ];
 
 // Far deeper than any real log object; stops runaway recursion on cyclic values.

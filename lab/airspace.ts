@@ -8,7 +8,11 @@
 import { ssidDisplay } from '../shared/ssid';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
-import type { Lease } from '../agent/ports/radio';
+import { X509Certificate } from 'node:crypto';
+import type { JoinEap, Lease } from '../agent/ports/radio';
+import { formatPemBlock, parsePemBlocks } from '../shared/pem';
+import { PHASE2_OF, type EapMethod, type EapPhase2 } from '../shared/protocol/eap';
+import type { StaticIpv4 } from '../shared/protocol/static-ipv4';
 import { AirliftError } from '../shared/errors';
 import { formatIpv4, parseIpv4 as ipv4Number, prefixMask, prefixToNetmask } from '../shared/ipv4';
 import { bytesEqual, fromHex, isHex, toHex, utf8Encode } from '../shared/encoding';
@@ -30,6 +34,8 @@ export interface AccessPointInit {
   security: ScanSecurity;
   /** WPA2 passphrase / SAE password; required for the personal security modes. */
   passphrase?: string;
+  /** The 802.1X authentication server behind an `enterprise` AP; required for it. */
+  enterprise?: EnterpriseServer;
   /** MHz. */
   frequency: number;
   /** What an observer without an override hears, in dBm. Default -50. */
@@ -52,11 +58,28 @@ export interface AccessPointInit {
   owner?: string;
 }
 
+/**
+ * What a RADIUS server behind an Enterprise AP accepts, and the certificate it shows: a device joins
+ * when it proposes an accepted method, its CA (and domain) vouch for `serverCert`, and it has an
+ * account (PEAP/TTLS) or a client certificate one of `clientCas` issued (TLS).
+ */
+export interface EnterpriseServer {
+  methods: readonly EapMethod[];
+  /** TTLS's inner methods the server takes; default MSCHAPv2 and PAP. */
+  ttlsPhase2?: readonly EapPhase2[];
+  users: ReadonlyArray<{ readonly identity: string; readonly password: string }>;
+  /** PEM of the server's certificate (its SAN names are what a domain match is checked against). */
+  serverCert: string;
+  /** PEM of the CAs whose client certificates it accepts. */
+  clientCas: readonly string[];
+}
+
 export interface AccessPoint {
   readonly ssidHex: string;
   readonly bssid: string;
   readonly security: ScanSecurity;
   readonly passphrase?: string;
+  readonly enterprise?: EnterpriseServer;
   readonly frequency: number;
   readonly signal: number;
   readonly hidden: boolean;
@@ -172,9 +195,61 @@ export interface Credentials {
   passphrase?: string;
   /** 64-hex WPA2 PSK. */
   psk?: string;
+  /** Enterprise: the join's 802.1X settings (the certificates' PEM is what is checked). */
+  eap?: Pick<JoinEap, 'method' | 'phase2' | 'identity' | 'password' | 'domainMatch'> & {
+    caCert?: { pem: string };
+    clientCert?: { pem: string };
+  };
 }
 
-export type CredentialCheck = 'ok' | 'assoc_rejected' | 'auth_failed';
+export type CredentialCheck = 'ok' | 'assoc_rejected' | 'auth_failed' | 'eap_failed' | 'cert_rejected';
+
+/** Each certificate of a PEM bundle, parsed. */
+function certificatesOf(pem: string): X509Certificate[] {
+  const blocks = parsePemBlocks(pem);
+  return 'problem' in blocks ? [] : blocks.map((b) => new X509Certificate(formatPemBlock(b)));
+}
+
+/** Whether one of the bundle's certificates signed `cert` (one level: the lab's PKI has no intermediates). */
+function issuedByOneOf(cert: string, bundle: string): boolean {
+  const [leaf] = certificatesOf(cert);
+  return (
+    leaf !== undefined &&
+    certificatesOf(bundle).some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))
+  );
+}
+
+/** wpa_supplicant's domain_suffix_match: a SAN DNS name equal to the suffix or ending in `.suffix`. */
+function nameMatches(cert: string, suffix: string): boolean {
+  const names = (certificatesOf(cert)[0]?.subjectAltName ?? '')
+    .split(', ')
+    .flatMap((entry) => (entry.startsWith('DNS:') ? [entry.slice(4).toLowerCase()] : []));
+  return names.some((n) => n === suffix || n.endsWith(`.${suffix}`));
+}
+
+/** The RADIUS server's verdict, in the order a real exchange meets them. */
+function checkEnterprise(server: EnterpriseServer, eap: NonNullable<Credentials['eap']>): CredentialCheck {
+  if (!server.methods.includes(eap.method)) return 'eap_failed';
+  if (eap.caCert !== undefined) {
+    if (!issuedByOneOf(server.serverCert, eap.caCert.pem)) return 'cert_rejected';
+    if (eap.domainMatch !== undefined && !nameMatches(server.serverCert, eap.domainMatch))
+      return 'cert_rejected';
+  }
+  if (eap.method === 'tls')
+    return eap.clientCert !== undefined &&
+      server.clientCas.some((ca) => issuedByOneOf(eap.clientCert?.pem ?? '', ca))
+      ? 'ok'
+      : 'cert_rejected';
+  const inner = eap.phase2 ?? 'mschapv2';
+  const innerOk =
+    eap.method === 'peap'
+      ? PHASE2_OF.peap.includes(inner)
+      : (server.ttlsPhase2 ?? PHASE2_OF.ttls).includes(inner);
+  if (!innerOk) return 'eap_failed';
+  return server.users.some((u) => u.identity === eap.identity && u.password === eap.password)
+    ? 'ok'
+    : 'auth_failed';
+}
 
 /**
  * Would these credentials get past association and the 4-way handshake / SAE with this AP?
@@ -201,10 +276,11 @@ export function checkCredentials(ap: AccessPoint, creds: Credentials): Credentia
     }
     case 'wpa3-sae':
       return ap.passphrase !== undefined && creds.passphrase === ap.passphrase ? 'ok' : 'auth_failed';
-    // No AP in this airspace runs 802.1X yet.
     case 'wpa2-enterprise':
     case 'wpa3-enterprise':
-      return 'auth_failed';
+      return ap.enterprise === undefined || creds.eap === undefined
+        ? 'auth_failed'
+        : checkEnterprise(ap.enterprise, creds.eap);
   }
 }
 
@@ -374,6 +450,7 @@ export class Airspace {
       bssid,
       security: init.security,
       ...(init.passphrase === undefined ? {} : { passphrase: init.passphrase }),
+      ...(init.enterprise === undefined ? {} : { enterprise: init.enterprise }),
       frequency: init.frequency,
       signal: init.signal ?? DEFAULT_SIGNAL_DBM,
       hidden: init.hidden ?? false,
@@ -498,7 +575,7 @@ export class Airspace {
    * UNREACHABLE when the observer does not hear it, TIMEOUT (details.reason `dhcp_timeout`) when the
    * AP's DHCP does not answer or its pool is full; a failed join changes nothing.
    */
-  join(observerId: string, bssid: string): Lease {
+  join(observerId: string, bssid: string, fixed?: StaticIpv4): Lease {
     const key = normaliseBssid(bssid);
     const state = this.aps.get(key);
     if (state === undefined) throw new AirliftError('NOT_FOUND', `No AP ${key}`);
@@ -506,7 +583,8 @@ export class Airspace {
       throw new AirliftError('UNREACHABLE', `${observerId} does not hear ${key}`);
     }
     const current = this.members.get(observerId);
-    if (current?.bssid === key) return current.lease;
+    if (current?.bssid === key && fixed === undefined) return current.lease;
+    if (fixed !== undefined) return this.joinStatic(observerId, state, fixed);
     if (state.ap.dhcp === 'timeout') {
       throw new AirliftError('TIMEOUT', `DHCP on ${key} does not answer`, { reason: 'dhcp_timeout' });
     }
@@ -525,6 +603,24 @@ export class Airspace {
     };
     this.members.set(observerId, { bssid: key, lease });
     this.emit('joined', { observerId, bssid: key, lease });
+    return lease;
+  }
+
+  /**
+   * A station with its own static address (no DHCP): it has the address it was given, reachable or
+   * not, as a real host would; the address is kept out of the AP's pool while it is there.
+   */
+  private joinStatic(observerId: string, state: ApState, fixed: StaticIpv4): Lease {
+    if (this.members.has(observerId)) this.leave(observerId, 'roamed');
+    state.used.set(parseIpv4(fixed.address), observerId);
+    const lease: Lease = {
+      ip: fixed.address,
+      subnetmask: prefixToNetmask(fixed.prefixLength),
+      defaultgw: fixed.gateway ?? '',
+      nameservers: [...fixed.dns],
+    };
+    this.members.set(observerId, { bssid: state.ap.bssid, lease });
+    this.emit('joined', { observerId, bssid: state.ap.bssid, lease });
     return lease;
   }
 
@@ -615,5 +711,8 @@ function validatePersonalSecurity(ap: AccessPoint): void {
   const personal = ap.security === 'wpa2-psk' || ap.security === 'wpa3-sae' || ap.security === 'wpa2-wpa3';
   if (personal && ap.passphrase === undefined) {
     throw new AirliftError('INVALID_PASSPHRASE', `AP ${ap.bssid} (${ap.security}) needs a passphrase`);
+  }
+  if (ap.security === 'enterprise' && ap.enterprise === undefined) {
+    throw new AirliftError('INVALID_CONFIG', `AP ${ap.bssid} (enterprise) needs its authentication server`);
   }
 }

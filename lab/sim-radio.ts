@@ -42,6 +42,8 @@ import {
 import { AirliftError, type ConnectFailureReason } from '../shared/errors';
 import { isHex, toHex, utf8Encode } from '../shared/encoding';
 import { bandOf, NETWORK_SECURITY, securityCompatible, type ScanResult } from '../shared/protocol/wifi';
+import { EAP_METHODS } from '../shared/protocol/eap';
+import type { StaticIpv4 } from '../shared/protocol/static-ipv4';
 import {
   channelToFrequency,
   checkCredentials,
@@ -486,10 +488,26 @@ export class SimRadio implements RadioPort {
           `The AP uses ${ap.security}; the network is configured as ${target.security}`,
         );
       case 'auth_failed':
-        return fail('auth_failed', 'Wrong passphrase or key (handshake failed)');
+        return fail(
+          'auth_failed',
+          target.eap
+            ? 'The server refused the identity or password'
+            : 'Wrong passphrase or key (handshake failed)',
+        );
+      case 'eap_failed':
+        return fail(
+          'eap_failed',
+          `The server refused EAP-${(target.eap?.method ?? '').toUpperCase()} or its inner method`,
+        );
+      case 'cert_rejected':
+        return fail(
+          'cert_rejected',
+          "The server's certificate failed the CA or domain check, or it refused the client's",
+        );
       case 'ok':
         break;
     }
+    if (target.ipv4 !== undefined) return this.joinStatic(ap, target.ipv4);
     if (ap.dhcp === 'timeout') {
       await budget.spend(Math.min(budget.remaining, this.duration(this.latency.dhcpGiveUpMs)));
       return fail('dhcp_timeout', 'Associated, but no DHCP server answered');
@@ -514,6 +532,18 @@ export class SimRadio implements RadioPort {
       }
       throw error;
     }
+  }
+
+  /** A network with static IPv4: no DHCP, the address as given. */
+  private joinStatic(ap: AccessPoint, ipv4: StaticIpv4): JoinOutcome {
+    this.assertOpen();
+    const lease = this.airspace.join(this.deviceId, ap.bssid, ipv4);
+    return {
+      ok: true,
+      lease,
+      bssid: ap.bssid,
+      ...withDefined('signal', this.airspace.signalFor(this.deviceId, ap.bssid)),
+    };
   }
 
   /** Same SSID, findable (hidden ones only by a directed probe), security-compatible first, then loudest. */
@@ -555,6 +585,8 @@ export class SimRadio implements RadioPort {
     return {
       concurrentApSta: this.concurrentApSta(),
       security: [...(this.baseCapabilities.security ?? NETWORK_SECURITY)],
+      eap: [...(this.baseCapabilities.eap ?? EAP_METHODS)],
+      staticIpv4: this.baseCapabilities.staticIpv4 ?? true,
       bands: [...(this.baseCapabilities.bands ?? ['2.4GHz', '5GHz'])],
       ethernet: this.baseCapabilities.ethernet ?? true,
       cellular: this.baseCapabilities.cellular ?? false,

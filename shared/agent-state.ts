@@ -4,9 +4,12 @@
  * objects below: the data plus `version: 1`, so a later format can be recognised and migrated
  * instead of being mistaken for corruption.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
+import { toHex, utf8Encode } from './encoding';
 import { networkSecuritySchema } from './protocol/wifi';
 import { lastAttemptSchema } from './protocol/api';
+import { EAP_METHODS, EAP_PHASE2 } from './protocol/eap';
 
 /** Networks whose last address the device remembers (deviceMetaSchema.lastIps). */
 export const MAX_LAST_IPS = 16;
@@ -47,6 +50,47 @@ export const storedIdentitySchema = z.object({
 });
 export type StoredIdentity = z.infer<typeof storedIdentitySchema>;
 
+/**
+ * A certificate or key of an Enterprise network, kept beside the state files as its own 0600 file
+ * (`certs/<name>`, agent/store): the name is the SHA-256 of the PEM, so the same text is one file
+ * and a file no network refers to any more is removed.
+ */
+export const MATERIAL_NAME_RE = /^[0-9a-f]{64}\.pem$/;
+/** The file name a certificate or key is kept under: the SHA-256 of its PEM text. */
+export function materialName(pem: string): string {
+  return `${toHex(sha256(utf8Encode(pem)))}.pem`;
+}
+
+const materialNameSchema = z.string().regex(MATERIAL_NAME_RE, 'must be <sha-256 hex>.pem');
+
+/**
+ * An Enterprise network's 802.1X settings as stored: shared/protocol/eap.ts's EapConfig with the
+ * certificates and the key replaced by the names of their files. The password and the key's
+ * passphrase are secrets, kept here as the PSK is (the file is 0600).
+ */
+export const storedEapSchema = z.object({
+  method: z.enum(EAP_METHODS),
+  phase2: z.enum(EAP_PHASE2).optional(),
+  identity: z.string().min(1),
+  anonymousIdentity: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  caCertFile: materialNameSchema.optional(),
+  clientCertFile: materialNameSchema.optional(),
+  clientKeyFile: materialNameSchema.optional(),
+  clientKeyPassphrase: z.string().min(1).optional(),
+  domainMatch: z.string().min(1).optional(),
+  insecureNoCaValidation: z.literal(true).optional(),
+});
+export type StoredEap = z.infer<typeof storedEapSchema>;
+
+/** Static IPv4 of one network (shared/protocol/static-ipv4.ts), as judged when it came in. */
+export const storedIpv4Schema = z.object({
+  address: z.ipv4(),
+  prefixLength: z.number().int().min(1).max(32),
+  gateway: z.ipv4().optional(),
+  dns: z.array(z.ipv4()).max(8),
+});
+
 export const storedNetworkSchema = z.object({
   /** Stable local id (8 hex chars), used by forget. */
   id: z.string().regex(/^[0-9a-fA-F]{8}$/, 'must be 8 hex characters'),
@@ -58,6 +102,10 @@ export const storedNetworkSchema = z.object({
   passphrase: z.string().min(1).optional(),
   /** Raw 256-bit PSK, hex. */
   psk: hexSchema(32, 32).optional(),
+  /** `wpa2-enterprise` / `wpa3-enterprise`: the 802.1X settings. */
+  eap: storedEapSchema.optional(),
+  /** Static addressing on this network; absent: DHCP. */
+  ipv4: storedIpv4Schema.optional(),
   hidden: z.boolean(),
   /** Higher is tried first. */
   priority: z.number().int(),

@@ -29,7 +29,7 @@ export const FAILURE_REASON_HELP: Readonly<Record<FailureReason, ReasonHelp>> = 
   },
   cert_rejected: {
     title: 'Certificate check failed',
-    fix: "The network's server certificate did not match the profile's CA certificate or domain, or the server refused the device's client certificate. Get the site's current CA (and domain) or a valid client certificate, then retry.",
+    fix: "The network's server certificate did not match the profile's CA certificate or domain, or the server refused the device's client certificate. Get the site's current CA (and domain) or a valid client certificate, and check the device's clock (certificates have validity dates), then retry.",
     where: 'network',
   },
   ssid_not_found: {

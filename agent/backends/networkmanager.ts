@@ -35,6 +35,14 @@
  * - WPA3-Personal is offered only when NetworkManager's wpa_supplicant lists `sae` for the
  *   interface (D-Bus `Capabilities.KeyMgmt`); when that cannot be asked, it stays offered and
  *   NetworkManager's own failure reason reports a radio that cannot do it.
+ * - Enterprise (802.1X): the profile carries `802-1x.*` (method, identity, anonymous identity,
+ *   inner method, the store's CA, client certificate and key files, domain suffix), the password
+ *   and the key's passphrase come in the passwd-file like a PSK; WPA3-Enterprise adds `pmf
+ *   required`. Offered with the EAP methods NetworkManager's wpa_supplicant lists (D-Bus
+ *   `EapMethods`; all three when it cannot be asked: NetworkManager's supplicant has EAP), and
+ *   WPA3-Enterprise only where WPA3-Personal is. NetworkManager reports a certificate that failed
+ *   the check as missing secrets: such a join fails as `auth_failed` with a detail that says so.
+ * - Static IPv4: `ipv4.method manual` with the address, gateway and DNS servers.
  *
  * NetworkManager's shared mode chooses its own DHCP range in the /24.
  */
@@ -72,18 +80,26 @@ import {
   parseAddedUuid,
   parseConnectionList,
   parseDeviceShowIp4,
+  connectionModifyArgs,
   passwdFileLine,
   ssidArgText,
   wifiProfileAddArgs,
+  wifiProfileSettings,
+  type NmEapSpec,
 } from '../../shared/linux-tools/nmcli-connections';
 import {
   BUSCTL,
   nmAddConnectionDbusArgs,
+  nmcliModifiesAfterAdd,
   parseObjectPathReply,
+  parseWpaEapMethods,
   parseWpaKeyMgmt,
+  wpaEapMethodsArgs,
   wpaGetInterfaceArgs,
   wpaInterfaceCapabilitiesArgs,
 } from '../../shared/linux-tools/busctl';
+import { EAP_METHODS, type EapMethod } from '../../shared/protocol/eap';
+import type { StaticIpv4 } from '../../shared/protocol/static-ipv4';
 import type { NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../ports/command-runner';
 import type {
@@ -149,6 +165,8 @@ export interface NetworkProfileSpec {
   /** The SSID as text (valid UTF-8 without NUL, see `ssidArgText`). */
   ssid: string;
   security: NetworkSecurity;
+  eap?: NmEapSpec;
+  ipv4?: StaticIpv4;
   hidden: boolean;
   priority: number;
 }
@@ -323,6 +341,54 @@ const fail = (reason: Extract<JoinOutcome, { ok: false }>['reason'], detail: str
   detail,
 });
 
+/**
+ * The passwd-file of a join (empty for an open network) and the secrets to redact: the PSK or SAE
+ * password, or 802.1X's password and key passphrase. A secret the file cannot carry is a problem.
+ */
+export function joinSecrets(target: JoinTarget): { lines: string; redact: string[] } | { problem: string } {
+  const entries: [Parameters<typeof passwdFileLine>[1], string | undefined][] =
+    target.eap !== undefined
+      ? [
+          ['802-1x.password', target.eap.password],
+          ['802-1x.private-key-password', target.eap.clientKeyPassphrase],
+        ]
+      : [
+          [
+            '802-11-wireless-security.psk',
+            target.security === 'open' ? undefined : (target.psk ?? target.passphrase),
+          ],
+        ];
+  const given = entries.filter(
+    (e): e is [Parameters<typeof passwdFileLine>[1], string] => e[1] !== undefined && e[1] !== '',
+  );
+  if (target.security !== 'open' && target.eap === undefined && given.length === 0)
+    return { problem: 'No passphrase for a secured network' };
+  try {
+    return {
+      lines: given.map(([property, secret]) => passwdFileLine(secret, property)).join(''),
+      redact: given.map((e) => e[1]),
+    };
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : 'invalid secret' };
+  }
+}
+
+/** A join's 802.1X settings as the profile keeps them: the secrets stay for the passwd-file. */
+function nmEapOf(target: JoinTarget): NmEapSpec | undefined {
+  const eap = target.eap;
+  if (eap === undefined) return undefined;
+  return {
+    method: eap.method,
+    identity: eap.identity,
+    ...(eap.phase2 !== undefined ? { phase2: eap.phase2 } : {}),
+    ...(eap.anonymousIdentity !== undefined ? { anonymousIdentity: eap.anonymousIdentity } : {}),
+    ...(eap.caCert !== undefined ? { caCertPath: eap.caCert.path } : {}),
+    ...(eap.domainMatch !== undefined ? { domainMatch: eap.domainMatch } : {}),
+    ...(eap.clientCert !== undefined ? { clientCertPath: eap.clientCert.path } : {}),
+    ...(eap.clientKeyPath !== undefined ? { clientKeyPath: eap.clientKeyPath } : {}),
+  };
+}
+
 export class NetworkManagerRadio implements RadioPort {
   private readonly runner: CommandRunner;
   private readonly ifname: string;
@@ -407,10 +473,19 @@ export class NetworkManagerRadio implements RadioPort {
     const bands = parseIwBands(text);
     const combos = parseIwCombinationList(text).filter(combinationAllowsApSta);
     this.singleChannel = combos.length > 0 && Math.max(...combos.map((c) => c.channels)) <= 1;
+    const sae = (await this.saeSupported()) !== false;
+    const eap = await this.eapMethods();
     this.caps = {
       concurrentApSta: combos.length > 0 && this.apInterface !== undefined && !this.turns,
-      security:
-        (await this.saeSupported()) === false ? ['open', 'wpa2-psk'] : ['open', 'wpa2-psk', 'wpa3-sae'],
+      security: [
+        'open',
+        'wpa2-psk',
+        ...(sae ? (['wpa3-sae'] as const) : []),
+        ...(eap.length > 0 ? (['wpa2-enterprise'] as const) : []),
+        ...(eap.length > 0 && sae ? (['wpa3-enterprise'] as const) : []),
+      ],
+      eap,
+      staticIpv4: true,
       bands: bands.length > 0 ? bands : ['2.4GHz'],
       ethernet: devices.some((d) => d.type === 'ethernet'),
       cellular: devices.some((d) => d.type === 'gsm' || d.type === 'cdma'),
@@ -435,6 +510,20 @@ export class NetworkManagerRadio implements RadioPort {
     const caps = await ask(wpaInterfaceCapabilitiesArgs(path));
     const keyMgmt = caps === undefined ? undefined : parseWpaKeyMgmt(caps);
     return keyMgmt === undefined ? undefined : keyMgmt.includes('sae');
+  }
+
+  /**
+   * The EAP methods NetworkManager's wpa_supplicant was built with (D-Bus `EapMethods`; PEAP also
+   * needs MSCHAPV2). All three when it cannot be asked: distributions build it with EAP.
+   */
+  private async eapMethods(): Promise<EapMethod[]> {
+    const r = await this.runner
+      .run(this.busctl, wpaEapMethodsArgs(), { timeoutMs: 5_000 })
+      .catch(() => undefined);
+    const listed = r?.code === 0 ? parseWpaEapMethods(r.stdout) : undefined;
+    if (listed === undefined) return [...EAP_METHODS];
+    const has = (m: string) => listed.includes(m);
+    return EAP_METHODS.filter((m) => (m === 'peap' ? has('PEAP') && has('MSCHAPV2') : has(m.toUpperCase())));
   }
 
   private async accessPoints(rescan: 'yes' | 'no'): Promise<NmcliAccessPoint[] | undefined> {
@@ -497,23 +586,16 @@ export class NetworkManagerRadio implements RadioPort {
   async join(target: JoinTarget, options: NetworkManagerJoinOptions): Promise<JoinOutcome> {
     const deadline = this.now() + options.timeoutMs;
     const ssidHex = target.ssidHex.toLowerCase();
-    const secret = target.security === 'open' ? undefined : (target.psk ?? target.passphrase);
-    if (target.security !== 'open' && (secret === undefined || secret === '')) {
-      return fail('auth_failed', 'No passphrase for a secured network');
-    }
-    let line: string | undefined;
-    try {
-      line = secret === undefined ? undefined : passwdFileLine(secret);
-    } catch (err) {
-      return fail('auth_failed', err instanceof Error ? err.message : 'invalid secret');
-    }
+    const secrets = joinSecrets(target);
+    if ('problem' in secrets) return fail('auth_failed', secrets.problem);
+    const line = secrets.lines === '' ? undefined : secrets.lines;
 
     const radio = await this.apRadio();
     const ap = this.ap;
     const plan = planApForJoin(radio, this.apNow(), channelOfTarget(this.lastScan, ssidHex), options.keepAp);
     await this.clearApFor(plan);
     this.joinedChannel = undefined;
-    const outcome = await this.joinStation(target, options, deadline, line, secret);
+    const outcome = await this.joinStation(target, options, deadline, line, secrets.redact);
     const now = this.apNow();
     // The channel the station joined on, as the join read it.
     const station = afterJoinFollowsStation(radio, plan, outcome.ok, now) ? this.joinedChannel : undefined;
@@ -581,16 +663,19 @@ export class NetworkManagerRadio implements RadioPort {
     options: NetworkManagerJoinOptions,
     deadline: number,
     line: string | undefined,
-    secret: string | undefined,
+    redact: string[],
   ): Promise<JoinOutcome> {
     const ssidHex = target.ssidHex.toLowerCase();
     await this.deleteProfilesNamed(networkProfileName(ssidHex));
+    const eap = nmEapOf(target);
     const spec = {
       ifname: this.ifname,
       ssidHex,
       security: target.security,
       hidden: target.hidden,
       priority: options.priority ?? this.priority,
+      ...(eap !== undefined ? { eap } : {}),
+      ...(target.ipv4 !== undefined ? { ipv4: target.ipv4 } : {}),
     };
     const uuid = await this.addNetworkProfile(spec);
     if (typeof uuid !== 'string') return uuid;
@@ -601,18 +686,19 @@ export class NetworkManagerRadio implements RadioPort {
         this.nm(
           connectionUpArgs(uuid, this.ifname, waitSeconds, file),
           Math.ceil(waitSeconds) * 1000 + 10_000,
-          secret ? [secret] : [],
+          redact,
         );
       return line === undefined ? up() : withPasswdFile(this.tmpRoot, line, up);
     };
 
+    const enterprise = target.eap !== undefined;
     let result = await activate();
-    let failure = result.code === 0 ? undefined : this.classify(result);
+    let failure = result.code === 0 ? undefined : this.classify(result, enterprise);
     if (failure?.reason === 'hardware' && !result.timedOut) {
       // A driver hiccup or a soft block: unblock the radio and try once more.
       await this.runner.run(this.rfkill, rfkillUnblockArgs(), { timeoutMs: 5_000 });
       result = await activate();
-      failure = result.code === 0 ? undefined : this.classify(result);
+      failure = result.code === 0 ? undefined : this.classify(result, enterprise);
     }
     if (failure) {
       await this.deleteProfile(uuid);
@@ -634,6 +720,17 @@ export class NetworkManagerRadio implements RadioPort {
    * the SSID, otherwise over D-Bus with the SSID as bytes (a failure here is a JoinOutcome).
    */
   private async addNetworkProfile(spec: Omit<NetworkProfileSpec, 'ssid'>): Promise<string | JoinOutcome> {
+    const uuid = await this.addProfile(spec);
+    if (typeof uuid !== 'string' || ssidArgText(spec.ssidHex) !== undefined || !nmcliModifiesAfterAdd(spec))
+      return uuid;
+    // Added over D-Bus with its SSID only: nmcli gives it its security and addressing by UUID.
+    const modified = await this.nm(connectionModifyArgs(uuid, wifiProfileSettings(spec)));
+    if (modified.code === 0) return uuid;
+    await this.deleteProfile(uuid);
+    return fail('hardware', firstErrorLine(outputOf(modified)) || 'nmcli could not complete the profile');
+  }
+
+  private async addProfile(spec: Omit<NetworkProfileSpec, 'ssid'>): Promise<string | JoinOutcome> {
     const ssid = ssidArgText(spec.ssidHex);
     if (ssid !== undefined) {
       const added = await this.nm(networkAddArgs({ ...spec, ssid }));
@@ -662,12 +759,15 @@ export class NetworkManagerRadio implements RadioPort {
     return uuid;
   }
 
-  private classify(r: CommandResult): {
+  private classify(
+    r: CommandResult,
+    enterprise: boolean,
+  ): {
     reason: Extract<JoinOutcome, { ok: false }>['reason'];
     detail: string;
   } {
     if (r.timedOut) return { reason: 'timeout', detail: 'nmcli did not finish in time' };
-    return classifyActivationFailure(r.code, outputOf(r));
+    return classifyActivationFailure(r.code, outputOf(r), enterprise);
   }
 
   async leave(): Promise<void> {

@@ -21,6 +21,7 @@ import type {
   Reach,
   DeviceState,
   DeviceStatus,
+  RpcParams,
   SavedNetworkSummary,
   StatusDetail,
   WifiSetResult,
@@ -49,10 +50,11 @@ import {
   markKnown,
   mergeNetworks,
   MAX_SAVED_NETWORKS,
+  sameCredentials,
   strongestSignal,
   summarize,
-  type IncomingNetwork,
 } from './networks';
+import { joinTargetOf, refuseUnsupported, toIncoming } from './site-networks';
 import { RadioActor } from './radio-actor';
 import { AgentRecords } from './records';
 
@@ -69,15 +71,11 @@ export interface AgentDeps {
   hooks?: { identify?: (seconds: number) => Promise<void>; reboot?: () => Promise<void> };
 }
 
-export interface WifiSetRequest {
-  networks: IncomingNetwork[];
-  mode: 'replace' | 'add';
-  nonce?: string;
-  commit: 'auto' | 'confirm';
-  failsafeSeconds: number;
-  /** `later` stores the networks without switching to them (staged rotation). */
-  apply: 'now' | 'later';
-}
+/**
+ * A `wifi.set` as the agent carries it out: the RPC's params after their schema (networks
+ * normalised, defaults applied). The control socket and the compatibility surfaces build the same.
+ */
+export type WifiSetRequest = RpcParams<'wifi.set'>;
 
 /** The setup AP as the radio last reported it: what listeners on the AP's address follow. */
 export interface SetupApState {
@@ -286,6 +284,8 @@ export class Agent {
         bands: this.caps.bands,
         ethernet: this.caps.ethernet,
         cellular: this.caps.cellular,
+        ...(this.caps.eap !== undefined ? { eap: this.caps.eap } : {}),
+        ...(this.caps.staticIpv4 !== undefined ? { staticIpv4: this.caps.staticIpv4 } : {}),
       },
     };
   }
@@ -399,34 +399,32 @@ export class Agent {
 
   private async storeAndApply(req: WifiSetRequest): Promise<WifiSetResult> {
     await this.refreshCapabilities();
-    // A network this radio cannot join (WPA3 on a driver without SAE) is refused up front, with a
-    // reason the station can show, rather than found out as an auth failure after the AP went down.
-    const unsupported = req.networks.find((n) => !this.caps.security.includes(n.security));
-    if (unsupported) {
-      throw new AirliftError(
-        'UNSUPPORTED_SECURITY',
-        `This device's Wi-Fi cannot join ${unsupported.security} networks (it supports ${this.caps.security.join(', ')})`,
+    // A network this radio cannot join (WPA3 on a driver without SAE, EAP on a supplicant built
+    // without it) is refused up front, with a reason the station can show, rather than found out
+    // as an auth failure after the AP went down.
+    refuseUnsupported(req.networks, this.caps);
+    const { incoming, material } = toIncoming(req.networks);
+    for (const n of incoming.filter((i) => i.eap?.insecureNoCaValidation === true))
+      this.deps.logger.warn(
+        { ssid: ssidDisplay(n.ssidHex) },
+        'an Enterprise network without a CA: the device will not check who it authenticates to (insecureNoCaValidation)',
       );
-    }
     const now = this.isoNow();
     const current = this.records.networks;
-    const merged = mergeNetworks(current, req.networks, req.mode, () => toHex(randomBytes(4)), now);
+    const merged = mergeNetworks(current, incoming, req.mode, () => toHex(randomBytes(4)), now);
     if (merged.length > MAX_SAVED_NETWORKS) {
       throw new AirliftError('BAD_REQUEST', `At most ${MAX_SAVED_NETWORKS} networks can be saved`);
     }
     if (req.apply === 'later') {
-      await this.records.saveNetworks({
-        ...(this.records.pending ? { pending: this.records.pending } : {}),
-        networks: merged,
-      });
+      await this.records.saveNetworks(
+        { ...(this.records.pending ? { pending: this.records.pending } : {}), networks: merged },
+        material,
+      );
       return { attemptId: '', apStaysUp: this.ctx.apUp, state: this.ctx.state };
     }
     const attemptId = toHex(randomBytes(8));
-    const tried = merged
-      .filter((m) =>
-        req.networks.some((n) => n.ssidHex === m.ssidHex && n.passphrase === m.passphrase && n.psk === m.psk),
-      )
-      .map((m) => m.id);
+    const tried = merged.filter((m) => incoming.some((n) => sameCredentials(n, m))).map((m) => m.id);
+    const first = incoming[0];
     await this.records.stage(
       merged,
       {
@@ -434,12 +432,8 @@ export class Agent {
         failsafeSeconds: req.failsafeSeconds,
         ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
       },
-      {
-        id: attemptId,
-        result: 'pending',
-        at: now,
-        ...(req.networks[0] ? { ssidHex: req.networks[0].ssidHex } : {}),
-      },
+      { id: attemptId, result: 'pending', at: now, ...(first ? { ssidHex: first.ssidHex } : {}) },
+      material,
     );
     this.attemptTargets.set(attemptId, tried);
     const apply = {
@@ -455,7 +449,7 @@ export class Agent {
       attemptId,
       apStaysUp: this.ctx.apSta && this.radioStatus.ap.up,
       state: this.ctx.state,
-      reach: this.reach(req.networks[0]?.ssidHex),
+      reach: this.reach(first?.ssidHex, first?.ipv4?.address),
     };
   }
 
@@ -468,15 +462,22 @@ export class Agent {
 
   /**
    * Where a client that loses the setup AP with the device finds it on `ssidHex`: the `.local`
-   * name, the address it had there last time (its DHCP client asks for that one again), and the
-   * LAN API's URLs to poll once the client is back on that network.
+   * name, the address it will have there (`staticIp`: the network's own, certain) or had there last
+   * time (its DHCP client asks for that one again), and the LAN API's URLs to poll once the client
+   * is back on that network.
    */
-  reach(ssidHex: string | undefined): Reach {
+  reach(ssidHex: string | undefined, staticIp?: string): Reach {
     const host = `${this.hostname()}.local`;
     const port = this.deps.config.api.lanPort;
-    const ipHint = ssidHex === undefined ? undefined : this.records.lastIpOn(ssidHex);
+    const ipHint = staticIp ?? (ssidHex === undefined ? undefined : this.records.lastIpOn(ssidHex));
     const urls = [host, ...(ipHint !== undefined ? [ipHint] : [])].map((h) => `http://${h}:${port}/v1/info`);
-    return { host, port, ...(ipHint !== undefined ? { ipHint } : {}), urls };
+    return {
+      host,
+      port,
+      ...(ipHint !== undefined ? { ipHint } : {}),
+      ...(staticIp !== undefined ? { ipStatic: true } : {}),
+      urls,
+    };
   }
 
   async forgetWifi(match: { id?: string; ssidHex?: string }): Promise<{ removed: number }> {
@@ -829,15 +830,11 @@ export class Agent {
   private async join(net: StoredNetwork, keepAp: boolean): Promise<JoinOutcome> {
     let outcome: JoinOutcome;
     try {
+      // A certificate file that cannot be read fails this join as `hardware`, like a radio that throws.
+      const target = await joinTargetOf(net, this.deps.store);
       outcome = await this.actor.send({
         kind: 'join',
-        target: {
-          ssidHex: net.ssidHex,
-          security: net.security,
-          hidden: net.hidden,
-          ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
-          ...(net.psk !== undefined ? { psk: net.psk } : {}),
-        },
+        target,
         options: { timeoutMs: this.deps.config.join.timeoutSeconds * 1000, keepAp },
       });
     } catch (err) {
@@ -939,7 +936,8 @@ export class Agent {
         ? await this.deps.connectivity.check(this.currentLease(), this.connectivityTargets())
         : undefined;
       const ip = this.radioStatus.wifi.lease?.ip;
-      const joined = { networkId: net.id, ssidHex: net.ssidHex, ...(ip ? { ip } : {}) };
+      const addressing = net.ipv4 !== undefined ? ('static' as const) : ('dhcp' as const);
+      const joined = { networkId: net.id, ssidHex: net.ssidHex, addressing, ...(ip ? { ip } : {}) };
       return { type: 'applied', gen, attemptId, joined, reason, ssidHex, ...(checks ? { checks } : {}) };
     }
     return { type: 'applied', gen, attemptId, reason, ssidHex };

@@ -147,7 +147,7 @@ export type Event =
       type: 'applied';
       gen: number;
       attemptId: string;
-      joined?: { networkId: string; ssidHex: string; ip?: string };
+      joined?: { networkId: string; ssidHex: string; ip?: string; addressing?: 'dhcp' | 'static' };
       reason: ConnectFailureReason;
       ssidHex?: string;
       checks?: CheckResult[];
@@ -533,12 +533,18 @@ const handlers: Handlers = {
       return refuse(s);
     const noInternet = e.joined !== undefined && e.checks !== undefined && !internetReached(e.checks);
     if (e.joined && !noInternet) {
-      const { networkId, ssidHex, ip } = e.joined;
+      const { networkId, ssidHex, ip, addressing } = e.joined;
       s.do({ type: 'markConnected', networkId });
       // The result is on record before the state changes: a reader never sees one without the other.
       s.do({
         type: 'recordAttempt',
-        attempt: { id: attempt.id, result: 'ok', ssidHex, ...(ip !== undefined ? { ip } : {}) },
+        attempt: {
+          id: attempt.id,
+          result: 'ok',
+          ssidHex,
+          ...(ip !== undefined ? { ip } : {}),
+          ...(addressing !== undefined ? { addressing } : {}),
+        },
       });
       return applyOk(s, attempt, policy);
     }

@@ -1,24 +1,46 @@
 /** Pure rules for the saved network list: merging a `wifi.set`, ordering for connection, summaries. */
 import type { StoredNetwork } from '../ports/store';
 import type { ScanResult } from '../../shared/protocol/wifi';
-import type { SavedNetworkSummary } from '../../shared/protocol/api';
+import type { SavedEap, SavedNetworkSummary } from '../../shared/protocol/api';
+import type { StoredEap } from '../../shared/agent-state';
+import { serverValidationOf } from '../../shared/protocol/eap';
 import { ssidDisplay } from '../../shared/ssid';
 
-export interface IncomingNetwork {
-  ssidHex: string;
-  security: StoredNetwork['security'];
-  passphrase?: string;
-  psk?: string;
-  hidden: boolean;
-  priority: number;
-}
+/** A network of a `wifi.set` as it will be stored: its certificates already named files (site-networks.ts). */
+export type IncomingNetwork = Omit<StoredNetwork, 'id' | 'addedAt' | 'lastConnectedAt'>;
 
 export const MAX_SAVED_NETWORKS = 32;
 
-function sameCredentials(a: IncomingNetwork, b: IncomingNetwork): boolean {
-  return (
-    a.ssidHex === b.ssidHex && a.security === b.security && a.passphrase === b.passphrase && a.psk === b.psk
-  );
+/**
+ * What makes two entries the same network: the SSID, the security and every credential (for
+ * Enterprise the whole 802.1X block, certificates by content). Addressing, priority and hidden
+ * are settings of the entry, updated in place.
+ */
+export function credentialsKey(
+  n: Pick<StoredNetwork, 'ssidHex' | 'security' | 'passphrase' | 'psk' | 'eap'>,
+): string {
+  const eap = n.eap;
+  const eapKey =
+    eap === undefined
+      ? null
+      : [
+          eap.method,
+          eap.phase2,
+          eap.identity,
+          eap.anonymousIdentity,
+          eap.password,
+          eap.caCertFile,
+          eap.clientCertFile,
+          eap.clientKeyFile,
+          eap.clientKeyPassphrase,
+          eap.domainMatch,
+          eap.insecureNoCaValidation,
+        ];
+  return JSON.stringify([n.ssidHex, n.security, n.passphrase, n.psk, eapKey]);
+}
+
+export function sameCredentials(a: IncomingNetwork, b: IncomingNetwork): boolean {
+  return credentialsKey(a) === credentialsKey(b);
 }
 
 /**
@@ -46,6 +68,8 @@ export function mergeNetworks(
       addedAt: existing?.addedAt ?? nowIso,
       ...(net.passphrase !== undefined ? { passphrase: net.passphrase } : {}),
       ...(net.psk !== undefined ? { psk: net.psk } : {}),
+      ...(net.eap !== undefined ? { eap: net.eap } : {}),
+      ...(net.ipv4 !== undefined ? { ipv4: net.ipv4 } : {}),
       ...(existing?.lastConnectedAt !== undefined ? { lastConnectedAt: existing.lastConnectedAt } : {}),
     };
     const i = base.findIndex((n) => n.id === entry.id);
@@ -80,7 +104,22 @@ export function strongestSignal(ssidHex: string, scan: readonly ScanResult[]): n
   return best;
 }
 
-/** What may be shown of a saved network: never its passphrase or PSK. */
+/** An Enterprise network as `wifi.list` shows it: who it signs in as, how it checks the server. */
+function eapSummary(eap: StoredEap): SavedEap {
+  return {
+    method: eap.method,
+    ...(eap.phase2 !== undefined ? { phase2: eap.phase2 } : {}),
+    identity: eap.identity,
+    ...(eap.anonymousIdentity !== undefined ? { anonymousIdentity: eap.anonymousIdentity } : {}),
+    serverValidation: serverValidationOf({
+      ...(eap.caCertFile !== undefined ? { caCert: eap.caCertFile } : {}),
+      ...(eap.domainMatch !== undefined ? { domainMatch: eap.domainMatch } : {}),
+    }),
+    ...(eap.domainMatch !== undefined ? { domainMatch: eap.domainMatch } : {}),
+  };
+}
+
+/** What may be shown of a saved network: never its passphrase, PSK, EAP password, key or passphrase. */
 export function summarize(net: StoredNetwork, provisionalIds: ReadonlySet<string>): SavedNetworkSummary {
   return {
     id: net.id,
@@ -91,6 +130,8 @@ export function summarize(net: StoredNetwork, provisionalIds: ReadonlySet<string
     priority: net.priority,
     provisional: provisionalIds.has(net.id),
     ...(net.lastConnectedAt !== undefined ? { lastConnectedAt: net.lastConnectedAt } : {}),
+    ...(net.eap !== undefined ? { eap: eapSummary(net.eap) } : {}),
+    ...(net.ipv4 !== undefined ? { ipv4: { ...net.ipv4, dns: [...net.ipv4.dns] } } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { MAX_LAST_IPS } from '../../shared/agent-state';
 import type { LastAttempt } from '../../shared/protocol/api';
 import type { Logger } from '../log';
 import type { DeviceMeta, NetworkState, PendingChange, StoredNetwork, StorePort } from '../ports/store';
+import { credentialsKey } from './networks';
 
 export interface RecordsDeps {
   store: StorePort;
@@ -48,12 +49,13 @@ export class AgentRecords {
     return this.meta.lastAttempt;
   }
 
-  saveNetworks(state: NetworkState): Promise<void> {
+  /** `material`: certificate and key files the new networks name (file name → PEM). */
+  saveNetworks(state: NetworkState, material?: ReadonlyMap<string, string>): Promise<void> {
     const had = this.net.networks.length > 0;
     this.net = state;
     const has = state.networks.length > 0;
     if (had !== has) this.deps.onKnownChanged(has);
-    return this.deps.store.saveNetworkState(state);
+    return this.deps.store.saveNetworkState(state, material);
   }
 
   saveMeta(meta: DeviceMeta): Promise<void> {
@@ -75,12 +77,13 @@ export class AgentRecords {
     networks: StoredNetwork[],
     pending: Omit<PendingChange, 'previous'>,
     attempt: LastAttempt,
+    material?: ReadonlyMap<string, string>,
   ): Promise<void> {
     const before = { net: this.net, meta: this.meta };
     // A trial on top of a trial: what we fall back to is still the last confirmed list.
     const previous = this.net.pending?.previous ?? this.net.networks;
     try {
-      await this.saveNetworks({ networks, pending: { ...pending, previous } });
+      await this.saveNetworks({ networks, pending: { ...pending, previous } }, material);
       await this.setLastAttempt(attempt);
     } catch (err) {
       await this.saveNetworks(before.net).catch(() => undefined);
@@ -168,9 +171,8 @@ export class AgentRecords {
   provisionalIds(): Set<string> {
     const pending = this.net.pending;
     if (!pending) return new Set();
-    const key = (n: StoredNetwork) => JSON.stringify([n.ssidHex, n.passphrase, n.psk]);
-    const before = new Set(pending.previous.map(key));
-    return new Set(this.net.networks.filter((n) => !before.has(key(n))).map((n) => n.id));
+    const before = new Set(pending.previous.map(credentialsKey));
+    return new Set(this.net.networks.filter((n) => !before.has(credentialsKey(n))).map((n) => n.id));
   }
 
   /** The job nonce advertised: the one on trial, else the last committed one. */

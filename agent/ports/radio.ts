@@ -6,12 +6,19 @@
  * backend's to carry out, by the pure planner in agent/core/ap-plan.ts.
  */
 import type { ConnectFailureReason } from '../../shared/errors';
+import type { EapMethod, EapPhase2 } from '../../shared/protocol/eap';
+import type { StaticIpv4 } from '../../shared/protocol/static-ipv4';
 import type { Band, NetworkSecurity, ScanResult } from '../../shared/protocol/wifi';
 
 export interface RadioCapabilities {
   /** The hardware can run the setup AP and a station connection at the same time. */
   concurrentApSta: boolean;
+  /** Enterprise securities only when `eap` lists a method. */
   security: NetworkSecurity[];
+  /** EAP methods the Wi-Fi stack can do; empty or absent: no Enterprise networks. */
+  eap?: EapMethod[];
+  /** The backend can give a network static IPv4 instead of DHCP. */
+  staticIpv4?: boolean;
   bands: Band[];
   ethernet: boolean;
   cellular: boolean;
@@ -25,7 +32,35 @@ export interface JoinTarget {
   passphrase?: string;
   /** 64-hex pre-shared key, instead of a passphrase. Never logged. */
   psk?: string;
+  /** Enterprise networks: the 802.1X settings, certificates as files the backends point at. */
+  eap?: JoinEap;
+  /** Static addressing instead of DHCP; the outcome's lease is this address. */
+  ipv4?: StaticIpv4;
   hidden: boolean;
+}
+
+/** A certificate file of the agent's store: where it is (for the backends' configs) and what it says. */
+export interface MaterialFile {
+  path: string;
+  pem: string;
+}
+
+/**
+ * The 802.1X settings of a join. No `caCert`: the technician chose to join without checking the
+ * server (insecureNoCaValidation); the backends then configure no CA. Secrets never logged.
+ */
+export interface JoinEap {
+  method: EapMethod;
+  phase2?: EapPhase2;
+  identity: string;
+  anonymousIdentity?: string;
+  password?: string;
+  caCert?: MaterialFile;
+  domainMatch?: string;
+  clientCert?: MaterialFile;
+  /** The client key's file: only its path travels, the backends' tools read it. */
+  clientKeyPath?: string;
+  clientKeyPassphrase?: string;
 }
 
 export interface Lease {

@@ -26,7 +26,17 @@ export interface StoreSnapshot {
 export interface StorePort {
   load(): Promise<StoreSnapshot>;
   saveIdentity(identity: StoredIdentity): Promise<void>;
-  saveNetworkState(state: NetworkState): Promise<void>;
+  /**
+   * The networks, with the certificates and keys of Enterprise networks: `material` (file name →
+   * PEM, see `materialName`) is written first, 0600, then the state; then every material file that
+   * neither `state.networks` nor `state.pending.previous` names is removed, so a certificate goes
+   * with the last network that used it.
+   */
+  saveNetworkState(state: NetworkState, material?: ReadonlyMap<string, string>): Promise<void>;
+  /** Where a material file is, for a backend's config. */
+  materialPath(name: string): string;
+  /** A material file's PEM. */
+  readMaterial(name: string): Promise<string>;
   saveCounters(counters: AbuseCounters): Promise<void>;
   saveMeta(meta: DeviceMeta): Promise<void>;
 }
@@ -37,3 +47,15 @@ export const emptyCounters: AbuseCounters = {
   lifetimeFailures: 0,
   notBefore: 0,
 };
+
+/** The material names a network state refers to (saved networks and the list on trial's fallback). */
+export function materialInUse(state: NetworkState): Set<string> {
+  const names = new Set<string>();
+  for (const n of [...state.networks, ...(state.pending?.previous ?? [])]) {
+    const eap = n.eap;
+    if (!eap) continue;
+    for (const name of [eap.caCertFile, eap.clientCertFile, eap.clientKeyFile])
+      if (name !== undefined) names.add(name);
+  }
+  return names;
+}

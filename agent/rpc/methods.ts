@@ -30,15 +30,7 @@ export type RpcAgent = Pick<
 
 export function rpcMethods(agent: RpcAgent): RpcMethodTable<RpcContext> {
   return {
-    'wifi.set': (p) =>
-      agent.setWifi({
-        networks: p.networks,
-        mode: p.mode,
-        commit: p.commit,
-        failsafeSeconds: p.failsafeSeconds,
-        apply: p.apply,
-        ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
-      }),
+    'wifi.set': (p) => agent.setWifi(p),
     'wifi.forget': (p) => {
       const ssidHex =
         p.ssidHex?.toLowerCase() ?? (p.ssid !== undefined ? ssidToHex(ssidBytesFromText(p.ssid)) : undefined);

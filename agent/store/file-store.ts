@@ -1,10 +1,11 @@
 /**
  * The agent's state as four JSON files in one directory (mode 0700, files 0600), each replaced whole
- * and atomically. A file that cannot be parsed is never deleted: it is renamed `<name>.corrupt-<epoch ms>`
+ * and atomically, and the certificates and keys of Enterprise networks as files of their own under
+ * `certs/` (0700, files 0600), removed with the last network that names them. A file that cannot be parsed is never deleted: it is renamed `<name>.corrupt-<epoch ms>`
  * for a person to inspect, and the agent carries on with the default (or without an identity) —
  * except the abuse counters, which carry on closed: fresh limits are what an attacker would want.
  */
-import { chmod, lstat, rename, stat } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import {
@@ -13,6 +14,7 @@ import {
   metaFileSchema,
   networksFileSchema,
   AGENT_STATE_VERSION,
+  MATERIAL_NAME_RE,
 } from '../../shared/agent-state';
 import { AirliftError } from '../../shared/errors';
 import { parseOrThrow } from '../../shared/validate';
@@ -20,6 +22,7 @@ import type { Logger } from '../log';
 import { closedAfterDamage } from '../session/abuse-limits';
 import {
   emptyCounters,
+  materialInUse,
   type AbuseCounters,
   type DeviceMeta,
   type NetworkState,
@@ -44,6 +47,9 @@ export const STATE_FILES = {
   meta: 'meta.json',
 } as const;
 type StateFile = (typeof STATE_FILES)[keyof typeof STATE_FILES];
+
+/** Where Enterprise networks' certificates and keys live, one 0600 file each (shared/agent-state.ts). */
+export const MATERIAL_DIR = 'certs';
 
 export interface FileStoreOptions {
   /** Epoch ms for quarantine names. Default `Date.now`. */
@@ -115,8 +121,47 @@ export class FileStore implements StorePort {
     return this.save(STATE_FILES.identity, identityFileSchema, identity);
   }
 
-  saveNetworkState(state: NetworkState): Promise<void> {
-    return this.save(STATE_FILES.networks, networksFileSchema, state);
+  /**
+   * The material first (a state must never name a file that is not there), then the state, then
+   * the files it no longer names: all in the networks file's queue, so a save that was asked for
+   * earlier, without this material, cannot remove it.
+   */
+  saveNetworkState(state: NetworkState, material?: ReadonlyMap<string, string>): Promise<void> {
+    return this.save(STATE_FILES.networks, networksFileSchema, state, {
+      before: () => this.writeMaterial(material),
+      after: () => this.pruneMaterial(materialInUse(state)),
+    });
+  }
+
+  materialPath(name: string): string {
+    if (!MATERIAL_NAME_RE.test(name)) throw new AirliftError('INTERNAL', 'Not a material file name');
+    return join(this.stateDir, MATERIAL_DIR, name);
+  }
+
+  async readMaterial(name: string): Promise<string> {
+    try {
+      return await readFile(this.materialPath(name), 'utf8');
+    } catch (err) {
+      throw storeError(`Could not read certificate ${name}`, STATE_FILES.networks, err);
+    }
+  }
+
+  private async writeMaterial(material: ReadonlyMap<string, string> | undefined): Promise<void> {
+    if (!material || material.size === 0) return;
+    await ensureDir(join(this.stateDir, MATERIAL_DIR), 0o700);
+    for (const [name, pem] of material) await this.writeFile(this.materialPath(name), pem, { mode: 0o600 });
+  }
+
+  /** Best effort: a file left behind is removed by the next save, and never read. */
+  private async pruneMaterial(keep: ReadonlySet<string>): Promise<void> {
+    const dir = join(this.stateDir, MATERIAL_DIR);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (keep.has(name) || !MATERIAL_NAME_RE.test(name)) continue;
+      await rm(join(dir, name), { force: true }).catch((err: unknown) =>
+        this.logger?.warn({ file: name, errno: errnoCode(err) }, 'could not remove an unused certificate'),
+      );
+    }
   }
 
   saveCounters(counters: AbuseCounters): Promise<void> {
@@ -127,7 +172,12 @@ export class FileStore implements StorePort {
     return this.save(STATE_FILES.meta, metaFileSchema, meta);
   }
 
-  private async save(file: StateFile, schema: z.ZodType, data: object): Promise<void> {
+  private async save(
+    file: StateFile,
+    schema: z.ZodType,
+    data: object,
+    around: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+  ): Promise<void> {
     // Validated and serialised now, before any await: the caller may mutate `data` afterwards, and
     // a value that could not be read back must never reach the disk (it would be quarantined).
     let text: string;
@@ -141,10 +191,12 @@ export class FileStore implements StorePort {
     await this.ready();
     await this.serially(file, async () => {
       try {
+        await around.before?.();
         await this.writeFile(join(this.stateDir, file), text, { mode: 0o600 });
       } catch (err) {
         throw storeError(`Could not write ${file}`, file, err);
       }
+      await around.after?.();
     });
   }
 

@@ -41,11 +41,14 @@ function settingsArgs(settings: Setting[]): string[] {
 
 /**
  * `busctl --system call ... Settings AddConnection[Unsaved]` for a station profile: the same
- * settings as `wifiProfileAddArgs`, with the SSID as bytes.
+ * settings as `wifiProfileAddArgs`, with the SSID as bytes. An Enterprise or static-IPv4 profile is
+ * added without its security and addressing, which `nmcli connection modify` then gives it
+ * (`wifiProfileSettings`): NetworkManager refuses `wpa-eap` without its 802.1X setting, and one
+ * builder of those settings is enough.
  */
 export function nmAddConnectionDbusArgs(spec: WifiProfileSpec & { ssidHex: string; uuid: string }): string[] {
   const bytes = [...fromHex(spec.ssidHex.toLowerCase())].map(String);
-  const km = nmKeyMgmt(spec.security);
+  const km = nmcliModifiesAfterAdd(spec) ? undefined : nmKeyMgmt(spec.security);
   const saved = spec.autoconnectPriority !== undefined;
   const settings: Setting[] = [
     [
@@ -87,6 +90,11 @@ export function nmAddConnectionDbusArgs(spec: WifiProfileSpec & { ssidHex: strin
     saved ? 'AddConnection' : 'AddConnectionUnsaved',
     ...settingsArgs(settings),
   ];
+}
+
+/** Whether a profile added over D-Bus takes its settings from `nmcli connection modify` afterwards. */
+export function nmcliModifiesAfterAdd(spec: Pick<WifiProfileSpec, 'eap' | 'ipv4'>): boolean {
+  return spec.eap !== undefined || spec.ipv4 !== undefined;
 }
 
 /** wpa_supplicant's object path for an interface: `fi.w1.wpa_supplicant1.GetInterface(s)`. */
@@ -136,6 +144,19 @@ export function parseObjectPathReply(stdout: string): string | undefined {
   if (!reply.success || reply.data.type !== 'o') return undefined;
   const [path] = reply.data.data;
   return typeof path === 'string' && OBJECT_PATH_RE.test(path) ? path : undefined;
+}
+
+/** wpa_supplicant's global `EapMethods` property: the EAP methods it was built with. */
+export function wpaEapMethodsArgs(): string[] {
+  return ['--system', '--json=short', 'get-property', WPAS_SERVICE, WPAS_PATH, WPAS_SERVICE, 'EapMethods'];
+}
+
+/** `EapMethods` (`as`) from `busctl --json=short get-property`, uppercased; undefined if it is not that. */
+export function parseWpaEapMethods(stdout: string): string[] | undefined {
+  const prop = variantSchema.safeParse(json(stdout));
+  if (!prop.success || prop.data.type !== 'as') return undefined;
+  const list = z.array(z.string()).safeParse(prop.data.data);
+  return list.success ? list.data.map((m) => m.toUpperCase()) : undefined;
 }
 
 /** `Capabilities.KeyMgmt` from `busctl --json=short get-property ... Capabilities`, lowercased. */

@@ -7,6 +7,8 @@
 import { fromHex, utf8DecodeStrict } from '../encoding';
 import { AirliftError } from '../errors';
 import { isIpv4, prefixToNetmask } from '../ipv4';
+import type { EapMethod, EapPhase2 } from '../protocol/eap';
+import type { StaticIpv4 } from '../protocol/static-ipv4';
 import type { NetworkSecurity } from '../protocol/wifi';
 import { DEVICE_STATUS_FIELDS, WIFI_LIST_FIELDS, splitTerse } from './nmcli';
 
@@ -85,7 +87,10 @@ export function parseDeviceShowIp4(text: string): Ipv4Facts | undefined {
  * escapes (nmcli >= 1.26 unescapes them and strips unescaped edge spaces). CR, LF and NUL would
  * end the line and are refused.
  */
-export function passwdFileLine(secret: string): string {
+export function passwdFileLine(
+  secret: string,
+  property: PasswdProperty = '802-11-wireless-security.psk',
+): string {
   if (/[\r\n\0]/.test(secret)) {
     throw new AirliftError('INVALID_PASSPHRASE', 'The Wi-Fi secret must not contain CR, LF or NUL');
   }
@@ -97,8 +102,12 @@ export function passwdFileLine(secret: string): string {
         .replace(/\\/g, '\\\\')
         .replace(/^[ \t\v\f]+/, (ws) => ws.replace(/[ \t\v\f]/g, octal))
         .replace(/[ \t\v\f]+$/, (ws) => ws.replace(/[ \t\v\f]/g, octal));
-  return `802-11-wireless-security.psk:${value}\n`;
+  return `${property}:${value}\n`;
 }
+
+/** The secret properties a passwd-file carries: a PSK or SAE password, or 802.1X's password and key passphrase. */
+export type PasswdProperty =
+  '802-11-wireless-security.psk' | '802-1x.password' | '802-1x.private-key-password';
 
 // ---- command builders: the argument arrays both the agent's backend and the station's adapter run
 
@@ -165,12 +174,33 @@ export interface WifiProfileSpec {
   /** `connection.id`. */
   name: string;
   security: NetworkSecurity;
+  /** Enterprise: the 802.1X settings but the secrets (those go in the passwd-file). */
+  eap?: NmEapSpec;
+  /** Static addressing (`ipv4.method manual`); absent: DHCP. */
+  ipv4?: StaticIpv4;
   hidden: boolean;
   /**
    * Saved to disk and autoconnecting at this `connection.autoconnect-priority` (the agent's known
    * networks). Undefined: in memory only and never autoconnected (the station's temporary joins).
    */
   autoconnectPriority?: number;
+}
+
+/**
+ * The 802.1X settings NetworkManager keeps in a profile: no password and no key passphrase (the
+ * passwd-file carries them at activation). Certificates and the key are files NetworkManager reads
+ * (nmcli reads them too, when the profile is made: they must exist by then).
+ */
+export interface NmEapSpec {
+  method: EapMethod;
+  phase2?: EapPhase2;
+  identity: string;
+  anonymousIdentity?: string;
+  /** Absent: no server validation (the technician's explicit choice). */
+  caCertPath?: string;
+  domainMatch?: string;
+  clientCertPath?: string;
+  clientKeyPath?: string;
 }
 
 /**
@@ -210,7 +240,6 @@ export function ssidArgText(ssidHex: string): string | undefined {
  * link), no secret.
  */
 export function wifiProfileAddArgs(spec: WifiProfileSpec & { ssid: string }): string[] {
-  const km = nmKeyMgmt(spec.security);
   const saved = spec.autoconnectPriority !== undefined;
   return [
     'connection',
@@ -231,10 +260,64 @@ export function wifiProfileAddArgs(spec: WifiProfileSpec & { ssid: string }): st
     'infrastructure',
     '802-11-wireless.hidden',
     spec.hidden ? 'yes' : 'no',
+    ...wifiProfileSettings(spec),
+  ];
+}
+
+/**
+ * The security, 802.1X and IPv4 settings of a station profile as nmcli property/value pairs: what
+ * `connection add` ends with, and what `connection modify` gives a profile added over D-Bus.
+ * Values go verbatim (no shell; nmcli keeps a string property's quotes, braces, backslashes and
+ * edge spaces as they are, checked with `nmcli --offline` in the tests).
+ */
+export function wifiProfileSettings(spec: Pick<WifiProfileSpec, 'security' | 'eap' | 'ipv4'>): string[] {
+  const km = nmKeyMgmt(spec.security);
+  return [
+    ...ipv4Settings(spec.ipv4),
+    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
+    // WPA3-Enterprise only mode: protected management frames required.
+    ...(spec.security === 'wpa3-enterprise' ? ['802-11-wireless-security.pmf', 'required'] : []),
+    ...(spec.eap === undefined ? [] : eapSettings(spec.eap)),
+  ];
+}
+
+/** DHCP with IPv4 required, or the network's static address, gateway and DNS servers. */
+function ipv4Settings(ipv4: StaticIpv4 | undefined): string[] {
+  if (ipv4 === undefined) return ['ipv4.method', 'auto', 'ipv4.may-fail', 'no'];
+  return [
     'ipv4.method',
-    'auto',
+    'manual',
+    'ipv4.addresses',
+    `${ipv4.address}/${String(ipv4.prefixLength)}`,
+    ...(ipv4.gateway === undefined ? [] : ['ipv4.gateway', ipv4.gateway]),
+    ...(ipv4.dns.length === 0 ? [] : ['ipv4.dns', ipv4.dns.join(',')]),
     'ipv4.may-fail',
     'no',
-    ...(km === undefined ? [] : ['802-11-wireless-security.key-mgmt', km]),
   ];
+}
+
+function eapSettings(eap: NmEapSpec): string[] {
+  if (/[\r\n\0]/.test(eap.identity + (eap.anonymousIdentity ?? '') + (eap.domainMatch ?? '')))
+    throw new AirliftError('INVALID_EAP', 'An 802.1X identity or domain must not contain CR, LF or NUL');
+  // nmcli splits the private key's value at whitespace and commas (a path, then a password).
+  for (const path of [eap.caCertPath, eap.clientCertPath, eap.clientKeyPath])
+    if (path !== undefined && !/^\/[A-Za-z0-9_./@+-]+$/.test(path))
+      throw new AirliftError('INVALID_CONFIG', 'A certificate path must be absolute and plain');
+  return [
+    '802-1x.eap',
+    eap.method,
+    '802-1x.identity',
+    eap.identity,
+    ...(eap.anonymousIdentity === undefined ? [] : ['802-1x.anonymous-identity', eap.anonymousIdentity]),
+    ...(eap.method === 'tls' ? [] : ['802-1x.phase2-auth', eap.phase2 ?? 'mschapv2']),
+    ...(eap.caCertPath === undefined ? [] : ['802-1x.ca-cert', eap.caCertPath]),
+    ...(eap.domainMatch === undefined ? [] : ['802-1x.domain-suffix-match', eap.domainMatch]),
+    ...(eap.clientCertPath === undefined ? [] : ['802-1x.client-cert', eap.clientCertPath]),
+    ...(eap.clientKeyPath === undefined ? [] : ['802-1x.private-key', eap.clientKeyPath]),
+  ];
+}
+
+/** `nmcli connection modify uuid U <settings>`: how a profile added over D-Bus gets the rest. */
+export function connectionModifyArgs(uuid: string, settings: readonly string[]): string[] {
+  return ['connection', 'modify', 'uuid', uuid, ...settings];
 }

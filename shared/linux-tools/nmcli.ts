@@ -303,7 +303,7 @@ export const NMCLI_EXIT = {
 
 export type NmcliFailureReason = Extract<
   ConnectFailureReason,
-  'auth_failed' | 'ssid_not_found' | 'dhcp_timeout' | 'timeout' | 'hardware'
+  'auth_failed' | 'eap_failed' | 'ssid_not_found' | 'dhcp_timeout' | 'timeout' | 'hardware'
 >;
 
 /**
@@ -316,13 +316,34 @@ export type NmcliFailureReason = Extract<
  * - "IP configuration could not be reserved", "DHCP client failed/error" → `dhcp_timeout`;
  * - exit 3 ("Timeout expired") or "The connection attempt timed out" → `timeout`;
  * - anything else → `hardware` (the device, the driver or NetworkManager itself).
+ *
+ * On an Enterprise (802.1X) profile (`enterprise`) the same words mean other things:
+ * NetworkManager asks again for secrets whenever the EAP exchange fails after the tunnel (wrong
+ * identity or password, but also a server certificate that failed the check: nmcli says no more),
+ * so "Secrets were required" → `auth_failed` with a detail that says so; the supplicant failing,
+ * disconnecting or taking too long → `eap_failed`; "802.1X supplicant configuration failed" (a
+ * certificate NetworkManager cannot use) → `hardware`.
  */
 export function classifyActivationFailure(
   code: number | null,
   text: string,
+  enterprise = false,
 ): { reason: NmcliFailureReason; detail: string } {
   const detail = firstErrorLine(text);
   const t = text.toLowerCase();
+  if (enterprise) {
+    if (t.includes('802.1x supplicant configuration failed')) return { reason: 'hardware', detail };
+    if (
+      t.includes('secrets were required') ||
+      t.includes('no valid secrets') ||
+      t.includes('invalid secrets')
+    )
+      return {
+        reason: 'auth_failed',
+        detail: `${detail} (NetworkManager: the identity or password, or the server certificate's check)`,
+      };
+    if (t.includes('802.1x supplicant')) return { reason: 'eap_failed', detail };
+  }
   if (
     t.includes('secrets were required') ||
     t.includes('no valid secrets') ||

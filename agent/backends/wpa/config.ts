@@ -12,6 +12,7 @@ import { AirliftError } from '../../../shared/errors';
 import { isIpv4, parseIpv4, prefixToNetmask } from '../../../shared/ipv4';
 import { fromHex, isHex, toHex, utf8Encode } from '../../../shared/encoding';
 import { saePasswordSchema } from '../../../shared/passphrase';
+import { EAP_LIMITS, eapTextProblem, type EapMethod, type EapPhase2 } from '../../../shared/protocol/eap';
 import type { NetworkSecurity } from '../../../shared/protocol/wifi';
 import type { SetupApConfig } from '../../ports/radio';
 import { writeFileAtomic } from '../../../platform/atomic-file';
@@ -24,8 +25,25 @@ export interface WpaNetwork {
   passphrase?: string;
   /** 64-hex PSK (WPA2 only). */
   psk?: string;
+  /** Enterprise: the 802.1X settings, certificates and key as files. */
+  eap?: WpaEap;
   hidden?: boolean;
   priority?: number;
+}
+
+/** The 802.1X settings of a network block: text as given, files as absolute paths. */
+export interface WpaEap {
+  method: EapMethod;
+  phase2?: EapPhase2;
+  identity: string;
+  anonymousIdentity?: string;
+  password?: string;
+  /** No CA: the technician chose not to check the server (`ca_cert` is left out). */
+  caCertPath?: string;
+  domainMatch?: string;
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  clientKeyPassphrase?: string;
 }
 
 export interface WpaSupplicantConfOptions {
@@ -77,7 +95,7 @@ export function checkIpv4(address: string, what: string): string {
   return address;
 }
 
-function checkPath(path: string, what: string): string {
+export function checkPath(path: string, what: string): string {
   if (!PATH_RE.test(path) || path.includes('..')) {
     invalid('INVALID_CONFIG', `${what} must be an absolute path of plain characters`);
   }
@@ -163,6 +181,69 @@ function pskFor(network: { ssidHex: string; passphrase?: string; psk?: string })
 }
 
 // ---------------------------------------------------------------------------------------------
+// 802.1X
+
+/**
+ * A text value as wpa_supplicant's string hex form (`wpa_config_parse_string`): quotes, `#`, `}`,
+ * backslashes and non-ASCII need no escaping at all, and nothing can end the line or the block.
+ * Checked again here (no control characters, within its cap): the file is the last place a bad
+ * value could do harm.
+ */
+function hexText(
+  code: 'INVALID_PASSPHRASE' | 'INVALID_CONFIG',
+  what: string,
+  text: string,
+  maxBytes: number,
+): string {
+  const problem = eapTextProblem(what, text, maxBytes);
+  if (problem !== undefined) invalid(code, problem);
+  return toHex(utf8Encode(text));
+}
+
+/** `eap=` and `phase2=` for a method: PEAP's inner method is EAP-MSCHAPv2, TTLS's MSCHAPv2 or PAP. */
+const EAP_NAME: Readonly<Record<EapMethod, string>> = { peap: 'PEAP', ttls: 'TTLS', tls: 'TLS' };
+const PHASE2_NAME: Readonly<Record<EapPhase2, string>> = { mschapv2: 'MSCHAPV2', pap: 'PAP' };
+
+/** The 802.1X lines of a network block. */
+export function eapLines(eap: WpaEap): string[] {
+  const lines = [
+    `\teap=${EAP_NAME[eap.method]}`,
+    `\tidentity=${hexText('INVALID_CONFIG', 'identity', eap.identity, EAP_LIMITS.identityBytes)}`,
+  ];
+  if (eap.anonymousIdentity !== undefined)
+    lines.push(
+      `\tanonymous_identity=${hexText('INVALID_CONFIG', 'anonymousIdentity', eap.anonymousIdentity, EAP_LIMITS.identityBytes)}`,
+    );
+  if (eap.method === 'tls') {
+    if (eap.clientCertPath === undefined || eap.clientKeyPath === undefined)
+      invalid('INVALID_CONFIG', 'EAP-TLS needs a client certificate and key');
+    lines.push(
+      `\tclient_cert="${checkPath(eap.clientCertPath, 'client certificate')}"`,
+      `\tprivate_key="${checkPath(eap.clientKeyPath, 'client key')}"`,
+    );
+    if (eap.clientKeyPassphrase !== undefined)
+      lines.push(
+        `\tprivate_key_passwd=${hexText('INVALID_PASSPHRASE', 'clientKeyPassphrase', eap.clientKeyPassphrase, EAP_LIMITS.keyPassphraseBytes)}`,
+      );
+  } else {
+    if (eap.password === undefined)
+      invalid('INVALID_PASSPHRASE', `EAP-${EAP_NAME[eap.method]} needs a password`);
+    lines.push(
+      `\tpassword=${hexText('INVALID_PASSPHRASE', 'password', eap.password, EAP_LIMITS.passwordBytes)}`,
+      `\tphase2="auth=${PHASE2_NAME[eap.phase2 ?? 'mschapv2']}"`,
+    );
+  }
+  if (eap.caCertPath !== undefined) lines.push(`\tca_cert="${checkPath(eap.caCertPath, 'CA certificate')}"`);
+  if (eap.domainMatch !== undefined) {
+    if (eap.caCertPath === undefined) invalid('INVALID_CONFIG', 'a domain match needs a CA certificate');
+    lines.push(
+      `\tdomain_suffix_match=${hexText('INVALID_CONFIG', 'domainMatch', eap.domainMatch, EAP_LIMITS.domainChars)}`,
+    );
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
 // wpa_supplicant.conf
 
 function networkBlock(network: WpaNetwork): string[] {
@@ -191,9 +272,32 @@ function networkBlock(network: WpaNetwork): string[] {
         `\tsae_password=${toHex(utf8Encode(checkSaePassword(network.passphrase)))}`,
       );
       break;
+    case 'wpa2-enterprise':
+    case 'wpa3-enterprise':
+      if (network.passphrase !== undefined || network.psk !== undefined)
+        invalid('INVALID_PASSPHRASE', 'an Enterprise network takes its password in eap');
+      if (network.eap === undefined)
+        invalid('INVALID_CONFIG', 'an Enterprise network needs its eap settings');
+      // WPA3-Enterprise only mode: SHA-256 key management and protected management frames required.
+      lines.push(
+        ...(network.security === 'wpa3-enterprise'
+          ? ['\tkey_mgmt=WPA-EAP-SHA256', '\tieee80211w=2']
+          : ['\tkey_mgmt=WPA-EAP']),
+        ...eapLines(network.eap),
+      );
+      break;
     default:
-      throw new AirliftError('UNSUPPORTED_SECURITY', 'security must be open, wpa2-psk or wpa3-sae');
+      throw new AirliftError(
+        'UNSUPPORTED_SECURITY',
+        `security ${String(network.security)} is not one this agent writes`,
+      );
   }
+  if (
+    network.eap !== undefined &&
+    network.security !== 'wpa2-enterprise' &&
+    network.security !== 'wpa3-enterprise'
+  )
+    invalid('INVALID_CONFIG', `${network.security} takes no eap settings`);
   if (network.hidden === true) lines.push('\tscan_ssid=1');
   if (priority !== undefined) lines.push(`\tpriority=${priority}`);
   return ['network={', ...lines, '}'];

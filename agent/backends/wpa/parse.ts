@@ -4,6 +4,7 @@
  * output (udhcpc, dhcpcd), plus the few `ip` outputs used to complete a lease. All take text
  * (LC_ALL=C) and never throw on odd input: an unreadable line is skipped.
  */
+import type { EapMethod } from '../../../shared/protocol/eap';
 import { isIpv4 } from '../../../shared/ipv4';
 import type { ConnectFailureReason } from '../../../shared/errors';
 import { toHex } from '../../../shared/encoding';
@@ -121,8 +122,12 @@ export function parseStatus(text: string): WpaStatus {
   return status;
 }
 
+/** What wpa_supplicant said about one 802.1X exchange (`CTRL-EVENT-EAP-*`). */
+export type EapStep = 'started' | 'method' | 'cert-error' | 'failure' | 'success';
+
 export type WpaEvent =
   | { kind: 'connected'; bssid?: string; id?: number }
+  | { kind: 'eap'; step: EapStep; detail: string }
   | { kind: 'disconnected'; bssid?: string; reason?: number }
   | { kind: 'failure'; reason: ConnectFailureReason; detail: string }
   | { kind: 'scan_results' }
@@ -185,9 +190,61 @@ export function parseEventLine(line: string): WpaEvent | undefined {
     }
     case 'CTRL-EVENT-SCAN-RESULTS':
       return { kind: 'scan_results' };
+    case 'CTRL-EVENT-EAP-STARTED':
+      return { kind: 'eap', step: 'started', detail: 'EAP started' };
+    case 'CTRL-EVENT-EAP-METHOD':
+      return { kind: 'eap', step: 'method', detail: clip(rest) };
+    case 'CTRL-EVENT-EAP-TLS-CERT-ERROR': {
+      const err = /err='([^']*)'/.exec(rest)?.[1] ?? 'certificate error';
+      const subject = /subject='([^']*)'/.exec(rest)?.[1];
+      return {
+        kind: 'eap',
+        step: 'cert-error',
+        detail: clip(`the server's certificate failed the check: ${err}${subject ? ` (${subject})` : ''}`),
+      };
+    }
+    case 'CTRL-EVENT-EAP-FAILURE':
+    case 'CTRL-EVENT-EAP-FAILURE2':
+    case 'CTRL-EVENT-EAP-TIMEOUT-FAILURE':
+    case 'CTRL-EVENT-EAP-TIMEOUT-FAILURE2':
+      return { kind: 'eap', step: 'failure', detail: clip(`${name.slice('CTRL-EVENT-'.length)} ${rest}`) };
+    case 'CTRL-EVENT-EAP-SUCCESS':
+      return { kind: 'eap', step: 'success', detail: 'EAP succeeded' };
     default:
       return { kind: 'other', name };
   }
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/**
+ * Why an 802.1X exchange failed, from its events (recorded from wpa_supplicant against hostapd's
+ * RADIUS server, test/fixtures/wpa/events-eap-*.txt): a certificate error is `cert_rejected`; a
+ * failure before any method was agreed is `eap_failed` (the server wanted another method); after
+ * the tunnel was up, PEAP/TTLS failing is the identity or password (`auth_failed`) and TLS failing
+ * the client certificate (`cert_rejected`). Undefined while none of these has happened.
+ */
+export function eapFailureOf(
+  events: readonly WpaEvent[],
+  method: 'peap' | 'ttls' | 'tls',
+): { reason: ConnectFailureReason; detail: string } | undefined {
+  const steps = events.flatMap((e) => (e.kind === 'eap' ? [e] : []));
+  const certError = steps.find((e) => e.step === 'cert-error');
+  if (certError) return { reason: 'cert_rejected', detail: certError.detail };
+  const failure = steps.find((e) => e.step === 'failure');
+  if (!failure) return undefined;
+  if (/TIMEOUT/.test(failure.detail))
+    return { reason: 'eap_failed', detail: 'the authentication server did not answer in time' };
+  if (!steps.some((e) => e.step === 'method'))
+    return {
+      reason: 'eap_failed',
+      detail: `the server refused EAP-${method.toUpperCase()}: it expects another method`,
+    };
+  return method === 'tls'
+    ? { reason: 'cert_rejected', detail: "the server refused the device's client certificate" }
+    : { reason: 'auth_failed', detail: 'the server refused the identity or password' };
 }
 
 /** What a DHCP client printed about the lease it got. */
@@ -283,6 +340,22 @@ export function parseCapabilityWords(text: string): string[] | undefined {
   if (words.length === 0 || words[0] === 'FAIL' || words[0] === 'UNKNOWN') return undefined;
   if (words.some((w) => !/^[A-Z0-9_-]+$/.test(w))) return undefined;
   return words;
+}
+
+/**
+ * The EAP methods Airlift can use from `wpa_cli get_capability eap` (`MD5 TLS MSCHAPV2 PEAP TTLS
+ * ... AKA' ...`): PEAP needs MSCHAPv2 for its inner method. Undefined for FAIL or nothing.
+ */
+export function parseEapCapability(text: string): EapMethod[] | undefined {
+  const words = text.split(/\s+/).filter((w) => w !== '');
+  if (words.length === 0 || words[0] === 'FAIL' || words[0] === 'UNKNOWN') return undefined;
+  if (words.some((w) => !/^[A-Z0-9_'-]+$/.test(w))) return undefined;
+  const has = (w: string) => words.includes(w);
+  return [
+    ...(has('PEAP') && has('MSCHAPV2') ? (['peap'] as const) : []),
+    ...(has('TTLS') ? (['ttls'] as const) : []),
+    ...(has('TLS') ? (['tls'] as const) : []),
+  ];
 }
 
 /** The gateway in `ip -4 route show default dev X` (`default via 192.168.1.1 ...`). */

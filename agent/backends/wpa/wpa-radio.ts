@@ -26,10 +26,22 @@
  * WPA3-SAE is reported until wpa_supplicant, started for a scan or a join, has answered
  * `get_capability key_mgmt` (or `auth_alg`) without SAE; from then on it is withheld and a
  * wpa3-sae join fails at once as `hardware`. Ethernet and cellular come from the kernel
- * (agent/system/links.ts). `leave()` removes only the address our DHCP client obtained.
+ * (agent/system/links.ts). `leave()` removes only the address our DHCP client (or a network's
+ * static IPv4) put there.
+ *
+ * Enterprise (802.1X) is reported only once wpa_supplicant has said which EAP methods it was built
+ * with (`get_capability eap`): asked of a throwaway instance on `lo` with the `none` driver the
+ * first time capabilities are read (it touches no radio), else of the running one. WPA3-Enterprise
+ * also needs protected management frames, which drivers that do SAE have. A network's block
+ * points at the store's certificate files; its text values are written as hex. Join failures are
+ * read from the `CTRL-EVENT-EAP-*` events (`eapFailureOf`: cert_rejected, eap_failed, auth_failed).
+ *
+ * Static IPv4: no DHCP client for that network; the address, the default route and (when
+ * /etc/resolv.conf is a file of its own, not a link to a resolver's) the DNS servers are set with
+ * `ip` and a whole resolv.conf.
  */
 import type { Logger } from '../../log';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AirliftError, type ConnectFailureReason } from '../../../shared/errors';
 import {
@@ -40,6 +52,8 @@ import {
   pickIwWiphy,
 } from '../../../shared/linux-tools/iw';
 import type { AgentConfig } from '../../../shared/agent-config';
+import type { EapMethod } from '../../../shared/protocol/eap';
+import type { StaticIpv4 } from '../../../shared/protocol/static-ipv4';
 import type { NetworkSecurity, ScanResult } from '../../../shared/protocol/wifi';
 import type { CommandResult, CommandRunner } from '../../ports/command-runner';
 import type {
@@ -51,7 +65,7 @@ import type {
   RadioStatus,
   SetupApConfig,
 } from '../../ports/radio';
-import { ensureDir } from '../../../platform/atomic-file';
+import { ensureDir, writeFileAtomic } from '../../../platform/atomic-file';
 import { spawnProcess, type ManagedProcess } from '../../../platform/processes';
 import { prefixToNetmask } from '../../../shared/ipv4';
 import {
@@ -69,9 +83,18 @@ import {
 import { LinkProbe } from '../../system/links';
 import { ApInterface, readSysfsNet } from '../ap-interface';
 import { findExecutable, registerBackend } from '../select-backend';
-import { checkInterfaceName, dnsmasqConf, hostapdConf, wpaSupplicantConf, writeConfigFile } from './config';
 import {
+  checkInterfaceName,
+  dnsmasqConf,
+  hostapdConf,
+  wpaSupplicantConf,
+  writeConfigFile,
+  type WpaNetwork,
+} from './config';
+import {
+  eapFailureOf,
   looksLikeHardwareFailure,
+  parseEapCapability,
   parseCapabilityWords,
   parseDefaultRoute,
   parseDhcpcdOutput,
@@ -194,6 +217,10 @@ export class WpaSupplicantRadio implements RadioPort {
   private readonly apInterfaceOwner: ApInterface | undefined;
   /** SAE per wpa_supplicant; undefined until it has answered. */
   private sae: boolean | undefined;
+  /** EAP methods per wpa_supplicant; undefined until one has answered. */
+  private eap: EapMethod[] | undefined;
+  /** The throwaway wpa_supplicant's answer, asked once. */
+  private eapProbe: Promise<void> | undefined;
   /** The latest scan, for the channel of a join's target. */
   private lastScan: ScanResult[] = [];
   /** The address our DHCP client put on the station interface, the only one leave() removes. */
@@ -317,12 +344,19 @@ export class WpaSupplicantRadio implements RadioPort {
     // Reads only: the agent calls this at start and after every status refresh.
     const info = await this.readRadio();
     const bands = parseIwBands(info);
+    this.eapProbe ??= this.probeEap();
+    await this.eapProbe;
     const security: NetworkSecurity[] = ['open', 'wpa2-psk'];
     // Unknown counts as offered (as the NetworkManager backend does); a join then fails clearly.
     if (this.sae !== false) security.push('wpa3-sae');
+    const eap = this.eap ?? [];
+    if (eap.length > 0) security.push('wpa2-enterprise');
+    if (eap.length > 0 && this.sae !== false) security.push('wpa3-enterprise');
     return {
       concurrentApSta: this.apIface !== this.iface,
       security,
+      eap,
+      staticIpv4: true,
       bands: bands.length > 0 ? bands : ['2.4GHz'],
       ethernet: await this.links.present('ethernet'),
       cellular: await this.links.present('cellular'),
@@ -392,6 +426,50 @@ export class WpaSupplicantRadio implements RadioPort {
     this.sae = (alg.code === 0 ? parseCapabilityWords(alg.stdout) : undefined)?.includes('SAE') ?? false;
   }
 
+  /** The EAP methods as wpa_supplicant lists them; left unknown when it does not answer. */
+  private async detectEap(): Promise<void> {
+    const r = await this.wpaCli(['get_capability', 'eap']);
+    const methods = r.code === 0 ? parseEapCapability(r.stdout) : undefined;
+    if (methods !== undefined) this.eap = methods;
+  }
+
+  /**
+   * Which EAP methods this wpa_supplicant was built with, asked of a throwaway instance on `lo` with
+   * the `none` driver (no radio, no config but its control socket). A build without that driver, or
+   * any failure, leaves it to the running instance to say.
+   */
+  private async probeEap(): Promise<void> {
+    if (this.eap !== undefined) return;
+    const dir = join(this.dir, 'probe');
+    const conf = join(dir, 'wpa_supplicant.conf');
+    let child: ManagedProcess | undefined;
+    try {
+      await ensureDir(dir);
+      await writeConfigFile(conf, wpaSupplicantConf({ ctrlInterface: join(dir, 'ctrl'), networks: [] }));
+      child = this.spawner.spawn(this.tools.wpa_supplicant, ['-i', 'lo', '-D', 'none', '-c', conf]);
+      const state: { exited: boolean } = { exited: false };
+      void child.exited.then(() => {
+        state.exited = true;
+      });
+      const cli = (args: string[]) =>
+        this.run('wpa_cli', ['-p', join(dir, 'ctrl'), '-i', 'lo', ...args], 3000).catch(() => undefined);
+      const deadline = this.now() + 3000;
+      while ((await cli(['ping']))?.stdout.trim() !== 'PONG') {
+        // Built without the `none` driver it exits at once: the running instance will say.
+        if (state.exited || this.now() >= deadline) return;
+        await this.sleep(this.pollMs);
+      }
+      const r = await cli(['get_capability', 'eap']);
+      const methods = r?.code === 0 ? parseEapCapability(r.stdout) : undefined;
+      // The running instance may have answered meanwhile; its word stands.
+      if (methods !== undefined) this.eap ??= methods;
+    } catch (err) {
+      this.note(`could not ask wpa_supplicant for its EAP methods: ${(err as Error).message}`);
+    } finally {
+      await child?.stop();
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // wpa_supplicant
 
@@ -399,17 +477,7 @@ export class WpaSupplicantRadio implements RadioPort {
     await ensureDir(this.dir);
     const text = wpaSupplicantConf({
       ctrlInterface: this.ctrlDir,
-      networks: target
-        ? [
-            {
-              ssidHex: target.ssidHex,
-              security: target.security,
-              hidden: target.hidden,
-              ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
-              ...(target.psk === undefined ? {} : { psk: target.psk }),
-            },
-          ]
-        : [],
+      networks: target ? [wpaNetworkOf(target)] : [],
     });
     await writeConfigFile(this.paths.wpaConf, text);
   }
@@ -454,6 +522,7 @@ export class WpaSupplicantRadio implements RadioPort {
       this.monitor = undefined;
     }
     if (this.sae === undefined) await this.detectSae();
+    if (this.eap === undefined) await this.detectEap();
     if (!this.monitor) {
       const monitor = this.spawner.spawn(this.tools.wpa_cli, ['-p', this.ctrlDir, '-i', this.iface]);
       monitor.onLine((line) => {
@@ -512,6 +581,8 @@ export class WpaSupplicantRadio implements RadioPort {
     await this.readRadio();
     // Known to be impossible: say so before the AP is taken down for nothing.
     if (target.security === 'wpa3-sae' && this.sae === false) return this.noSae();
+    const noEap = this.noEap(target);
+    if (noEap) return noEap;
     // Checked before the AP is touched. A secret the generator refuses (the input rules refuse the
     // same ones) fails the join as NetworkManager's passwd-file does: auth_failed, not an exception.
     try {
@@ -602,6 +673,17 @@ export class WpaSupplicantRadio implements RadioPort {
     }
   }
 
+  /** An EAP method this wpa_supplicant lacks, once it has said which it has. */
+  private noEap(target: JoinTarget): JoinOutcome | undefined {
+    const method = target.eap?.method;
+    if (method === undefined || this.eap === undefined || this.eap.includes(method)) return undefined;
+    return {
+      ok: false,
+      reason: 'hardware',
+      detail: `EAP-${method.toUpperCase()} is not supported here: wpa_supplicant lists ${this.eap.join(', ') || 'no EAP methods'}`,
+    };
+  }
+
   private noSae(): JoinOutcome {
     return {
       ok: false,
@@ -646,10 +728,20 @@ export class WpaSupplicantRadio implements RadioPort {
       if (err instanceof HardwareFailure) return { ok: false, reason: 'hardware', detail: err.message };
       throw err;
     }
-    const link = await this.waitForLink(mark, deadline);
+    const link = await this.waitForLink(mark, deadline, target.eap?.method);
     if (!link.ok) {
       await this.wpaCli(['disconnect']).catch(() => undefined);
       return link;
+    }
+    if (target.ipv4) {
+      const configured = await this.configureStatic(target.ipv4);
+      if (!configured.ok) await this.wpaCli(['disconnect']).catch(() => undefined);
+      else this.lease = configured.lease;
+      if (configured.ok)
+        this.joined = { ssidHex: target.ssidHex, ...(link.bssid === undefined ? {} : { bssid: link.bssid }) };
+      return configured.ok
+        ? { ...configured, ...(link.bssid === undefined ? {} : { bssid: link.bssid }) }
+        : configured;
     }
     const lease = await this.obtainLease(deadline);
     if (!lease) {
@@ -661,12 +753,19 @@ export class WpaSupplicantRadio implements RadioPort {
     return { ok: true, lease, ...(link.bssid === undefined ? {} : { bssid: link.bssid }) };
   }
 
-  /** Polls status and reads events until COMPLETED, a decisive failure, or the deadline. */
+  /**
+   * Polls status and reads events until COMPLETED, a decisive failure, or the deadline. For an
+   * 802.1X network (`eap`) the EAP events decide first: the SSID's temporary disable that follows an
+   * EAP failure says less than the failure itself.
+   */
   private async waitForLink(
     mark: number,
     deadline: number,
+    eap?: EapMethod,
   ): Promise<{ ok: true; bssid?: string } | { ok: false; reason: ConnectFailureReason; detail?: string }> {
     for (;;) {
+      const eapFailure = eap === undefined ? undefined : eapFailureOf(this.events.slice(mark), eap);
+      if (eapFailure) return { ok: false, ...eapFailure };
       const failures = this.events.slice(mark).filter((e) => e.kind === 'failure');
       const auth = failures.find((e) => e.reason === 'auth_failed');
       if (auth) return { ok: false, reason: 'auth_failed', detail: auth.detail };
@@ -732,6 +831,58 @@ export class WpaSupplicantRadio implements RadioPort {
       defaultgw: router ?? '',
       nameservers: parseResolvConf(resolv),
     };
+  }
+
+  /**
+   * A network's static IPv4 on the station interface, instead of a DHCP client: the address (an
+   * earlier one of ours goes), the default route, and the DNS servers in resolv.conf when it is a
+   * file of its own. A refused address or route fails the join as `hardware`.
+   */
+  private async configureStatic(
+    ipv4: StaticIpv4,
+  ): Promise<{ ok: true; lease: Lease } | { ok: false; reason: ConnectFailureReason; detail: string }> {
+    const cidr = `${ipv4.address}/${ipv4.prefixLength}`;
+    const failed = (what: string, r: CommandResult) => ({
+      ok: false as const,
+      reason: 'hardware' as const,
+      detail: `${what}: ${r.stderr.trim() || `exit ${String(r.code)}`}`,
+    });
+    if (this.ownAddress !== undefined && this.ownAddress !== cidr)
+      await this.run('ip', ['-4', 'addr', 'del', this.ownAddress, 'dev', this.iface]);
+    this.ownAddress = undefined;
+    // `add`, not `replace`: BusyBox's ip has no `addr replace`; the address already there is fine.
+    const added = await this.run('ip', ['-4', 'addr', 'add', cidr, 'dev', this.iface]);
+    if (added.code !== 0 && !/exists/i.test(added.stderr)) return failed(`ip addr add ${cidr}`, added);
+    this.ownAddress = cidr;
+    if (ipv4.gateway !== undefined) {
+      const route = ['-4', 'route', 'replace', 'default', 'via', ipv4.gateway, 'dev', this.iface];
+      const routed = await this.run('ip', route);
+      if (routed.code !== 0) return failed(`ip route replace default via ${ipv4.gateway}`, routed);
+    }
+    await this.writeResolvConf(ipv4.dns);
+    return {
+      ok: true,
+      lease: {
+        ip: ipv4.address,
+        subnetmask: prefixToNetmask(ipv4.prefixLength),
+        defaultgw: ipv4.gateway ?? '',
+        nameservers: [...ipv4.dns],
+      },
+    };
+  }
+
+  /** The DNS servers of a static network, unless resolv.conf belongs to a resolver (a symbolic link). */
+  private async writeResolvConf(dns: readonly string[]): Promise<void> {
+    if (dns.length === 0) return;
+    const info = await lstat(this.resolvConfPath).catch(() => undefined);
+    if (info?.isSymbolicLink()) {
+      this.note(`DNS servers not written: ${this.resolvConfPath} is a link, another service manages it`);
+      return;
+    }
+    const text = `# Generated by airliftd for a network with static IPv4.\n${dns.map((d) => `nameserver ${d}`).join('\n')}\n`;
+    await writeFileAtomic(this.resolvConfPath, text, { mode: 0o644 }).catch((err: unknown) =>
+      this.note(`DNS servers not written to ${this.resolvConfPath}: ${(err as Error).message}`),
+    );
   }
 
   async leave(): Promise<void> {
@@ -958,6 +1109,36 @@ export class WpaSupplicantRadio implements RadioPort {
     await this.deleteApInterface().catch(() => undefined);
     await this.stopSupplicant();
   }
+}
+
+/** A join's target as a network block: text as it is, certificates and the key as the store's files. */
+export function wpaNetworkOf(target: JoinTarget): WpaNetwork {
+  const eap = target.eap;
+  return {
+    ssidHex: target.ssidHex,
+    security: target.security,
+    hidden: target.hidden,
+    ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
+    ...(target.psk === undefined ? {} : { psk: target.psk }),
+    ...(eap === undefined
+      ? {}
+      : {
+          eap: {
+            method: eap.method,
+            identity: eap.identity,
+            ...(eap.phase2 === undefined ? {} : { phase2: eap.phase2 }),
+            ...(eap.anonymousIdentity === undefined ? {} : { anonymousIdentity: eap.anonymousIdentity }),
+            ...(eap.password === undefined ? {} : { password: eap.password }),
+            ...(eap.caCert === undefined ? {} : { caCertPath: eap.caCert.path }),
+            ...(eap.domainMatch === undefined ? {} : { domainMatch: eap.domainMatch }),
+            ...(eap.clientCert === undefined ? {} : { clientCertPath: eap.clientCert.path }),
+            ...(eap.clientKeyPath === undefined ? {} : { clientKeyPath: eap.clientKeyPath }),
+            ...(eap.clientKeyPassphrase === undefined
+              ? {}
+              : { clientKeyPassphrase: eap.clientKeyPassphrase }),
+          },
+        }),
+  };
 }
 
 /** Register this backend with the selector (`backend: wpa_supplicant`, or `auto` without NetworkManager). */

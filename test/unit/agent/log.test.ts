@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AirliftError } from '../../../shared/errors';
+import { NETWORK_SECRET_KEYS } from '../../../shared/protocol/network-input';
 import {
   createLogger,
   REDACTED,
@@ -145,5 +146,24 @@ describe('silentLogger', () => {
     expect(silentLogger.level).toBe('silent');
     expect(silentLogger.isLevelEnabled('fatal')).toBe(false);
     expect(() => silentLogger.child({ a: 1 }).error({ passphrase: 'x' }, 'nothing')).not.toThrow();
+  });
+});
+
+describe('network secrets', () => {
+  it('every key a network keeps a secret under is scrubbed (NETWORK_SECRET_KEYS)', () => {
+    for (const key of NETWORK_SECRET_KEYS) expect(SECRET_KEYS as readonly string[]).toContain(key);
+    const line = scrubSecrets({
+      params: {
+        networks: [
+          {
+            ssid: 'Corp',
+            eap: { identity: 'alice', password: 'p', clientKey: 'k', clientKeyPassphrase: 'kp' },
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(line)).toBe(
+      '{"params":{"networks":[{"ssid":"Corp","eap":{"identity":"alice","password":"***","clientKey":"***","clientKeyPassphrase":"***"}}]}}',
+    );
   });
 });

@@ -33,6 +33,7 @@ import { agentConfigSchema } from '../../../../shared/agent-config';
 import { parseWifiList } from '../../../../shared/linux-tools/nmcli';
 import {
   nmAddConnectionDbusArgs,
+  wpaEapMethodsArgs,
   wpaGetInterfaceArgs,
   wpaInterfaceCapabilitiesArgs,
 } from '../../../../shared/linux-tools/busctl';
@@ -78,7 +79,7 @@ class FakeRunner implements CommandRunner {
   iwList = iwFx('list-no-combinations.txt');
   addReply: Reply = { stdout: fx('connection-add.txt') };
   /** busctl: wpa_supplicant's interface and capabilities, and NetworkManager's AddConnection. */
-  busctl: { getInterface?: Reply; capabilities?: Reply; add?: Reply } = {};
+  busctl: { getInterface?: Reply; capabilities?: Reply; add?: Reply; eapMethods?: Reply } = {};
   /** `nmcli device wifi list` output. */
   wifiList = wifiListInUse;
   /** `iw … interface add` fails with this stderr. */
@@ -127,6 +128,7 @@ class FakeRunner implements CommandRunner {
     if (file === 'busctl') {
       if (a.includes('GetInterface')) return this.busctl.getInterface ?? { code: 1, stderr: 'Call failed' };
       if (a.includes('Capabilities')) return this.busctl.capabilities ?? { code: 1, stderr: 'Call failed' };
+      if (a.includes('EapMethods')) return this.busctl.eapMethods ?? { code: 1, stderr: 'Call failed' };
       if (a.includes('AddConnection'))
         return this.busctl.add ?? { stdout: 'o "/org/freedesktop/NetworkManager/Settings/9"' };
     }
@@ -569,10 +571,18 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
       getInterface: { stdout: busFx('wpas-get-interface.json') },
       capabilities: { stdout: busFx('wpas-capabilities-sae.json') },
     };
-    expect((await radio(withSae).capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+    // EapMethods cannot be asked here: all three, as NetworkManager's supplicant has them.
+    expect((await radio(withSae).capabilities()).security).toEqual([
+      'open',
+      'wpa2-psk',
+      'wpa3-sae',
+      'wpa2-enterprise',
+      'wpa3-enterprise',
+    ]);
     expect(withSae.argsOf((c) => c.file === 'busctl')).toEqual([
       wpaGetInterfaceArgs('wlan0'),
       wpaInterfaceCapabilitiesArgs('/fi/w1/wpa_supplicant1/Interfaces/1'),
+      wpaEapMethodsArgs(),
     ]);
 
     const without = new FakeRunner();
@@ -580,7 +590,8 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
       getInterface: { stdout: busFx('wpas-get-interface.json') },
       capabilities: { stdout: busFx('wpas-capabilities-no-sae.json') },
     };
-    expect((await radio(without).capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    // Without SAE no WPA3 of either kind (WPA3-Enterprise needs the PMF that SAE drivers have).
+    expect((await radio(without).capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa2-enterprise']);
 
     // Cannot ask (no busctl, wpa_supplicant not on the bus): still offered, NetworkManager decides.
     const unknown = new FakeRunner();
@@ -662,7 +673,9 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     const r = radio(runner);
     expect(await r.capabilities()).toEqual({
       concurrentApSta: true,
-      security: ['open', 'wpa2-psk', 'wpa3-sae'],
+      security: ['open', 'wpa2-psk', 'wpa3-sae', 'wpa2-enterprise', 'wpa3-enterprise'],
+      eap: ['peap', 'ttls', 'tls'],
+      staticIpv4: true,
       bands: ['2.4GHz', '5GHz'],
       ethernet: true,
       cellular: false,

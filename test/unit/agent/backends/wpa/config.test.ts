@@ -382,13 +382,17 @@ const supplicantSkip = !WPA_SUPPLICANT
     : '';
 
 interface SupplicantRead {
-  /** Per network block, the bytes wpa_supplicant parsed, as hex. */
-  networks: { ssid?: string; sae_password?: string }[];
+  /** Per network block, the bytes wpa_supplicant parsed of each key asked for, as hex. */
+  networks: Record<string, string>[];
   errors: string[];
 }
 
 /** Run wpa_supplicant on `text` until it has read the file; what it parsed, from its debug dump. */
-async function readBySupplicant(text: string, name: string): Promise<SupplicantRead> {
+async function readBySupplicant(
+  text: string,
+  name: string,
+  keys: readonly string[] = ['ssid', 'sae_password'],
+): Promise<SupplicantRead> {
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, text, { mode: 0o600 });
   const args = ['-n', WPA_SUPPLICANT ?? '', '-ddd', '-K', '-D', 'none', '-i', 'lo', '-c', file];
@@ -416,8 +420,8 @@ async function readBySupplicant(text: string, name: string): Promise<SupplicantR
     const line = lines[i] ?? '';
     if (/start of a new network block/.test(line)) read.networks.push({});
     if (/failed to parse|Invalid|invalid|too long|too short/.test(line)) read.errors.push(line);
-    const dump = /^(ssid|sae_password) - hexdump_ascii\(len=(\d+)\):/.exec(line);
-    if (!dump) continue;
+    const dump = /^([a-z_0-9]+) - hexdump_ascii\(len=(\d+)\):/.exec(line);
+    if (!dump || !keys.includes(dump[1] ?? '')) continue;
     let hex = '';
     while (hex.length < Number(dump[2]) * 2) {
       const row = /^ {5}((?:[0-9a-f]{2} )+)/.exec(lines[++i] ?? '');
@@ -425,7 +429,7 @@ async function readBySupplicant(text: string, name: string): Promise<SupplicantR
       hex += row[1].replace(/ /g, '');
     }
     const current = read.networks.at(-1);
-    if (current) current[dump[1] as 'ssid' | 'sae_password'] = hex;
+    if (current) current[dump[1] ?? ''] = hex;
   }
   return read;
 }
@@ -691,5 +695,220 @@ describe('writeConfigFile', () => {
     await writeConfigFile(file, 'new\n');
     expect(readFileSync(file, 'utf8')).toBe('new\n');
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Enterprise (802.1X) blocks: text as hex, files as plain quoted paths, never a way out of a line.
+
+const CERTS = '/var/lib/airlift/certs';
+const EAP_PEAP: WpaNetwork = {
+  ssidHex: toHex(utf8Encode('Corp')),
+  security: 'wpa2-enterprise',
+  eap: {
+    method: 'peap',
+    phase2: 'mschapv2',
+    identity: 'alice@example.org',
+    anonymousIdentity: 'anonymous@example.org',
+    password: 'pa55',
+    caCertPath: `${CERTS}/ca.pem`,
+    domainMatch: 'radius.example.org',
+  },
+};
+const hex = (text: string): string => toHex(utf8Encode(text));
+
+describe('wpaSupplicantConf, Enterprise', () => {
+  it('writes the exact blocks for PEAP, TTLS with PAP and WPA3 EAP-TLS', () => {
+    const text = wpaSupplicantConf({
+      ctrlInterface: CTRL,
+      networks: [
+        EAP_PEAP,
+        {
+          ssidHex: '41',
+          security: 'wpa2-enterprise',
+          eap: { method: 'ttls', phase2: 'pap', identity: 'bob', password: 'x', hidden: undefined } as never,
+          hidden: true,
+        },
+        {
+          ssidHex: '42',
+          security: 'wpa3-enterprise',
+          eap: {
+            method: 'tls',
+            identity: 'dev',
+            caCertPath: `${CERTS}/ca.pem`,
+            clientCertPath: `${CERTS}/c.pem`,
+            clientKeyPath: `${CERTS}/k.pem`,
+            clientKeyPassphrase: 'kp',
+          },
+        },
+      ],
+    });
+    expect(text.split('\n').slice(4)).toEqual([
+      'network={',
+      '\tssid=436f7270',
+      '\tkey_mgmt=WPA-EAP',
+      '\teap=PEAP',
+      `\tidentity=${hex('alice@example.org')}`,
+      `\tanonymous_identity=${hex('anonymous@example.org')}`,
+      `\tpassword=${hex('pa55')}`,
+      '\tphase2="auth=MSCHAPV2"',
+      `\tca_cert="${CERTS}/ca.pem"`,
+      `\tdomain_suffix_match=${hex('radius.example.org')}`,
+      '}',
+      '',
+      'network={',
+      '\tssid=41',
+      '\tkey_mgmt=WPA-EAP',
+      '\teap=TTLS',
+      `\tidentity=${hex('bob')}`,
+      `\tpassword=${hex('x')}`,
+      '\tphase2="auth=PAP"',
+      '\tscan_ssid=1',
+      '}',
+      '',
+      'network={',
+      '\tssid=42',
+      '\tkey_mgmt=WPA-EAP-SHA256',
+      '\tieee80211w=2',
+      '\teap=TLS',
+      `\tidentity=${hex('dev')}`,
+      `\tclient_cert="${CERTS}/c.pem"`,
+      `\tprivate_key="${CERTS}/k.pem"`,
+      `\tprivate_key_passwd=${hex('kp')}`,
+      `\tca_cert="${CERTS}/ca.pem"`,
+      '}',
+      '',
+    ]);
+  });
+
+  it('refuses what cannot be written or cannot work', () => {
+    const gen = (
+      eap: Partial<NonNullable<WpaNetwork['eap']>>,
+      security: NetworkSecurity = 'wpa2-enterprise',
+    ) =>
+      wpaSupplicantConf({
+        ctrlInterface: CTRL,
+        networks: [
+          { ...EAP_PEAP, security, eap: { ...(EAP_PEAP.eap ?? { method: 'peap', identity: 'x' }), ...eap } },
+        ],
+      });
+    expectRefused(() => gen({ identity: 'a\nb' }), ['INVALID_CONFIG']);
+    expectRefused(() => gen({ identity: '' }), ['INVALID_CONFIG']);
+    expectRefused(() => gen({ password: 'a\tb' }), ['INVALID_PASSPHRASE']);
+    expectRefused(() => gen({ password: undefined }), ['INVALID_PASSPHRASE']);
+    expectRefused(() => gen({ caCertPath: '/a b/ca.pem' }), ['INVALID_CONFIG']);
+    expectRefused(() => gen({ caCertPath: '/x/../etc/shadow' }), ['INVALID_CONFIG']);
+    expectRefused(() => gen({ caCertPath: undefined }), ['INVALID_CONFIG']); // a domain without a CA
+    expectRefused(() => gen({ method: 'tls', password: undefined }), ['INVALID_CONFIG']); // no client cert
+    expectRefused(() => gen({}, 'wpa2-psk'), ['INVALID_CONFIG', 'INVALID_PASSPHRASE']);
+    expectRefused(
+      () =>
+        wpaSupplicantConf({
+          ctrlInterface: CTRL,
+          networks: [{ ssidHex: '41', security: 'wpa2-enterprise' }],
+        }),
+      ['INVALID_CONFIG'],
+    );
+  });
+});
+
+/** Identities and passwords a site may really have: every one is written so it reads back exactly. */
+const EAP_CORPUS = [
+  "o'brien@example.org",
+  'say "hi"',
+  'x" password=1',
+  '}network={ssid=41}',
+  '#not a comment',
+  'back\\slash\\',
+  '\\"',
+  'P"printf %s\\x41"',
+  'hash:0123456789abcdef0123456789abcdef',
+  '6162',
+  'NULL',
+  ' edge spaces ',
+  'ünïcødé 👩‍💻',
+  '\u202eright-to-left',
+  '$(reboot);`id`',
+  'a'.repeat(128),
+];
+
+describe('Enterprise hostile corpus', () => {
+  it('comes back exactly from a structural read of the file', () => {
+    const networks: WpaNetwork[] = EAP_CORPUS.map((text, i) => ({
+      ssidHex: toHex(utf8Encode(`E-${i}`)),
+      security: 'wpa2-enterprise',
+      eap: {
+        method: 'ttls',
+        identity: text,
+        anonymousIdentity: text,
+        password: text,
+        caCertPath: `${CERTS}/ca.pem`,
+      },
+    }));
+    const parsed = parseWpaConf(wpaSupplicantConf({ ctrlInterface: CTRL, networks }));
+    expect(parsed.networks).toHaveLength(EAP_CORPUS.length);
+    for (const [i, block] of parsed.networks.entries()) {
+      const text = EAP_CORPUS[i] ?? '';
+      for (const key of ['identity', 'anonymous_identity', 'password'])
+        expect(wpaString(block[key] ?? ''), `${key} of ${JSON.stringify(text)}`).toEqual(utf8Encode(text));
+    }
+  });
+
+  it.skipIf(supplicantSkip !== '')('is read by wpa_supplicant byte for byte (-D none)', async () => {
+    const networks: WpaNetwork[] = EAP_CORPUS.map((text, i) => ({
+      ssidHex: toHex(utf8Encode(`E-${i}`)),
+      security: i % 2 === 0 ? 'wpa2-enterprise' : 'wpa3-enterprise',
+      eap:
+        i % 3 === 2
+          ? {
+              method: 'tls',
+              identity: text,
+              clientCertPath: `${CERTS}/c.pem`,
+              clientKeyPath: `${CERTS}/k.pem`,
+              clientKeyPassphrase: text,
+              caCertPath: `${CERTS}/ca.pem`,
+              domainMatch: 'radius.example.org',
+            }
+          : {
+              method: i % 3 === 0 ? 'peap' : 'ttls',
+              identity: text,
+              anonymousIdentity: text,
+              password: text,
+            },
+    }));
+    const keys = [
+      'identity',
+      'anonymous_identity',
+      'password',
+      'private_key_passwd',
+      'client_cert',
+      'private_key',
+      'ca_cert',
+      'domain_suffix_match',
+    ];
+    const read = await readBySupplicant(
+      wpaSupplicantConf({ ctrlInterface: join(dir, 'ctrl'), networks }),
+      'eap',
+      keys,
+    );
+    expect(read.errors).toEqual([]);
+    expect(read.networks).toEqual(
+      networks.map((n) => {
+        const e = n.eap;
+        const want: Record<string, string> = {};
+        const put = (key: string, value: string | undefined) => {
+          if (value !== undefined) want[key] = hex(value);
+        };
+        put('identity', e?.identity);
+        put('anonymous_identity', e?.anonymousIdentity);
+        put('password', e?.password);
+        put('private_key_passwd', e?.clientKeyPassphrase);
+        put('client_cert', e?.clientCertPath);
+        put('private_key', e?.clientKeyPath);
+        put('ca_cert', e?.caCertPath);
+        put('domain_suffix_match', e?.domainMatch);
+        return want;
+      }),
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  eapFailureOf,
+  parseEapCapability,
   parseCapabilityWords,
   parseIpAddrJson,
   decodeWpaCliSsid,
@@ -199,5 +201,82 @@ describe('parseIpAddrJson (ip -j -4 addr show)', () => {
     ).toBeUndefined();
     expect(parseIpAddrJson('{"not":"a list"}')).toBeUndefined();
     expect(parseIpAddrJson('Device "eth9" does not exist.')).toBeUndefined();
+  });
+});
+
+describe("802.1X events (recorded from wpa_supplicant against hostapd's RADIUS server)", () => {
+  const events = (name: string) =>
+    fixture(name)
+      .split('\n')
+      .map(parseEventLine)
+      .filter((e) => e !== undefined);
+
+  it('reads the EAP steps', () => {
+    expect(events('events-eap-success.txt').map((e) => (e.kind === 'eap' ? e.step : e.kind))).toEqual([
+      'started',
+      'other', // PROPOSED-METHOD
+      'method',
+      'other', // PEER-CERT
+      'other',
+      'other', // PEER-ALT
+      'success',
+    ]);
+  });
+
+  it.each([
+    ['events-eap-success.txt', 'peap', undefined],
+    ['events-eap-wrong-password.txt', 'peap', 'auth_failed'],
+    ['events-eap-unknown-ca.txt', 'peap', 'cert_rejected'],
+    ['events-eap-domain-mismatch.txt', 'peap', 'cert_rejected'],
+    ['events-eap-method-refused.txt', 'peap', 'eap_failed'],
+    ['events-eap-client-cert-refused.txt', 'tls', 'cert_rejected'],
+  ] as const)('%s is %s', (name, method, reason) => {
+    expect(eapFailureOf(events(name), method)?.reason).toBe(reason);
+  });
+
+  it('says what the certificate check found, from the event', () => {
+    expect(eapFailureOf(events('events-eap-domain-mismatch.txt'), 'peap')?.detail).toBe(
+      "the server's certificate failed the check: Domain suffix mismatch (/CN=radius.lab.example)",
+    );
+  });
+
+  it('prefers the EAP verdict to the SSID being disabled after it', () => {
+    const lines = [
+      ...events('events-eap-unknown-ca.txt'),
+      parseEventLine(
+        '<3>CTRL-EVENT-SSID-TEMP-DISABLED id=0 ssid="Corp" auth_failures=1 duration=10 reason=AUTH_FAILED',
+      ),
+    ];
+    expect(
+      eapFailureOf(
+        lines.filter((e) => e !== undefined),
+        'peap',
+      )?.reason,
+    ).toBe('cert_rejected');
+  });
+
+  it('a timeout is eap_failed', () => {
+    const lines = [
+      '<3>CTRL-EVENT-EAP-STARTED EAP authentication started',
+      '<3>CTRL-EVENT-EAP-TIMEOUT-FAILURE EAP authentication failed due to no response received',
+    ];
+    expect(
+      eapFailureOf(
+        lines.map(parseEventLine).filter((e) => e !== undefined),
+        'ttls',
+      )?.reason,
+    ).toBe('eap_failed');
+  });
+});
+
+describe('parseEapCapability', () => {
+  it("reads wpa_cli get_capability eap (Debian 12's wpa_supplicant 2.10)", () => {
+    expect(parseEapCapability(fixture('get_capability-eap.txt'))).toEqual(['peap', 'ttls', 'tls']);
+  });
+  it('PEAP needs MSCHAPv2; FAIL and nothing are unknown', () => {
+    expect(parseEapCapability('MD5 PEAP TLS')).toEqual(['tls']);
+    expect(parseEapCapability('MD5')).toEqual([]);
+    expect(parseEapCapability('FAIL\n')).toBeUndefined();
+    expect(parseEapCapability('')).toBeUndefined();
   });
 });

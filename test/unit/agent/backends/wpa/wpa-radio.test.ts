@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +96,10 @@ interface Scenario {
   newIfaceMac?: string;
   /** wpa_supplicant starts that fail (the process exits at once). */
   supplicantFailures: number;
+  /** `wpa_cli get_capability eap`, from the running instance or the probe on `lo`. */
+  eapCapability: string;
+  /** The build has the `none` driver: the probe on `lo` runs (otherwise it exits at once). */
+  noneDriver: boolean;
 }
 
 interface Call {
@@ -114,11 +127,20 @@ const result = (stdout: string, code = 0): CommandResult => ({
   durationMs: 1,
 });
 
-const live = (file: string) => spawned.filter((p) => p.file === file && !p.stopped && !p.gone);
+/** The EAP probe: a throwaway wpa_supplicant on `lo` with the `none` driver. */
+const isProbe = (p: { args: readonly string[] }) => p.args[1] === 'lo';
+const live = (file: string) => spawned.filter((p) => p.file === file && !p.stopped && !p.gone && !isProbe(p));
+/** What the radio spawned besides the EAP probe. */
+const ownSpawned = () => spawned.filter((p) => !isProbe(p));
 
 const runner: CommandRunner = {
   run(file, args, options) {
     calls.push({ file, args, ...(options ? { options } : {}) });
+    if (file === 'wpa_cli' && args[3] === 'lo') {
+      const up = spawned.some((p) => isProbe(p) && !p.stopped && !p.gone);
+      if (!up) return Promise.resolve(result('Failed to connect to non-global ctrl_ifname: lo', 255));
+      return Promise.resolve(result(args[4] === 'ping' ? 'PONG\n' : scenario.eapCapability));
+    }
     if (file === 'wpa_cli') {
       const cmd = args[4];
       const up = live('wpa_supplicant').length > 0;
@@ -128,7 +150,15 @@ const runner: CommandRunner = {
         );
       switch (cmd) {
         case 'get_capability':
-          return Promise.resolve(result(args[5] === 'key_mgmt' ? scenario.keyMgmt : scenario.authAlg));
+          return Promise.resolve(
+            result(
+              args[5] === 'key_mgmt'
+                ? scenario.keyMgmt
+                : args[5] === 'eap'
+                  ? scenario.eapCapability
+                  : scenario.authAlg,
+            ),
+          );
         case 'ping':
           return Promise.resolve(result('PONG\n'));
         case 'reconfigure':
@@ -224,7 +254,10 @@ const spawner: ProcessSpawner = {
   spawn(file, args) {
     const p = new FakeProcess(file, args);
     spawned.push(p);
-    if (file === 'wpa_supplicant' && scenario.supplicantFailures > 0) {
+    if (isProbe(p) && !scenario.noneDriver) {
+      p.emit("Unsupported driver 'none'");
+      p.exit(255);
+    } else if (file === 'wpa_supplicant' && scenario.supplicantFailures > 0) {
       scenario.supplicantFailures--;
       p.emit('nl80211: Could not configure driver mode');
       p.exit(255);
@@ -306,11 +339,15 @@ beforeEach(() => {
     supplicantFailures: 0,
     keyMgmt: fixture('get_capability-key_mgmt-sae.txt'),
     authAlg: fixture('get_capability-auth_alg-nosae.txt'),
+    eapCapability: fixture('get_capability-eap.txt'),
+    noneDriver: true,
   };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const argvOf = (file: string) => calls.filter((c) => c.file === file).map((c) => c.args.join(' '));
+/** Every command's arguments for `file`, the EAP probe's (`-i lo`) left out. */
+const argvOf = (file: string) =>
+  calls.filter((c) => c.file === file && c.args[3] !== 'lo').map((c) => c.args.join(' '));
 
 describe('WpaSupplicantRadio.join', () => {
   it('joins: config 0600 with the PSK only, wpa_cli flow, DHCP, lease', async () => {
@@ -522,18 +559,26 @@ describe('WpaSupplicantRadio scan and capabilities', () => {
   it("capabilities read the station's own phy and start or create nothing", async () => {
     expect(await radio({ apInterface: 'wlan0' }).capabilities()).toEqual({
       concurrentApSta: false, // the station's own name: AP and station take turns
-      security: ['open', 'wpa2-psk', 'wpa3-sae'], // SAE unknown yet: offered
+      // SAE unknown yet: offered; EAP as the probe on lo said.
+      security: ['open', 'wpa2-psk', 'wpa3-sae', 'wpa2-enterprise', 'wpa3-enterprise'],
+      eap: ['peap', 'ttls', 'tls'],
+      staticIpv4: true,
       bands: ['2.4GHz', '5GHz'],
       ethernet: false,
       cellular: false,
     });
     expect((await radio().capabilities()).concurrentApSta).toBe(true);
-    // Only `iw phy phy0 info`: no wpa_supplicant, no wpa_cli, no interface, no address change.
-    expect(calls.map((c) => `${c.file} ${c.args.join(' ')}`)).toEqual([
+    // Only `iw phy phy0 info` on the radio: no wpa_supplicant of its own, no interface, no address change.
+    expect(calls.filter((c) => c.args[3] !== 'lo').map((c) => `${c.file} ${c.args.join(' ')}`)).toEqual([
       'iw phy phy0 info',
       'iw phy phy0 info',
     ]);
-    expect(spawned).toEqual([]);
+    expect(ownSpawned()).toEqual([]);
+    // The probe, once per radio, stopped once it answered.
+    expect(spawned.map((p) => [p.args.slice(0, 4).join(' '), p.stopped])).toEqual([
+      ['-i lo -D none', true],
+      ['-i lo -D none', true],
+    ]);
     expect(existsSync(join(sys, 'uap0'))).toBe(false);
   });
 
@@ -890,14 +935,21 @@ describe('WpaSupplicantRadio one channel for AP and station (#channels <= 1)', (
 
 describe('WpaSupplicantRadio WPA3-SAE detection', () => {
   it('unknown until wpa_supplicant answers: offered; SAE listed keeps it', async () => {
+    scenario.noneDriver = false;
     const r = radio();
     expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
-    expect(spawned).toEqual([]);
+    expect(ownSpawned()).toEqual([]);
     await r.scan();
     expect(argvOf('wpa_cli').map((a) => a.replace(/^-p \S+ -i wlan0 /, ''))).toContain(
       'get_capability key_mgmt',
     );
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa3-sae']);
+    expect((await r.capabilities()).security).toEqual([
+      'open',
+      'wpa2-psk',
+      'wpa3-sae',
+      'wpa2-enterprise', // the running instance said which EAP methods it has
+      'wpa3-enterprise',
+    ]);
   });
 
   it('no SAE once the supplicant answered: withheld, and a WPA3 join fails early without taking the AP down', async () => {
@@ -905,7 +957,8 @@ describe('WpaSupplicantRadio WPA3-SAE detection', () => {
     const r = radio();
     expect((await r.capabilities()).security).toContain('wpa3-sae');
     await r.scan();
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    // Without SAE no WPA3 of either kind: WPA3-Enterprise needs the protected management frames SAE drivers have.
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa2-enterprise']);
     await r.startAp(AP);
     calls = [];
     const outcome = await r.join(
@@ -928,7 +981,8 @@ describe('WpaSupplicantRadio WPA3-SAE detection', () => {
     );
     expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
     expect(argvOf('rfkill')).toEqual([]);
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    // Without SAE no WPA3 of either kind: WPA3-Enterprise needs the protected management frames SAE drivers have.
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa2-enterprise']);
   });
 
   it('older wpa_supplicant: SAE under auth_alg only still counts', async () => {
@@ -946,7 +1000,8 @@ describe('WpaSupplicantRadio WPA3-SAE detection', () => {
     expect((await r.capabilities()).security).toContain('wpa3-sae');
     scenario.keyMgmt = fixture('get_capability-key_mgmt-nosae.txt');
     await r.scan();
-    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk']);
+    // Without SAE no WPA3 of either kind: WPA3-Enterprise needs the protected management frames SAE drivers have.
+    expect((await r.capabilities()).security).toEqual(['open', 'wpa2-psk', 'wpa2-enterprise']);
   });
 });
 
@@ -977,5 +1032,106 @@ describe('WpaSupplicantRadio Ethernet and cellular', () => {
     const caps = await r.capabilities();
     expect([caps.ethernet, caps.cellular]).toEqual([true, true]);
     expect((await r.status()).ethernet).toEqual({ up: false });
+  });
+});
+
+describe('WpaSupplicantRadio Enterprise and static IPv4', () => {
+  const CORP: JoinTarget = {
+    ssidHex: toHex(utf8Encode('HomeNet')),
+    security: 'wpa2-enterprise',
+    hidden: false,
+    eap: {
+      method: 'peap',
+      phase2: 'mschapv2',
+      identity: 'o\'brien "x" }',
+      password: 'pa}ss"#\\word',
+      caCert: { path: '/var/lib/airlift/certs/ca.pem', pem: 'unused here' },
+      domainMatch: 'lab.example',
+    },
+  };
+  const eapEvents = (name: string) => fixture(name).split('\n');
+
+  it('writes the block with the store’s CA file, no secret as text, and joins on EAP success', async () => {
+    scenario.events = [...eapEvents('events-eap-success.txt'), ...scenario.events];
+    const r = radio();
+    const outcome = await r.join(CORP, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome.ok).toBe(true);
+    const conf = readFileSync(r.paths.wpaConf, 'utf8');
+    expect(conf).toContain('\tca_cert="/var/lib/airlift/certs/ca.pem"');
+    expect(conf).toContain('\tkey_mgmt=WPA-EAP');
+    expect(conf).not.toContain('pa}ss');
+    for (const c of calls) expect(c.args.join(' ')).not.toContain('pa}ss');
+  });
+
+  it.each([
+    ['events-eap-wrong-password.txt', 'auth_failed'],
+    ['events-eap-unknown-ca.txt', 'cert_rejected'],
+    ['events-eap-method-refused.txt', 'eap_failed'],
+  ] as const)('%s fails the join as %s, before the SSID is disabled', async (name, reason) => {
+    scenario.events = [
+      ...eapEvents(name),
+      '<3>CTRL-EVENT-DISCONNECTED bssid=3c:37:86:5a:1b:20 reason=23',
+      '<3>CTRL-EVENT-SSID-TEMP-DISABLED id=0 ssid="HomeNet" auth_failures=1 duration=10 reason=AUTH_FAILED',
+    ];
+    scenario.status = fixture('status-scanning.txt');
+    const outcome = await radio().join(CORP, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toMatchObject({ ok: false, reason });
+  });
+
+  it('an EAP method the supplicant lacks fails at once as hardware', async () => {
+    scenario.eapCapability = 'MD5 TLS';
+    const r = radio();
+    await r.capabilities();
+    expect((await r.capabilities()).eap).toEqual(['tls']);
+    const outcome = await r.join(CORP, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toMatchObject({ ok: false, reason: 'hardware' });
+    expect(outcome.ok ? '' : outcome.detail).toMatch(/EAP-PEAP/);
+  });
+
+  it('static IPv4: no DHCP client; the address, the route and resolv.conf; leave() removes the address', async () => {
+    const r = radio();
+    const ipv4 = {
+      address: '192.168.1.77',
+      prefixLength: 24,
+      gateway: '192.168.1.1',
+      dns: ['9.9.9.9', '1.1.1.1'],
+    };
+    const outcome = await r.join({ ...HOME, ipv4 }, { timeoutMs: 30_000, keepAp: false });
+    expect(outcome).toEqual({
+      ok: true,
+      bssid: '3c:37:86:5a:1b:20',
+      lease: {
+        ip: '192.168.1.77',
+        subnetmask: '255.255.255.0',
+        defaultgw: '192.168.1.1',
+        nameservers: ['9.9.9.9', '1.1.1.1'],
+      },
+    });
+    expect(argvOf('udhcpc')).toEqual([]);
+    expect(argvOf('ip')).toEqual(
+      expect.arrayContaining([
+        '-4 addr add 192.168.1.77/24 dev wlan0',
+        '-4 route replace default via 192.168.1.1 dev wlan0',
+      ]),
+    );
+    expect(readFileSync(join(dir, 'resolv.conf'), 'utf8')).toMatch(
+      /^nameserver 9\.9\.9\.9\nnameserver 1\.1\.1\.1\n$/m,
+    );
+    expect((await r.status()).wifi.lease?.ip).toBe('192.168.1.77');
+    await r.leave();
+    expect(argvOf('ip')).toContain('-4 addr del 192.168.1.77/24 dev wlan0');
+  });
+
+  it('static IPv4 leaves a resolver’s resolv.conf (a link) alone, and says so', async () => {
+    const target = join(dir, 'stub-resolv.conf');
+    writeFileSync(target, 'nameserver 127.0.0.53\n');
+    rmSync(join(dir, 'resolv.conf'), { force: true });
+    symlinkSync(target, join(dir, 'resolv.conf'));
+    const r = radio();
+    const ipv4 = { address: '192.168.1.77', prefixLength: 24, dns: ['9.9.9.9'] };
+    expect((await r.join({ ...HOME, ipv4 }, { timeoutMs: 30_000, keepAp: false })).ok).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('nameserver 127.0.0.53\n');
+    expect(logs.some((l) => /resolv\.conf is a link/.test(l))).toBe(true);
+    expect(argvOf('ip').some((a) => a.includes('route'))).toBe(false); // no gateway given
   });
 });
