@@ -12,6 +12,7 @@ import { constants } from 'node:fs';
 import { chmod, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirliftError } from '../../shared/errors';
+import { NETWORK_SECRET_KEYS } from '../../shared/protocol/network-input';
 import {
   JOB_ID_RE,
   JOURNAL_FACT_KEYS,
@@ -35,15 +36,22 @@ export const JOURNAL_MAX_BYTES = 512 * 1024 * 1024;
 export const JOURNAL_MAX_LINE_BYTES = 1024 * 1024;
 const MAX_PROBLEMS = 50;
 
-/** Key names refused anywhere in a record, compared case-insensitively. */
+/**
+ * Key names refused anywhere in a record, compared case-insensitively: every network secret
+ * (NETWORK_SECRET_KEYS: the Enterprise password, client key and key passphrase too), and an
+ * Enterprise identity, which the job record leaves out as personal data (shared/protocol/job.ts).
+ */
 export const SECRET_KEYS: readonly string[] = [
-  'passphrase',
-  'psk',
-  'secret',
-  'setupSecret',
-  'w0',
-  'w1',
-  'password',
+  ...new Set<string>([
+    ...NETWORK_SECRET_KEYS,
+    'secret',
+    'setupSecret',
+    'w0',
+    'w1',
+    'password',
+    'identity',
+    'anonymousIdentity',
+  ]),
 ];
 const SECRET_KEYS_LOWER = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
 

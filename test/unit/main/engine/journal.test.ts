@@ -288,7 +288,21 @@ describe('secrets never reach the journal', () => {
     expect(raw).not.toMatch(/"(passphrase|psk|secret|setupSecret|w0|w1)":/i);
   });
 
-  it.each(['passphrase', 'psk', 'secret', 'setupSecret', 'w0', 'w1', 'PassPhrase'])(
+  it.each([
+    'passphrase',
+    'psk',
+    'secret',
+    'setupSecret',
+    'w0',
+    'w1',
+    'PassPhrase',
+    // An Enterprise block spread in by mistake: its secrets, and the identity the record leaves out.
+    'password',
+    'clientKey',
+    'clientKeyPassphrase',
+    'identity',
+    'anonymousIdentity',
+  ])(
     'append refuses a key named %s anywhere, naming where and not what',
     async (key) => {
       const j = await JobJournal.create(dir, makeSpec());
