@@ -7,10 +7,17 @@
  * address it had on that network before (`wifi.set`'s `reach`), and a link, and polls them until
  * the phone is back on that network and the device answers there (`no-cors`: any answer counts).
  *
+ * Enterprise networks (802.1X, a scan's `enterprise`) take a user name and password with PEAP or
+ * TTLS, the site's CA certificate from a file (PEM or DER), an optional server name; without a CA
+ * the technician must tick that the server goes unchecked (`insecureNoCaValidation`). Any network
+ * may get a static IPv4 address. The network is judged by the shared schema before it is sent.
+ *
  * Browser code: imports shared/ only; no framework, no external requests; built to es2019.
  */
 import { deriveProverSecretsAsync } from '../../../shared/crypto/airlift';
+import { toBase64 } from '../../../shared/encoding';
 import { AirliftError } from '../../../shared/errors';
+import { networkInputSchema } from '../../../shared/protocol/network-input';
 import { normaliseSetupSecret } from '../../../shared/identity';
 import { openSession, type FetchLike } from '../../../shared/session/client';
 
@@ -20,7 +27,7 @@ interface Info {
   hostname: string;
   state: string;
   setupSsid: string;
-  capabilities: { concurrentApSta: boolean };
+  capabilities: { concurrentApSta: boolean; security?: string[] };
 }
 
 interface ScanEntry {
@@ -36,6 +43,7 @@ interface Attempt {
   result: 'ok' | 'failed' | 'pending';
   reason?: string;
   ip?: string;
+  addressing?: 'dhcp' | 'static';
 }
 
 interface Status {
@@ -58,6 +66,8 @@ interface Target {
   label: string;
   network: Record<string, unknown>;
   needsPassword: boolean;
+  /** 802.1X: a user name and password with PEAP or TTLS instead of a network password. */
+  enterprise: boolean;
 }
 
 const REQUEST_TIMEOUT_MS = 8000;
@@ -70,7 +80,12 @@ const REACH_AFTER_MS = 6_000;
 const REACH_POLL_MS = 3_000;
 
 const REASONS: Record<string, string> = {
-  auth_failed: 'The Wi-Fi password was not accepted by the network.',
+  auth_failed:
+    'The password was not accepted by the network (on an enterprise network: the user name or password).',
+  eap_failed:
+    'The network refused the sign-in method: try the other method (PEAP or TTLS), or ask the site which one it uses.',
+  cert_rejected:
+    "The network's server did not match the CA certificate or server name given. Check them with the site (and the device's clock).",
   ssid_not_found: 'The device could not find this network. Is it in range?',
   assoc_rejected: 'The access point refused the device.',
   dhcp_timeout: 'The device joined but got no IP address from the network (DHCP).',
@@ -86,7 +101,18 @@ const SECURITY: Record<string, string | undefined> = {
   'wpa2-psk': 'wpa2-psk',
   'wpa2-wpa3': 'wpa2-psk',
   'wpa3-sae': 'wpa3-sae',
+  // A scan cannot tell WPA2- from WPA3-Enterprise; WPA2's configuration joins both but WPA3-only.
+  enterprise: 'wpa2-enterprise',
 };
+
+/** The security a scan entry is joined with here, if this device can do it. */
+function securityFor(scanned: string): string | undefined {
+  const security = SECURITY[scanned];
+  const offered = info?.capabilities.security;
+  return security === undefined || (offered !== undefined && !offered.includes(security))
+    ? undefined
+    : security;
+}
 
 // ---- DOM helpers --------------------------------------------------------------------------------
 
@@ -212,7 +238,7 @@ function renderNetworks(networks: ScanEntry[]): void {
   const entries = unique(networks).filter((n) => n.ssidHex !== '');
   text('scan-note', entries.length === 0 ? 'No networks found. Rescan, or enter one by hand.' : '');
   for (const n of entries) {
-    const security = SECURITY[n.security];
+    const security = securityFor(n.security);
     const li = document.createElement('li');
     const item = document.createElement('button');
     item.type = 'button';
@@ -226,7 +252,7 @@ function renderNetworks(networks: ScanEntry[]): void {
     tag.textContent =
       security === undefined
         ? `${n.security}: not supported`
-        : `${n.known ? 'saved · ' : ''}${security === 'open' ? 'open' : 'secured'}`;
+        : `${n.known ? 'saved · ' : ''}${security === 'open' ? 'open' : security === 'wpa2-enterprise' ? 'enterprise' : 'secured'}`;
     item.appendChild(name);
     item.appendChild(tag);
     item.appendChild(barsElement(n.signal));
@@ -234,7 +260,8 @@ function renderNetworks(networks: ScanEntry[]): void {
     else
       item.addEventListener('click', () => {
         const network: Record<string, unknown> = { ssidHex: n.ssidHex, security };
-        choose({ label: n.ssid, network, needsPassword: security !== 'open' });
+        const enterprise = security === 'wpa2-enterprise';
+        choose({ label: n.ssid, network, needsPassword: security !== 'open', enterprise });
       });
     li.appendChild(item);
     list.appendChild(li);
@@ -258,12 +285,70 @@ async function scan(force: boolean): Promise<void> {
 function choose(t: Target | undefined): void {
   target = t;
   el('ssid-box').hidden = t !== undefined;
-  el('password-box').hidden = t !== undefined && !t.needsPassword;
-  text('creds-title', t ? t.label : 'Other network');
+  (el('kind') as HTMLSelectElement).value = 'personal';
   input('password').value = '';
+  for (const id of ['identity', 'anonymous', 'domain', 'ca-file', 'ipv4', 'gateway', 'dns'])
+    input(id).value = '';
+  input('insecure').checked = false;
+  el('insecure-warn').hidden = true;
+  showEnterprise(t?.enterprise ?? false, t === undefined || t.needsPassword);
+  text('creds-title', t ? t.label : 'Other network');
   formError(undefined);
   show('creds');
-  (t ? (t.needsPassword ? el('password') : el('code')) : el('ssid')).focus();
+  (t ? (t.enterprise ? el('identity') : t.needsPassword ? el('password') : el('code')) : el('ssid')).focus();
+}
+
+/** The Enterprise fields, and the password box under the right name. */
+function showEnterprise(enterprise: boolean, password: boolean): void {
+  el('eap-box').hidden = !enterprise;
+  el('eap-server-box').hidden = !enterprise;
+  el('password-box').hidden = !password;
+  text('password-label', enterprise ? 'Password' : 'Wi-Fi password');
+}
+
+/** The chosen CA certificate file as PEM text: PEM as it is, DER (.cer, .crt) armoured. */
+async function caPem(): Promise<string | undefined> {
+  const file = input('ca-file').files?.[0];
+  if (file === undefined) return undefined;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const head = new TextDecoder().decode(bytes.subarray(0, 64));
+  if (head.includes('-----BEGIN')) return new TextDecoder().decode(bytes);
+  const body = toBase64(bytes).replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+
+/** The `eap` block from the form, or a message. */
+async function eapFromForm(password: string): Promise<Record<string, unknown> | string> {
+  const identity = input('identity').value;
+  if (identity === '') return 'Enter the user name.';
+  if (password === '') return 'Enter the password.';
+  const [method, phase2] = (el('eap-method') as HTMLSelectElement).value.split('-');
+  const ca = await caPem();
+  const insecure = input('insecure').checked;
+  if (ca === undefined && !insecure)
+    return "Choose the network's CA certificate, or tick that the server goes unchecked.";
+  const anonymous = input('anonymous').value;
+  const domain = input('domain').value;
+  return {
+    method,
+    ...(phase2 !== undefined ? { phase2 } : {}),
+    identity,
+    password,
+    ...(anonymous !== '' ? { anonymousIdentity: anonymous } : {}),
+    ...(insecure ? { insecureNoCaValidation: true } : { caCert: ca }),
+    ...(domain !== '' && !insecure ? { domainMatch: domain } : {}),
+  };
+}
+
+/** The static IPv4 block from the form: absent when no address is typed. */
+function ipv4FromForm(): Record<string, unknown> | undefined {
+  const address = input('ipv4').value.trim();
+  if (address === '') return undefined;
+  const gateway = input('gateway').value.trim();
+  const dns = input('dns')
+    .value.split(/[\s,]+/)
+    .filter((d) => d !== '');
+  return { address, ...(gateway !== '' ? { gateway } : {}), dns };
 }
 
 function describe(err: unknown): string {
@@ -292,33 +377,49 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The network object `wifi.set` gets, or an error message for the form. */
-function networkFromForm(): { network: Record<string, unknown>; label: string } | string {
+/** The network as typed, before the shared schema judges it. */
+async function rawNetworkFromForm(): Promise<{ network: Record<string, unknown>; label: string } | string> {
   const password = input('password').value;
+  const enterprise = target ? target.enterprise : (el('kind') as HTMLSelectElement).value === 'enterprise';
+  const ipv4 = ipv4FromForm();
+  const withIpv4 = (network: Record<string, unknown>) => (ipv4 ? { ...network, ipv4 } : network);
+  let network: Record<string, unknown>;
+  let label: string;
   if (target) {
-    const network = { ...target.network };
-    if (target.needsPassword) {
-      if (password === '') return 'Enter the Wi-Fi password.';
-      network['passphrase'] = password;
-    }
-    return { network, label: target.label };
+    network = { ...target.network };
+    label = target.label;
+  } else {
+    const ssid = input('ssid').value;
+    if (ssid === '') return 'Enter the network name.';
+    if (new TextEncoder().encode(ssid).length > 32) return 'A network name is at most 32 bytes.';
+    const security = enterprise ? 'wpa2-enterprise' : password === '' ? 'open' : 'wpa2-psk';
+    network = { ssid, security, hidden: true };
+    label = ssid;
   }
-  const ssid = input('ssid').value;
-  if (ssid === '') return 'Enter the network name.';
-  if (new TextEncoder().encode(ssid).length > 32) return 'A network name is at most 32 bytes.';
-  const network: Record<string, unknown> = {
-    ssid,
-    security: password === '' ? 'open' : 'wpa2-psk',
-    hidden: true,
-  };
+  if (enterprise) {
+    const eap = await eapFromForm(password);
+    if (typeof eap === 'string') return eap;
+    return { network: withIpv4({ ...network, eap }), label };
+  }
+  if (target?.needsPassword === true && password === '') return 'Enter the Wi-Fi password.';
   if (password !== '') network['passphrase'] = password;
-  return { network, label: ssid };
+  return { network: withIpv4(network), label };
+}
+
+/** The network object `wifi.set` gets, judged here as the device will (its words), or a message. */
+async function networkFromForm(): Promise<{ network: Record<string, unknown>; label: string } | string> {
+  const chosen = await rawNetworkFromForm();
+  if (typeof chosen === 'string') return chosen;
+  const judged = networkInputSchema.safeParse(chosen.network);
+  if (judged.success) return chosen;
+  const issue = judged.error.issues[0];
+  return issue?.message ?? 'These settings cannot be used.';
 }
 
 async function submit(): Promise<void> {
   if (busy || !info) return;
   formError(undefined);
-  const chosen = networkFromForm();
+  const chosen = await networkFromForm();
   if (typeof chosen === 'string') {
     formError(chosen);
     return;
@@ -478,6 +579,7 @@ async function follow(
     if (attempt?.id === attemptId && attempt.result === 'ok') {
       text('done-ssid', label);
       text('done-ip', attempt.ip ?? status.ip ?? 'unknown');
+      el('done-static').hidden = attempt.addressing !== 'static';
       text('done-host', `${status.hostname}.local`);
       show('done');
       return;
@@ -513,6 +615,12 @@ async function start(): Promise<void> {
   el('other').addEventListener('click', () => choose(undefined));
   el('back').addEventListener('click', () => show('pick'));
   el('retry').addEventListener('click', () => show('creds'));
+  el('kind').addEventListener('change', () => {
+    showEnterprise((el('kind') as HTMLSelectElement).value === 'enterprise', true);
+  });
+  input('insecure').addEventListener('change', () => {
+    el('insecure-warn').hidden = !input('insecure').checked;
+  });
   input('show').addEventListener('change', (e) => {
     input('password').type = (e.target as HTMLInputElement).checked ? 'text' : 'password';
   });
