@@ -14,7 +14,7 @@ import type {
   WifiAdapter,
   WifiAdapterProvider,
 } from '../main/ports/wifi-adapter';
-import { checkCredentials, type Airspace } from './airspace';
+import { checkCredentials, type Airspace, type Credentials } from './airspace';
 import { ssidDisplay } from '../shared/ssid';
 import type { SimNet } from './sim-net';
 
@@ -43,6 +43,8 @@ export class SimWifiAdapter implements WifiAdapter {
   private readonly timeScale: number;
   /** Saved profiles: ssidHex → its secret (none for open networks). */
   private readonly profiles = new Map<string, Pick<JoinRequest, 'passphrase' | 'psk'>>();
+  /** The airspace's 802.1X APs check what a laptop's supplicant would send (as nmcli's adapter does). */
+  readonly enterprise = { join: true } as const;
 
   constructor(o: SimWifiAdapterOptions) {
     this.airspace = o.airspace;
@@ -96,10 +98,11 @@ export class SimWifiAdapter implements WifiAdapter {
       return done({ ok: false, reason: 'ssid_not_found' });
     }
     const secret = secretOf(req);
-    const creds = checkCredentials(heard.ap, { security: req.security, ...secret });
+    const creds = checkCredentials(heard.ap, { security: req.security, ...secret, ...eapOf(req) });
     if (creds !== 'ok') {
       await this.wait(this.latency.joinMs);
-      return done({ ok: false, reason: creds === 'auth_failed' ? 'auth_failed' : 'hardware', detail: creds });
+      const reason = creds === 'assoc_rejected' ? 'hardware' : creds;
+      return done({ ok: false, reason, detail: creds });
     }
     await this.wait(this.latency.joinMs);
     let ip: string;
@@ -156,6 +159,23 @@ function secretOf(req: JoinRequest): Pick<JoinRequest, 'passphrase' | 'psk'> {
   return {
     ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}),
     ...(req.psk !== undefined ? { psk: req.psk } : {}),
+  };
+}
+
+/** An Enterprise request's 802.1X block as the airspace's RADIUS server checks it. */
+function eapOf(req: JoinRequest): Pick<Credentials, 'eap'> {
+  const e = req.eap;
+  if (e === undefined) return {};
+  return {
+    eap: {
+      method: e.method,
+      identity: e.identity,
+      ...(e.phase2 !== undefined ? { phase2: e.phase2 } : {}),
+      ...(e.password !== undefined ? { password: e.password } : {}),
+      ...(e.domainMatch !== undefined ? { domainMatch: e.domainMatch } : {}),
+      ...(e.caCert !== undefined ? { caCert: { pem: e.caCert } } : {}),
+      ...(e.clientCert !== undefined ? { clientCert: { pem: e.clientCert } } : {}),
+    },
   };
 }
 

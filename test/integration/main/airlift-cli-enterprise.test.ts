@@ -11,7 +11,8 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, EXIT, type CliIo, type StationEnv } from '../../../main/cli/airlift';
-import { DEFAULT_APS } from '../../../lab/airspace';
+import { ssidHexOf, type AccessPointInit } from '../../../lab/airspace';
+import type { ServiceBrowser } from '../../../main/ports/discovery';
 import { startFleet, type Fleet, type FleetOptions } from '../../../lab/fleet';
 import { KEY_PASSPHRASE, PKI } from '../../fixtures/pki/pki';
 
@@ -24,10 +25,20 @@ const PASSWORD = 'Ent3rprise "pw" \\ }';
 const IDENTITY = 'jane.doe@hospital.example';
 const ANONYMOUS = 'anonymous@hospital.example';
 
+const silentBrowser: ServiceBrowser = {
+  start: () => Promise.resolve(),
+  subscribe: () => () => undefined,
+  services: () => [],
+  refresh: () => undefined,
+  stop: () => Promise.resolve(),
+};
+
 interface Rig {
   fleet: Fleet;
   dir: string;
   file(name: string, text: string): Promise<string>;
+  /** The station hears no mDNS from here on (client isolation on the target network). */
+  silenceMdns(): void;
   run(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }>;
 }
 
@@ -44,14 +55,16 @@ async function rig(o: FleetOptions, manifestExtra?: (i: number) => string): Prom
     ),
   ];
   await writeFile(join(dir, 'manifest.csv'), `${csv.join('\n')}\n`);
+  let silent = false;
   const env = (): StationEnv => ({
     adapters: fleet.provider,
-    browser: () => fleet.browser(),
+    browser: () => (silent ? silentBrowser : fleet.browser()),
     transport: fleet.transport,
   });
   return {
     fleet,
     dir,
+    silenceMdns: () => void (silent = true),
     async file(name, text) {
       const path = join(dir, name);
       await writeFile(path, text, { mode: 0o600 });
@@ -313,10 +326,95 @@ describe('redaction: nothing the station writes in an Enterprise job holds a sec
   });
 });
 
-/** The airspace's 802.1X APs come with the device side of this work (lab/airspace.ts). */
-const labHasEnterprise = Object.values(DEFAULT_APS).some((ap) => ap.security.endsWith('-enterprise'));
+const HOSPITAL_AP: AccessPointInit = {
+  ssidHex: ssidHexOf('Hospital-Staff'),
+  bssid: '02:00:00:00:01:07',
+  security: 'enterprise',
+  enterprise: {
+    methods: ['peap', 'ttls', 'tls'],
+    users: [{ identity: IDENTITY, password: PASSWORD }],
+    serverCert: PKI.server,
+    clientCas: [PKI.ca],
+  },
+  frequency: 2462,
+  signal: -50,
+  subnet: '192.168.100.0/24',
+  internet: true,
+};
 
-describe.skipIf(!labHasEnterprise)('airlift provision against the lab’s Enterprise AP', () => {
-  it.todo('right credentials verified; a wrong identity auth_failed or eap_failed; a rogue CA cert_rejected');
-  it.todo('static IPv4 verified at its address with mDNS blocked');
+/** The report's devices after a provision run. */
+async function reportOf(
+  r: Rig,
+  p: { out: string },
+): Promise<{ id: string; result: string; reason?: string; ip?: string; detail?: string }[]> {
+  const id = /Job (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.out)?.[1] ?? '';
+  const json = await r.run(['report', id, '--json']);
+  return (JSON.parse(json.out) as { devices: { id: string; result: string; reason?: string; ip?: string }[] })
+    .devices;
+}
+
+describe('airlift provision against the lab’s Enterprise AP (its RADIUS server checks methods, accounts, certificates)', () => {
+  it('right credentials: every device verified on the Enterprise network, the station joined it too', async () => {
+    const r = await rig({ devices: 2, adapters: 1 });
+    r.fleet.airspace.addAp(HOSPITAL_AP);
+    const p = await r.run([
+      ...(await peapArgs(r, { ca: PKI.ca })).map((a) =>
+        a === 'radius.hospital.example' ? 'lab.example' : a,
+      ),
+      '--verify-timeout',
+      '10',
+    ]);
+    expect(p.code, p.out + p.err).toBe(EXIT.OK);
+    expect(p.err).not.toContain('cannot join');
+    for (const d of await reportOf(r, p)) {
+      expect(d.result).toBe('verified');
+      expect(d.ip).toMatch(/^192\.168\.100\./);
+    }
+  });
+
+  it('a wrong identity fails as auth_failed; a CA that did not sign the server fails as cert_rejected', async () => {
+    const r = await rig({ devices: 1, adapters: 1 });
+    r.fleet.airspace.addAp(HOSPITAL_AP);
+    const wrong = (await peapArgs(r, { ca: PKI.ca }))
+      .map((a) => (a === IDENTITY ? 'someone.else@hospital.example' : a))
+      .filter((a, i, all) => a !== '--domain-match' && all[i - 1] !== '--domain-match');
+    const p1 = await r.run([...wrong, '--verify-timeout', '5']);
+    expect(p1.code).toBe(EXIT.FAILED);
+    expect((await reportOf(r, p1))[0]).toMatchObject({ result: 'failed', reason: 'auth_failed' });
+
+    const rogue = (await peapArgs(r, { ca: PKI.rogueCa })).filter(
+      (a, i, all) => a !== '--domain-match' && all[i - 1] !== '--domain-match',
+    );
+    const p2 = await r.run([...rogue, '--verify-timeout', '5']);
+    expect(p2.code).toBe(EXIT.FAILED);
+    expect((await reportOf(r, p2))[0]).toMatchObject({ result: 'failed', reason: 'cert_rejected' });
+  });
+
+  it('static IPv4 per device from the manifest: verified at its address with mDNS blocked', async () => {
+    const r = await rig({ devices: 2, adapters: 1 }, (i) => `192.168.50.${200 + i}/24`);
+    r.silenceMdns();
+    const pass = await r.file('pass.txt', 'correct horse');
+    const p = await r.run([
+      'provision',
+      '--ssid',
+      'LabNet',
+      '--passphrase-file',
+      pass,
+      '--manifest',
+      join(r.dir, 'manifest.csv'),
+      '--gateway',
+      '192.168.50.1',
+      '--verify-timeout',
+      '5',
+    ]);
+    expect(p.code, p.out + p.err).toBe(EXIT.OK);
+    const devices = await reportOf(r, p);
+    expect(devices.map((d) => d.ip).sort()).toEqual(['192.168.50.200', '192.168.50.201']);
+    // Not over mDNS (silenced) and not at an address it reported (no AP+STA): at its static address.
+    for (const d of devices)
+      expect(d).toMatchObject({
+        result: 'verified',
+        detail: expect.stringContaining(`verified by unicast at ${d.ip ?? '?'}`) as unknown,
+      });
+  });
 });
