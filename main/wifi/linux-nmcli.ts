@@ -23,8 +23,8 @@
  *   A failed join deletes its profile; `leave` deletes every temporary profile; `restore`
  *   re-activates the technician's profile by UUID.
  *
- * Enterprise (802.1X): the same temporary profile with `802-1x.*` settings (shared/linux-tools/
- * nmcli-eap.ts), its certificates and key in a 0700 directory of 0600 files that is removed with the
+ * Enterprise (802.1X): the same temporary profile with the agent's `802-1x.*` settings
+ * (`wifiProfileAddArgs` with `eap`, shared/linux-tools/nmcli-connections.ts), its certificates and key in a 0700 directory of 0600 files that is removed with the
  * profile, the password and key passphrase in the passwd-file; never argv (decision 0012).
  *
  * Tested here (no NetworkManager on this machine): every builder's exact argv, the parsers on
@@ -82,15 +82,9 @@ import {
   passwdFileLine,
   ssidArgText,
   wifiProfileAddArgs,
+  type NmEapSpec,
 } from '../../shared/linux-tools/nmcli-connections';
 import { BUSCTL, nmAddConnectionDbusArgs } from '../../shared/linux-tools/busctl';
-import {
-  eapFileContents,
-  eapPasswdFile,
-  eapSecrets,
-  nm8021xArgs,
-  type EapFiles,
-} from '../../shared/linux-tools/nmcli-eap';
 import type { EapConfig } from '../../shared/protocol/eap';
 
 // The shared builders, under this module's names as well.
@@ -326,13 +320,23 @@ export class NmcliAdapter implements WifiAdapter {
     spec: TempProfileSpec,
     eap: EapConfig,
   ): Promise<{ uuid: string } | { failed: string }> {
-    const material = await writePrivateFiles(
-      this.deps.tmpRoot,
-      eapFileContents(eap).map((f) => ({ file: f.file, content: f.pem })),
-    );
-    const files: EapFiles = {};
-    for (const f of eapFileContents(eap)) files[f.name] = material.paths.get(f.file);
-    const added = await this.run([...connectionAddArgs(spec), ...nm8021xArgs(spec.security, eap, files)]);
+    const files = eapFiles(eap);
+    const material = await writePrivateFiles(this.deps.tmpRoot, files);
+    const path = (file: string | undefined) => (file === undefined ? undefined : material.paths.get(file));
+    const nmEap: NmEapSpec = {
+      method: eap.method,
+      identity: eap.identity,
+      ...defined({
+        phase2: eap.phase2,
+        anonymousIdentity: eap.anonymousIdentity,
+        domainMatch: eap.domainMatch,
+        caCertPath: path(files.find((f) => f.role === 'caCert')?.file),
+        clientCertPath: path(files.find((f) => f.role === 'clientCert')?.file),
+        clientKeyPath: path(files.find((f) => f.role === 'clientKey')?.file),
+      }),
+    };
+    // The agent's builder, one for both sides: 802-1x.* and WPA3-Enterprise's PMF, no secret.
+    const added = await this.run(wifiProfileAddArgs({ ...spec, eap: nmEap }));
     const uuid = added.code === 0 ? parseAddedUuid(added.stdout) : undefined;
     if (uuid === undefined) {
       await material.remove();
@@ -403,6 +407,41 @@ export function enterpriseReason(
   if (t.includes('certificate')) return 'cert_rejected';
   if (reason === 'auth_failed' && t.includes('802.1x supplicant')) return 'eap_failed';
   return reason;
+}
+
+/** The PEM files an Enterprise block needs, by role: certificates are public, the key is not. */
+export function eapFiles(
+  eap: EapConfig,
+): { role: 'caCert' | 'clientCert' | 'clientKey'; file: string; content: string }[] {
+  const out: { role: 'caCert' | 'clientCert' | 'clientKey'; file: string; content: string }[] = [];
+  if (eap.caCert !== undefined) out.push({ role: 'caCert', file: 'ca.pem', content: eap.caCert });
+  if (eap.clientCert !== undefined)
+    out.push({ role: 'clientCert', file: 'client.pem', content: eap.clientCert });
+  if (eap.clientKey !== undefined)
+    out.push({ role: 'clientKey', file: 'client.key', content: eap.clientKey });
+  return out;
+}
+
+/** The passwd-file of an Enterprise activation: the password or the key's passphrase ('' when neither). */
+export function eapPasswdFile(eap: EapConfig): string {
+  return (
+    (eap.password !== undefined ? passwdFileLine(eap.password, '802-1x.password') : '') +
+    (eap.clientKeyPassphrase !== undefined
+      ? passwdFileLine(eap.clientKeyPassphrase, '802-1x.private-key-password')
+      : '')
+  );
+}
+
+/** The block's secrets, for the runner's redaction of any output that might echo them. */
+function eapSecrets(eap: EapConfig): string[] {
+  return [eap.password, eap.clientKeyPassphrase].filter((s): s is string => s !== undefined && s !== '');
+}
+
+/** `o` without its undefined values. */
+function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 export class NmcliAdapterProvider implements WifiAdapterProvider {

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../../../shared/encoding';
-import { eapPasswdFile, nm8021xArgs } from '../../../../shared/linux-tools/nmcli-eap';
+import { wifiProfileAddArgs } from '../../../../shared/linux-tools/nmcli-connections';
 import { eapInputSchema, type EapConfig } from '../../../../shared/protocol/eap';
-import { enterpriseReason, NmcliAdapter } from '../../../../main/wifi/linux-nmcli';
+import { eapPasswdFile, enterpriseReason, NmcliAdapter } from '../../../../main/wifi/linux-nmcli';
 import type { JoinRequest } from '../../../../main/ports/wifi-adapter';
 import { KEY_PASSPHRASE, PKI } from '../../../fixtures/pki/pki';
 import {
@@ -88,29 +88,33 @@ const req = (security: JoinRequest['security'], e: EapConfig): JoinRequest => ({
   timeoutMs: 30_000,
 });
 
-describe('nmcli 802-1x builders', () => {
-  it('PEAP: method, identities, inner method, CA and domain; the password never in argv', () => {
-    const args = nm8021xArgs('wpa2-enterprise', peap, { caCert: '/tmp/x/ca.pem' });
-    expect(args).toEqual([
-      '802-1x.eap',
-      'peap',
-      '802-1x.identity',
-      'tech"o\'neil}@example.org',
-      '802-1x.anonymous-identity',
-      'anonymous@example.org',
-      '802-1x.phase2-auth',
-      'mschapv2',
-      '802-1x.ca-cert',
-      '/tmp/x/ca.pem',
-      '802-1x.domain-suffix-match',
-      'radius.example.org',
-      '802-1x.password-flags',
-      '2',
-    ]);
-    expect(args.join(' ')).not.toContain(PASSWORD);
+describe('the station’s Enterprise profile: the agent’s 802-1x builder, secrets apart', () => {
+  it('PEAP: method, identities, inner method, CA file and domain in argv; the password never', async () => {
+    const { a, runner } = adapter(handler());
+    await a.join(req('wpa2-enterprise', peap));
+    const [add] = runner.find('connection', 'add');
+    const ca = add?.args[add.args.indexOf('802-1x.ca-cert') + 1] ?? '';
+    expect(add?.args).toEqual(
+      wifiProfileAddArgs({
+        ifname: 'wlan0',
+        name: 'airlift-tmp-0a1b2c3d',
+        ssid: 'Hospital-Staff',
+        security: 'wpa2-enterprise',
+        hidden: false,
+        eap: {
+          method: 'peap',
+          phase2: 'mschapv2',
+          identity: 'tech"o\'neil}@example.org',
+          anonymousIdentity: 'anonymous@example.org',
+          caCertPath: ca,
+          domainMatch: 'radius.example.org',
+        },
+      }),
+    );
+    expect(add?.args.join(' ')).not.toContain(PASSWORD);
   });
 
-  it('the explicit opt-out checks nothing, not even the system store; WPA3-Enterprise requires PMF', () => {
+  it('the explicit opt-out gives no CA; WPA3-Enterprise requires PMF', async () => {
     const none = eap({
       method: 'ttls',
       phase2: 'pap',
@@ -118,10 +122,11 @@ describe('nmcli 802-1x builders', () => {
       password: 'pw',
       insecureNoCaValidation: true,
     });
-    const args = nm8021xArgs('wpa3-enterprise', none, {});
-    expect(args).toContain('802-1x.system-ca-certs');
-    expect(args).not.toContain('802-1x.ca-cert');
-    expect(args.slice(-2)).toEqual(['802-11-wireless-security.pmf', '3']);
+    const { a, runner } = adapter(handler());
+    await a.join(req('wpa3-enterprise', none));
+    const [add] = runner.find('connection', 'add');
+    expect(add?.args).not.toContain('802-1x.ca-cert');
+    expect(add?.args.join(' ')).toContain('802-11-wireless-security.pmf required');
   });
 
   it('passwd-file lines escape what nmcli unescapes; CR/LF refused by the schema before', () => {
