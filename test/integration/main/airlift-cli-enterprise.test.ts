@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { main, EXIT, type CliIo, type StationEnv } from '../../../main/cli/airlift';
 import { ssidHexOf, type AccessPointInit } from '../../../lab/airspace';
 import type { ServiceBrowser } from '../../../main/ports/discovery';
+import type { WifiAdapter, WifiAdapterProvider } from '../../../main/ports/wifi-adapter';
 import { startFleet, type Fleet, type FleetOptions } from '../../../lab/fleet';
 import { KEY_PASSPHRASE, PKI } from '../../fixtures/pki/pki';
 
@@ -39,6 +40,8 @@ interface Rig {
   file(name: string, text: string): Promise<string>;
   /** The station hears no mDNS from here on (client isolation on the target network). */
   silenceMdns(): void;
+  /** The station's adapters say they cannot join Enterprise networks (decision 0012). */
+  withoutEnterprise(): void;
   run(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }>;
 }
 
@@ -56,8 +59,19 @@ async function rig(o: FleetOptions, manifestExtra?: (i: number) => string): Prom
   ];
   await writeFile(join(dir, 'manifest.csv'), `${csv.join('\n')}\n`);
   let silent = false;
+  let noEnterprise = false;
+  const provider: WifiAdapterProvider = {
+    list: async () =>
+      (await fleet.provider.list()).map((a) =>
+        noEnterprise
+          ? Object.assign(Object.create(a) as WifiAdapter, {
+              enterprise: { join: false, why: 'no 802.1X here' },
+            })
+          : a,
+      ),
+  };
   const env = (): StationEnv => ({
-    adapters: fleet.provider,
+    adapters: provider,
     browser: () => (silent ? silentBrowser : fleet.browser()),
     transport: fleet.transport,
   });
@@ -65,6 +79,7 @@ async function rig(o: FleetOptions, manifestExtra?: (i: number) => string): Prom
     fleet,
     dir,
     silenceMdns: () => void (silent = true),
+    withoutEnterprise: () => void (noEnterprise = true),
     async file(name, text) {
       const path = join(dir, name);
       await writeFile(path, text, { mode: 0o600 });
@@ -388,6 +403,23 @@ describe('airlift provision against the lab’s Enterprise AP (its RADIUS server
     const p2 = await r.run([...rogue, '--verify-timeout', '5']);
     expect(p2.code).toBe(EXIT.FAILED);
     expect((await reportOf(r, p2))[0]).toMatchObject({ result: 'failed', reason: 'cert_rejected' });
+  });
+
+  it('a lane that cannot join Enterprise (Windows, macOS) is said before the job and verifies from its own network', async () => {
+    const r = await rig({ devices: 1, adapters: 1 });
+    r.fleet.airspace.addAp(HOSPITAL_AP);
+    r.withoutEnterprise();
+    const p = await r.run([
+      ...(await peapArgs(r, { ca: PKI.ca })).map((a) =>
+        a === 'radius.hospital.example' ? 'lab.example' : a,
+      ),
+      '--verify-timeout',
+      '5',
+    ]);
+    expect(p.err).toMatch(/warning: .* cannot join Hospital-Staff itself \(no 802\.1X here\)/);
+    // The lab's Workshop does not route to the Enterprise network: joined, but not seen from there.
+    const [d] = await reportOf(r, p);
+    expect(d).toMatchObject({ result: 'failed', reason: 'not_rediscovered' });
   });
 
   it('static IPv4 per device from the manifest: verified at its address with mDNS blocked', async () => {
