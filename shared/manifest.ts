@@ -13,6 +13,12 @@ export interface ManifestEntry {
   name?: string;
   group?: string;
   site?: string;
+  /**
+   * Where its setup AP puts the device when that is not the address derived from its id: `10.0.0.1`
+   * for a device with `compat.thingymcconfig.apAddress: "10.0.0.1"` (thingymcconfig's Android app
+   * looks there). Such devices share one subnet, so the station reaches them one adapter at a time.
+   */
+  setupAddress?: SetupAddress;
   /** Columns the manifest had beyond the known ones, trimmed; empty values omitted. */
   extra: Record<string, string>;
 }
@@ -37,7 +43,13 @@ export const MANIFEST_MAX_CHARS = 10 * 1024 * 1024;
 export const MANIFEST_MAX_ROWS = 100_000;
 export const MANIFEST_MAX_REPORTED = 20;
 
-const KNOWN_COLUMNS = ['deviceId', 'setupSecret', 'name', 'group', 'site'] as const;
+const KNOWN_COLUMNS = ['deviceId', 'setupSecret', 'name', 'group', 'site', 'setupAddress'] as const;
+/** The fixed setup-AP addresses an agent can be configured with (`compat.thingymcconfig.apAddress`). */
+export const SETUP_ADDRESSES = ['10.0.0.1'] as const;
+export type SetupAddress = (typeof SETUP_ADDRESSES)[number];
+function isSetupAddress(value: string): value is SetupAddress {
+  return (SETUP_ADDRESSES as readonly string[]).includes(value);
+}
 type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 const KNOWN_BY_LOWER = new Map<string, KnownColumn>(KNOWN_COLUMNS.map((c) => [c.toLowerCase(), c]));
 const LABEL_FIELDS = ['name', 'group', 'site'] as const;
@@ -147,6 +159,13 @@ class EntryBuilder {
       else labels[field] = value;
     }
 
+    // Empty or "derived": the address derived from the id, as on every Airlift device by default.
+    const address = raw.known.setupAddress?.trim() ?? '';
+    let setupAddress: SetupAddress | undefined;
+    if (isSetupAddress(address)) setupAddress = address;
+    else if (address !== '' && address !== 'derived')
+      problem('setupAddress', `setupAddress must be empty, "derived" or ${SETUP_ADDRESSES.join(', ')}`);
+
     const extra: [string, string][] = [];
     for (const [key, value] of raw.extra) {
       const trimmed = value.trim();
@@ -162,7 +181,13 @@ class EntryBuilder {
 
     if (this.problems.total > before) return;
     // fromEntries defines own properties: a column called __proto__ stays a plain key.
-    this.entries.push({ deviceId, setupSecret, ...labels, extra: Object.fromEntries(extra) });
+    this.entries.push({
+      deviceId,
+      setupSecret,
+      ...labels,
+      ...(setupAddress !== undefined ? { setupAddress } : {}),
+      extra: Object.fromEntries(extra),
+    });
   }
 
   finish(): Manifest {
@@ -413,6 +438,15 @@ function csvCell(value: string): string {
  * deviceId,setupSecret,name,group,site, then extra keys in first-seen order. Refuses what
  * `parseManifest` would refuse, so its output always parses back to the same (normalised) entries.
  */
+/** The devices whose setup AP is on a fixed address, by id (what the runner's `setupAddressOf` asks). */
+export function setupAddressesOf(
+  entries: readonly Pick<ManifestEntry, 'deviceId' | 'setupAddress'>[],
+): ReadonlyMap<string, SetupAddress> {
+  const out = new Map<string, SetupAddress>();
+  for (const e of entries) if (e.setupAddress !== undefined) out.set(e.deviceId, e.setupAddress);
+  return out;
+}
+
 export function formatManifestCsv(entries: readonly ManifestEntry[]): string {
   const extraKeys: string[] = [];
   const extraLower = new Set<string>();
@@ -449,7 +483,10 @@ export function formatManifestCsv(entries: readonly ManifestEntry[]): string {
     }
     return { entry, deviceId, setupSecret };
   });
-  const lines = [[...KNOWN_COLUMNS, ...extraKeys].map(csvCell).join(',')];
+  // The setupAddress column only when a device has one: most manifests never need it.
+  const withAddress = entries.some((e) => e.setupAddress !== undefined);
+  const known = KNOWN_COLUMNS.filter((c) => c !== 'setupAddress' || withAddress);
+  const lines = [[...known, ...extraKeys].map(csvCell).join(',')];
   for (const { entry, deviceId, setupSecret } of rows) {
     const cells = [
       deviceId,
@@ -457,6 +494,7 @@ export function formatManifestCsv(entries: readonly ManifestEntry[]): string {
       entry.name ?? '',
       entry.group ?? '',
       entry.site ?? '',
+      ...(withAddress ? [entry.setupAddress ?? ''] : []),
       ...extraKeys.map((k) => (Object.hasOwn(entry.extra, k) ? (entry.extra[k] ?? '') : '')),
     ];
     lines.push(cells.map(csvCell).join(','));

@@ -19,6 +19,8 @@ export interface JobToRun {
   /** Opened only once the adapters are locked, so a job refused for a busy adapter leaves no journal. */
   openJournal: () => Promise<JobJournal>;
   secrets: DeviceSecrets;
+  /** Devices whose setup AP is on a fixed address (the manifest's setupAddress), by id. */
+  setupAddresses: ReadonlyMap<string, string>;
   /** The target's secrets and its `eap` block: memory only. */
   credentials: Pick<NetworkInput, 'passphrase' | 'psk' | 'eap'>;
   previous?: ReadonlyMap<string, DeviceOutcome>;
@@ -51,6 +53,7 @@ export async function runJob(ctx: CliContext, job: JobToRun): Promise<number> {
         browser: env.browser(),
         transport: env.transport,
         secrets: job.secrets,
+        setupAddressOf: (id) => job.setupAddresses.get(id),
         journal,
         onEvent: (e) => progress.handle(e),
       },

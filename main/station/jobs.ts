@@ -309,6 +309,7 @@ export class JobController {
         shouldPause: () => run.pause,
         ...(this.deps.apPort !== undefined ? { apPort: this.deps.apPort } : {}),
         setupSsidOf: (id) => this.deps.registry.setupSsidOf(id),
+        setupAddressOf: (id) => this.deps.registry.setupAddressOf(id),
         onEvent: (e) => {
           this.deps.onEvent(e);
           const changed = applyJobEvent(live, e, Date.now());

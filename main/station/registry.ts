@@ -8,6 +8,7 @@
  * Rows are derived on demand from what is known (`rowOf`, pure); changes are batched into one
  * `devices` event at most every `flushMs`.
  */
+import type { SetupAddress } from '../../shared/manifest';
 import type { ScanResult } from '../../shared/protocol/wifi';
 import type { DeviceHistoryEntry, DeviceRow, DeviceSource, DeviceWarning } from '../../shared/station-api';
 import { deviceIdOfSetupSsid, lanReadingOf } from '../engine/discovery-merge';
@@ -37,6 +38,8 @@ interface Known {
   label?: { name?: string; group?: string; site?: string };
   labelSources: Set<'manifest' | 'qr'>;
   secret?: SecretEntry;
+  /** Its setup AP's fixed address, when its manifest row gave one (thingymcconfig's 10.0.0.1). */
+  setupAddress?: SetupAddress;
   /** A second, different secret arrived for the same id: two devices claim one label. */
   secretConflict: boolean;
   /** Setup-AP sightings by BSSID. */
@@ -149,6 +152,7 @@ export interface LabelInput {
   group?: string;
   site?: string;
   secret?: SecretEntry;
+  setupAddress?: SetupAddress;
 }
 
 export interface RegistryOptions {
@@ -187,6 +191,11 @@ export class DeviceRegistry {
     return this.known.get(deviceId)?.secret;
   }
 
+  /** Its setup AP's fixed address, when its manifest gave one (the runner reaches such devices one lane at a time). */
+  setupAddressOf(deviceId: string): SetupAddress | undefined {
+    return this.known.get(deviceId)?.setupAddress;
+  }
+
   /** The SSID its setup AP was last seen with (a product line may use another prefix). */
   setupSsidOf(deviceId: string): string | undefined {
     const k = this.known.get(deviceId);
@@ -215,6 +224,7 @@ export class DeviceRegistry {
       ...(input.site !== undefined && input.site !== '' ? { site: input.site } : {}),
     };
     if (Object.keys(label).length > 0) k.label = label;
+    if (input.setupAddress !== undefined) k.setupAddress = input.setupAddress;
     let replacedSecret = false;
     if (input.secret) {
       replacedSecret = k.secret !== undefined && k.secret.secret !== input.secret.secret;

@@ -337,6 +337,7 @@ export class StationService {
           ...(entry.name !== undefined ? { name: entry.name } : {}),
           ...(entry.group !== undefined ? { group: entry.group } : {}),
           ...(entry.site !== undefined ? { site: entry.site } : {}),
+          ...(entry.setupAddress !== undefined ? { setupAddress: entry.setupAddress } : {}),
           secret: secretEntryOf(entry),
         },
         'manifest',

@@ -5,6 +5,7 @@ import { AirliftError } from '../../../shared/errors';
 import { JobJournal, listJobs, readJournal } from '../../engine/journal';
 import { buildReport, formatSummaryTable, reportToCsv } from '../../engine/report';
 import { failedDevices, requeueOutcomes } from '../../engine/retry';
+import { setupAddressesOf } from '../../../shared/manifest';
 import { DeviceSecrets } from '../../engine/secrets';
 import type { CliContext } from '../context';
 import { credentialsOf, loadDevices } from '../inputs';
@@ -107,6 +108,7 @@ async function continueJob(
         return journal;
       },
       secrets: DeviceSecrets.fromEntries(entries),
+      setupAddresses: setupAddressesOf(entries),
       credentials: credentialsOf(target),
       previous,
       json: o.json === true,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AirliftError } from '../../../shared/errors';
 import { DEFAULT_OPTIONS, newJobSpec } from '../../engine/job-spec';
 import { JobJournal } from '../../engine/journal';
+import { setupAddressesOf } from '../../../shared/manifest';
 import { DeviceSecrets } from '../../engine/secrets';
 import type { JobOptions, TargetNetwork } from '../../engine/types';
 import type { WifiAdapter } from '../../ports/wifi-adapter';
@@ -135,6 +136,7 @@ export function registerProvision(program: Command, ctx: CliContext): void {
           spec,
           openJournal: () => JobJournal.create(ctx.jobsDir(), spec),
           secrets: DeviceSecrets.fromEntries(chosen),
+          setupAddresses: setupAddressesOf(chosen),
           credentials: credentialsOf(target),
           json: o.json === true,
         }),

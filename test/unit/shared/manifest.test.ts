@@ -207,6 +207,26 @@ describe('parseManifest: JSON', () => {
   });
 });
 
+describe('the setupAddress column', () => {
+  it('takes 10.0.0.1, and empty or "derived" as the address derived from the id', () => {
+    const { entries } = parseManifest(
+      `deviceId,setupSecret,setupAddress\n${ID1},${S1},10.0.0.1\n${ID2},${S2}, derived \n`,
+    );
+    expect(entries[0]?.setupAddress).toBe('10.0.0.1');
+    expect(entries[1]).not.toHaveProperty('setupAddress');
+    expect(
+      parseManifest(JSON.stringify([{ deviceId: ID1, setupSecret: S1, setupAddress: '10.0.0.1' }]))
+        .entries[0],
+    ).toMatchObject({ setupAddress: '10.0.0.1' });
+  });
+
+  it('refuses any other address, saying which it takes', () => {
+    expect(problemsOf(`deviceId,setupSecret,setupAddress\n${ID1},${S1},192.168.4.1\n`).message).toMatch(
+      /setupAddress must be empty, "derived" or 10\.0\.0\.1/,
+    );
+  });
+});
+
 describe('formatManifestCsv', () => {
   it('writes the known columns then extras, quoting only when needed', () => {
     const csv = formatManifestCsv([
@@ -218,6 +238,17 @@ describe('formatManifestCsv', () => {
         `${ID1},${S1},"Kitchen, left",,,"say ""hi""",\r\n` +
         `${ID2},${S2},,,Lab,,B7\r\n`,
     );
+  });
+
+  it('writes setupAddress only when a device has one, and reads it back', () => {
+    const csv = formatManifestCsv([
+      { deviceId: ID1, setupSecret: S1, setupAddress: '10.0.0.1', extra: {} },
+      { deviceId: ID2, setupSecret: S2, extra: {} },
+    ]);
+    expect(csv.split('\r\n')[0]).toBe('deviceId,setupSecret,name,group,site,setupAddress');
+    const back = parseManifest(csv).entries;
+    expect(back[0]?.setupAddress).toBe('10.0.0.1');
+    expect(back[1]).not.toHaveProperty('setupAddress');
   });
 
   it.each<[string, ManifestEntry[], string]>([

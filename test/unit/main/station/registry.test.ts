@@ -43,6 +43,15 @@ function registry(now = () => Date.now()) {
 }
 
 describe('DeviceRegistry', () => {
+  it("keeps a manifest row's fixed setup address for the runner, and a later label without one keeps it", () => {
+    const { r } = registry();
+    r.addLabel({ deviceId: A, secret: { secret: SECRET }, setupAddress: '10.0.0.1' }, 'manifest');
+    expect(r.setupAddressOf(A)).toBe('10.0.0.1');
+    r.addLabel({ deviceId: A, secret: { secret: SECRET } }, 'qr');
+    expect(r.setupAddressOf(A)).toBe('10.0.0.1');
+    expect(r.setupAddressOf('ONXW2ZLT')).toBeUndefined();
+  });
+
   it('merges a setup-AP sighting, an mDNS advertisement and a manifest row into one row', () => {
     const { r } = registry();
     r.addScan(
