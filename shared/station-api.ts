@@ -406,6 +406,10 @@ export const preflightCheckSchema = z.object({
     'signal',
     'busy',
     'lan_reachable',
+    /** Static IPv4: one address cannot serve several devices. */
+    'addressing',
+    /** Lanes that cannot join the Enterprise target themselves (decision 0012). */
+    'enterprise_join',
   ]),
   status: z.enum(['ok', 'warn', 'block']),
   title: label,

@@ -182,7 +182,7 @@ function networkChecks(
     });
   if (network.ipv4 !== undefined && devices > 1)
     out.push({
-      id: 'password',
+      id: 'addressing',
       status: 'block',
       title: `One static address (${network.ipv4.address}) for ${plural(devices, 'device')}`,
       detail: 'Devices sharing an address break each other.',
@@ -192,7 +192,7 @@ function networkChecks(
     const cannot = chosenAdapters(input).filter((a) => a.enterprise?.join !== true);
     if (cannot.length > 0)
       out.push({
-        id: 'adapters',
+        id: 'enterprise_join',
         status: 'warn',
         title: `${cannot.map((a) => a.name).join(', ')} cannot join ${named} itself`,
         detail: `${cannot[0]?.enterprise?.why ?? 'This computer’s Wi-Fi cannot sign in to Enterprise networks here.'} Devices are looked for from the network the adapter was on (mDNS, then their addresses): where the two networks do not route to each other, devices that did join end “not rediscovered”.`,

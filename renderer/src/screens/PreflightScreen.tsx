@@ -476,7 +476,8 @@ export function PreflightScreen({
                   )
                   .map((c) => (
                     <CheckItem
-                      key={c.id}
+                      // Several checks may share an id (one per denied adapter): the title tells them apart.
+                      key={`${c.id}:${c.title}`}
                       check={c}
                       onLeaveOut={c.deviceIds && c.deviceIds.length < selected.length ? leaveOut : undefined}
                     />
