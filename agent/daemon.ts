@@ -38,7 +38,7 @@ export interface StartAgentOptions extends AgentDeps {
    */
   portal?: { pageDir?: string; onListen?: boolean };
   /** Other servers that live on the setup AP's address only (the thingymcconfig surface). */
-  apServers?: { port: number; make: (agent: Agent) => Server }[];
+  apServers?: { port: number; make: (agent: Agent) => Server }[] | undefined;
 }
 
 const LOCAL_NAMES = ['localhost', '127.0.0.1', '::1'];

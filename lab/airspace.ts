@@ -192,14 +192,16 @@ export function wpa2Psk(passphrase: string, ssidHex: string): Uint8Array {
 
 export interface Credentials {
   security: NetworkSecurity;
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** 64-hex WPA2 PSK. */
-  psk?: string;
+  psk?: string | undefined;
   /** Enterprise: the join's 802.1X settings (the certificates' PEM is what is checked). */
-  eap?: Pick<JoinEap, 'method' | 'phase2' | 'identity' | 'password' | 'domainMatch'> & {
-    caCert?: { pem: string };
-    clientCert?: { pem: string };
-  };
+  eap?:
+    | (Pick<JoinEap, 'method' | 'phase2' | 'identity' | 'password' | 'domainMatch'> & {
+        caCert?: { pem: string } | undefined;
+        clientCert?: { pem: string } | undefined;
+      })
+    | undefined;
 }
 
 export type CredentialCheck = 'ok' | 'assoc_rejected' | 'auth_failed' | 'eap_failed' | 'cert_rejected';

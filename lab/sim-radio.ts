@@ -100,6 +100,9 @@ export interface SimFaults {
   statusThrows?: boolean;
 }
 
+/** Faults as set and patched: a key holding `undefined` reads as that fault being off. */
+export type FaultState = { [K in keyof SimFaults]?: SimFaults[K] | undefined };
+
 /**
  * Puts the setup AP's address on a real interface while the sim AP is up (network-namespace tests),
  * so listeners bound to it meet the kernel's rules. `up` may add the address later than it returns,
@@ -177,7 +180,7 @@ export class SimRadio implements RadioPort {
   readonly deviceId: string;
   readonly latency: Readonly<SimLatency>;
   readonly timeScale: number;
-  private faultState: SimFaults;
+  private faultState: FaultState;
   private readonly baseCapabilities: Partial<RadioCapabilities>;
   private readonly random: () => number;
   private readonly apAddressHook: ApAddressHook | undefined;
@@ -212,12 +215,12 @@ export class SimRadio implements RadioPort {
 
   // -- lab controls ---------------------------------------------------------------------------
 
-  get faults(): Readonly<SimFaults> {
+  get faults(): Readonly<FaultState> {
     return { ...this.faultState };
   }
 
   /** Merge `patch` into the current faults; a key set to `undefined` clears that fault. */
-  setFaults(patch: SimFaults): void {
+  setFaults(patch: FaultState): void {
     this.faultState = { ...this.faultState, ...patch };
     if (this.faultState.outOfRange === true) this.airspace.leave(this.deviceId, 'out-of-range');
   }

@@ -88,7 +88,7 @@ export interface AppReport {
   name: string;
   state: AppStatus['appstate']['state'];
   code: number;
-  connectivity?: { state: AppStatus['connectivity']['state']; code: number };
+  connectivity?: { state: AppStatus['connectivity']['state']; code: number } | undefined;
 }
 
 /** How long the agent waits before starting a setup AP again that failed to start. */
@@ -131,7 +131,7 @@ export class Agent {
   private readonly policy: Policy;
   private readonly actor: RadioActor;
   private readonly records: AgentRecords;
-  private identity?: StoredIdentity;
+  private identity: StoredIdentity | undefined;
   private counters?: AbuseCounters;
   private caps!: RadioCapabilities;
   private radioStatus: RadioStatus = EMPTY_RADIO_STATUS;

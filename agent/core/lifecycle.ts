@@ -87,7 +87,7 @@ export interface Context {
   /** Whether known networks exist. */
   hasKnown: boolean;
   /** The attempt being applied or on trial. */
-  attempt?: { id: string; commit: 'auto' | 'confirm'; failsafeMs: number; from: DeviceState };
+  attempt?: { id: string; commit: 'auto' | 'confirm'; failsafeMs: number; from: DeviceState } | undefined;
   connectivityFailures: number;
   /** The machine wants the AP up (tracked here so transitions know whether to take it down). */
   apUp: boolean;

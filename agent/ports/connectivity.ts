@@ -8,7 +8,7 @@ export interface CheckResult {
   target: string;
   state: CheckState;
   latencyMs?: number;
-  detail?: string;
+  detail?: string | undefined;
 }
 
 export interface ConnectivityTargets {

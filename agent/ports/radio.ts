@@ -29,9 +29,9 @@ export interface JoinTarget {
   ssidHex: string;
   security: NetworkSecurity;
   /** WPA2 passphrase (8..63 printable ASCII) or SAE password. Never logged. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** 64-hex pre-shared key, instead of a passphrase. Never logged. */
-  psk?: string;
+  psk?: string | undefined;
   /** Enterprise networks: the 802.1X settings, certificates as files the backends point at. */
   eap?: JoinEap;
   /** Static addressing instead of DHCP; the outcome's lease is this address. */
@@ -51,16 +51,16 @@ export interface MaterialFile {
  */
 export interface JoinEap {
   method: EapMethod;
-  phase2?: EapPhase2;
+  phase2?: EapPhase2 | undefined;
   identity: string;
-  anonymousIdentity?: string;
-  password?: string;
-  caCert?: MaterialFile;
-  domainMatch?: string;
-  clientCert?: MaterialFile;
+  anonymousIdentity?: string | undefined;
+  password?: string | undefined;
+  caCert?: MaterialFile | undefined;
+  domainMatch?: string | undefined;
+  clientCert?: MaterialFile | undefined;
   /** The client key's file: only its path travels, the backends' tools read it. */
-  clientKeyPath?: string;
-  clientKeyPassphrase?: string;
+  clientKeyPath?: string | undefined;
+  clientKeyPassphrase?: string | undefined;
 }
 
 export interface Lease {
@@ -84,7 +84,7 @@ export interface SetupApConfig {
   dhcpRange: { start: string; end: string };
   channel: number;
   /** Undefined: an open AP (the PAKE protects the session, see protocol.md). */
-  passphrase?: string;
+  passphrase?: string | undefined;
 }
 
 export interface LinkState {

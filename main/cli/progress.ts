@@ -3,7 +3,7 @@
  * lane is doing, the phase); piped, one plain line per result and phase; with --json, one JSON
  * event per line for other programs.
  */
-import type { DeviceStep, JobEvent } from '../engine/types';
+import type { DeviceOutcome, DeviceStep, JobEvent } from '../engine/types';
 
 export interface ProgressSink {
   write(text: string): void;
@@ -104,14 +104,9 @@ export class JobProgress {
     if (this.mode === 'tty') this.draw(event.type === 'job-finished');
   }
 
-  private resultLine(o: {
-    result?: string;
-    deviceId: string;
-    name?: string;
-    ip?: string;
-    reason?: string;
-    detail?: string;
-  }): string {
+  private resultLine(
+    o: Pick<DeviceOutcome, 'deviceId' | 'result' | 'name' | 'ip' | 'reason' | 'detail'>,
+  ): string {
     // A verified device has a detail only when it was found another way than mDNS: worth saying.
     return o.result === 'verified'
       ? `  ✓ ${o.deviceId} ${safe(o.name ?? '')} verified at ${o.ip ?? '?'}${o.detail ? ` (${safe(o.detail)})` : ''}\n`
@@ -126,7 +121,7 @@ export class JobProgress {
     this.drawnLines = 0;
   }
 
-  private trailing?: NodeJS.Timeout;
+  private trailing: NodeJS.Timeout | undefined;
 
   private draw(force: boolean): void {
     const now = Date.now();

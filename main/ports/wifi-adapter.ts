@@ -28,9 +28,9 @@ export interface JoinRequest {
   ssidHex: string;
   security: NetworkSecurity;
   /** WPA2 passphrase (8..63 printable ASCII) or WPA3-SAE password. Never logged, never in argv. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** WPA2 raw pre-shared key, 64 hex digits, instead of a passphrase (never with WPA3-SAE). */
-  psk?: string;
+  psk?: string | undefined;
   /**
    * Enterprise (802.1X) only, and only on an adapter with `joinsEnterprise`: the whole block,
    * secrets included. Its secrets and key go in 0600 files or a passwd-file, never in argv or logs.
@@ -40,7 +40,7 @@ export interface JoinRequest {
   /** Overall deadline for association and an address. */
   timeoutMs: number;
   /** The address the adapter must be able to reach once joined (the device at 10.X.Y.1): checked before success. */
-  expectReachable?: { host: string; port: number };
+  expectReachable?: { host: string; port: number } | undefined;
 }
 
 export type JoinResult =

@@ -25,6 +25,11 @@ export interface LiveJobState {
   endedAt?: number;
 }
 
+/** Step timings as the live job carries them: only the steps that took time. */
+function timingsOf(t: DeviceOutcome['timings']): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).filter((e): e is [string, number] => e[1] !== undefined));
+}
+
 /** A device as a run starts it: what the journal said, or queued. */
 export function liveDeviceOf(o: DeviceOutcome): LiveDevice {
   return {
@@ -32,7 +37,7 @@ export function liveDeviceOf(o: DeviceOutcome): LiveDevice {
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.group !== undefined ? { group: o.group } : {}),
     step: o.step,
-    timings: { ...o.timings },
+    timings: timingsOf(o.timings),
     ...(o.reason !== undefined ? { reason: o.reason } : {}),
     ...(o.detail !== undefined ? { detail: o.detail } : {}),
     ...(o.ip !== undefined ? { ip: o.ip } : {}),

@@ -85,7 +85,10 @@ export interface EapConfig {
 export const SERVER_VALIDATION = ['ca-and-domain', 'ca', 'none'] as const;
 export type ServerValidation = (typeof SERVER_VALIDATION)[number];
 
-export function serverValidationOf(eap: Pick<EapConfig, 'caCert' | 'domainMatch'>): ServerValidation {
+export function serverValidationOf(eap: {
+  caCert?: string | undefined;
+  domainMatch?: string | undefined;
+}): ServerValidation {
   if (eap.caCert === undefined) return 'none';
   return eap.domainMatch === undefined ? 'ca' : 'ca-and-domain';
 }

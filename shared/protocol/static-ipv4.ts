@@ -19,7 +19,7 @@ export interface StaticIpv4 {
   address: string;
   prefixLength: number;
   /** The default route; absent on a network with no way out (the device is still reachable on-link). */
-  gateway?: string;
+  gateway?: string | undefined;
   /** Name servers in order; may be empty. */
   dns: string[];
 }

@@ -22,28 +22,28 @@ export interface WpaNetwork {
   ssidHex: string;
   security: NetworkSecurity;
   /** WPA2 passphrase (8..63 printable ASCII; written only as its PSK) or SAE password. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** 64-hex PSK (WPA2 only). */
-  psk?: string;
+  psk?: string | undefined;
   /** Enterprise: the 802.1X settings, certificates and key as files. */
-  eap?: WpaEap;
-  hidden?: boolean;
-  priority?: number;
+  eap?: WpaEap | undefined;
+  hidden?: boolean | undefined;
+  priority?: number | undefined;
 }
 
 /** The 802.1X settings of a network block: text as given, files as absolute paths. */
 export interface WpaEap {
   method: EapMethod;
-  phase2?: EapPhase2;
+  phase2?: EapPhase2 | undefined;
   identity: string;
-  anonymousIdentity?: string;
-  password?: string;
+  anonymousIdentity?: string | undefined;
+  password?: string | undefined;
   /** No CA: the technician chose not to check the server (`ca_cert` is left out). */
-  caCertPath?: string;
-  domainMatch?: string;
-  clientCertPath?: string;
-  clientKeyPath?: string;
-  clientKeyPassphrase?: string;
+  caCertPath?: string | undefined;
+  domainMatch?: string | undefined;
+  clientCertPath?: string | undefined;
+  clientKeyPath?: string | undefined;
+  clientKeyPassphrase?: string | undefined;
 }
 
 export interface WpaSupplicantConfOptions {
@@ -169,7 +169,7 @@ export function wpaPskHex(passphrase: string, ssidHex: string): string {
   return toHex(key);
 }
 
-function pskFor(network: { ssidHex: string; passphrase?: string; psk?: string }): string {
+function pskFor(network: Pick<WpaNetwork, 'ssidHex' | 'passphrase' | 'psk'>): string {
   if (network.psk !== undefined) {
     if (network.passphrase !== undefined)
       invalid('INVALID_PASSPHRASE', 'give a passphrase or a psk, not both');

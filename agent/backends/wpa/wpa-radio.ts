@@ -1076,11 +1076,10 @@ export class WpaSupplicantRadio implements RadioPort {
     if (this.supplicant || this.monitor) {
       const status = parseStatus((await this.wpaCli(['status'])).stdout);
       if (status.wpaState === 'COMPLETED') {
+        const ssidHex = status.ssidHex ?? this.joined?.ssidHex;
         wifi = {
           up: true,
-          ...((status.ssidHex ?? this.joined?.ssidHex) === undefined
-            ? {}
-            : { ssidHex: status.ssidHex ?? this.joined?.ssidHex }),
+          ...(ssidHex === undefined ? {} : { ssidHex }),
           ...(status.bssid === undefined ? {} : { bssid: status.bssid }),
           ...(this.lease === undefined ? {} : { lease: this.lease }),
         };

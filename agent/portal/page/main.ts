@@ -58,7 +58,8 @@ interface Status {
 interface Reach {
   host: string;
   port: number;
-  ipHint?: string;
+  ipHint?: string | undefined;
+  ipStatic?: boolean | undefined;
   urls: string[];
 }
 

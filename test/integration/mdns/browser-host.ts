@@ -43,7 +43,7 @@ mdns.on('response', (packet, rinfo) => {
     ['additional', packet.additionals],
   ] as const;
   for (const [section, records] of sections) {
-    for (const rr of records) {
+    for (const rr of records ?? []) {
       emit({
         ev: 'rr',
         from: rinfo.address,
