@@ -115,11 +115,19 @@ export function runDesktopApp(e: ElectronApi, o: DesktopAppOptions): DesktopApp 
     const bundle = bundlePaths(o.desktopDir);
     const ses = e.session.fromPartition(APP_PARTITION);
     hardenSession(ses, { devTools, ours, log: (m) => log('warn', m) });
-    ses.protocol.handle(APP_SCHEME, appProtocolHandler(bundle.rendererDir, (m) => log('warn', m)));
+    ses.protocol.handle(
+      APP_SCHEME,
+      appProtocolHandler(bundle.rendererDir, (m) => log('warn', m)),
+    );
 
     const setup = await o.station({ log });
     const paths = { ...stationPaths({ userData: app.getPath('userData'), env, platform }), ...setup.paths };
-    const secrets = await KeychainSecretStore.open({ safeStorage: e.safeStorage, platform, file: paths.secretsFile, log });
+    const secrets = await KeychainSecretStore.open({
+      safeStorage: e.safeStorage,
+      platform,
+      file: paths.secretsFile,
+      log,
+    });
     const serviceOptions: StationServiceOptions = {
       env: setup.env,
       dataDir: paths.dataDir,
@@ -204,7 +212,9 @@ export function runDesktopApp(e: ElectronApi, o: DesktopAppOptions): DesktopApp 
       if (win === w) win = undefined;
     });
     runtime = { service, secrets, window: () => win, quitGuard, keepAwake, ...(updates ? { updates } : {}) };
-    await w.loadURL(APP_ENTRY_URL).catch((err: unknown) => log('error', `the window did not load: ${String(err)}`));
+    await w
+      .loadURL(APP_ENTRY_URL)
+      .catch((err: unknown) => log('error', `the window did not load: ${String(err)}`));
     return runtime;
   };
 
@@ -212,7 +222,12 @@ export function runDesktopApp(e: ElectronApi, o: DesktopAppOptions): DesktopApp 
     .whenReady()
     .then(start)
     .catch((err: unknown) => {
-      const message = err instanceof AirliftError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+      const message =
+        err instanceof AirliftError
+          ? err.message
+          : err instanceof Error
+            ? (err.stack ?? err.message)
+            : String(err);
       log('error', `start failed: ${message}`);
       e.dialog.showErrorBox('Airlift could not start', message.slice(0, 2000));
       app.exit(1);

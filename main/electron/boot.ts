@@ -8,7 +8,17 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, powerSaveBlocker, protocol, safeStorage, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  powerSaveBlocker,
+  protocol,
+  safeStorage,
+  session,
+  shell,
+} from 'electron';
 import electronUpdater from 'electron-updater';
 import { runDesktopApp, type DesktopApp, type DesktopAppOptions } from './app';
 import type { ElectronApi } from './electron-api';

@@ -83,7 +83,11 @@ export interface WebContentsLike {
   send(channel: string, ...args: unknown[]): void;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' } | { action: 'allow' }): void;
   setWebRTCIPHandlingPolicy(
-    policy: 'default' | 'default_public_interface_only' | 'default_public_and_private_interfaces' | 'disable_non_proxied_udp',
+    policy:
+      | 'default'
+      | 'default_public_interface_only'
+      | 'default_public_and_private_interfaces'
+      | 'disable_non_proxied_udp',
   ): void;
   // Separate overloads, as Electron declares them: a union signature would not accept its type.
   /* eslint-disable @typescript-eslint/unified-signatures */

@@ -41,7 +41,10 @@ export function locationSettingsUrl(platform: NodeJS.Platform): string | undefin
  * exactly this OS's Location settings page. Anything else (another scheme, a host name, a path, a
  * port, credentials, a settings page of another OS) is refused.
  */
-export function externalUrlAllowed(url: string, o: { verifiedIps: readonly string[]; platform: NodeJS.Platform }): boolean {
+export function externalUrlAllowed(
+  url: string,
+  o: { verifiedIps: readonly string[]; platform: NodeJS.Platform },
+): boolean {
   const settings = locationSettingsUrl(o.platform);
   if (settings !== undefined && url === settings) return true;
   return o.verifiedIps.some((ip) => devicePageUrl(ip) === url);
@@ -69,7 +72,11 @@ export interface VerifiedIpSources {
  * in the newest job of its history that verified it. The address comes from the station's record
  * of the verification, never from the page or an mDNS advertisement.
  */
-export async function findVerifiedIp(src: VerifiedIpSources, deviceId: string, jobId?: string): Promise<string> {
+export async function findVerifiedIp(
+  src: VerifiedIpSources,
+  deviceId: string,
+  jobId?: string,
+): Promise<string> {
   if (jobId !== undefined) {
     const ip = reportIp(await src.report(jobId), deviceId);
     if (ip !== undefined) return ip;
@@ -88,12 +95,19 @@ export async function findVerifiedIp(src: VerifiedIpSources, deviceId: string, j
 }
 
 /** The settings page that grants this adapter Location, on this OS. */
-export function locationSettingsFor(adapters: readonly AdapterRow[], adapterId: string, platform: NodeJS.Platform): string {
+export function locationSettingsFor(
+  adapters: readonly AdapterRow[],
+  adapterId: string,
+  platform: NodeJS.Platform,
+): string {
   const adapter = adapters.find((a) => a.id === adapterId);
   if (!adapter) throw new AirliftError('NOT_FOUND', `No adapter ${adapterId.slice(0, 64)}`);
   const url = locationSettingsUrl(platform);
   if (url === undefined)
-    throw new AirliftError('BACKEND_UNAVAILABLE', 'This system has no Location settings page; Wi-Fi scans need no Location consent here');
+    throw new AirliftError(
+      'BACKEND_UNAVAILABLE',
+      'This system has no Location settings page; Wi-Fi scans need no Location consent here',
+    );
   // The row may name the page itself (the adapter knows its OS); it must be this OS's page.
   const named = adapter.permission.settingsUrl;
   if (named !== undefined && named !== url)

@@ -32,16 +32,18 @@ export const ACCEPTED_LINUX_BACKENDS = ['gnome_libsecret', 'kwallet', 'kwallet5'
 const sealedEntrySchema = z.object({
   backend: z.string().min(1).max(64),
   /** base64 of what safeStorage returned. */
-  sealed: z.string().min(1).max(16 * 1024),
+  sealed: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
   at: z.iso.datetime({ offset: true }),
 });
 
 export const sealedFileSchema = z.object({
   v: z.literal(SEALED_FILE_VERSION),
-  passwords: z.record(z.string().regex(/^[a-z0-9]{8,32}$/), sealedEntrySchema).refine(
-    (r) => Object.keys(r).length <= STATION_LIMITS.profiles * 2,
-    'too many entries',
-  ),
+  passwords: z
+    .record(z.string().regex(/^[a-z0-9]{8,32}$/), sealedEntrySchema)
+    .refine((r) => Object.keys(r).length <= STATION_LIMITS.profiles * 2, 'too many entries'),
 });
 type SealedFile = z.infer<typeof sealedFileSchema>;
 type SealedEntry = z.infer<typeof sealedEntrySchema>;
@@ -61,7 +63,11 @@ export function sealBackendName(platform: NodeJS.Platform, linuxBackend: string)
 }
 
 /** Whether the keychain option is on offer here, and if not, why (shown beside the option). */
-export function keychainPolicy(o: { platform: NodeJS.Platform; encryptionAvailable: boolean; linuxBackend: string }): KeychainState {
+export function keychainPolicy(o: {
+  platform: NodeJS.Platform;
+  encryptionAvailable: boolean;
+  linuxBackend: string;
+}): KeychainState {
   if (o.platform === 'linux') {
     if (o.linuxBackend === 'basic_text')
       return {
@@ -125,7 +131,9 @@ export class KeychainSecretStore implements SecretStore {
   }
 
   get keychain(): { available: boolean; why?: string } {
-    return this.state.available ? { available: true } : { available: false, ...(this.state.why ? { why: this.state.why } : {}) };
+    return this.state.available
+      ? { available: true }
+      : { available: false, ...(this.state.why ? { why: this.state.why } : {}) };
   }
 
   private async load(): Promise<void> {
@@ -138,7 +146,10 @@ export class KeychainSecretStore implements SecretStore {
       }
     } catch (err) {
       this.lostEntries = true;
-      this.o.log?.('warn', `cannot read the saved-passwords file: ${err instanceof Error ? err.message : String(err)}`);
+      this.o.log?.(
+        'warn',
+        `cannot read the saved-passwords file: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -152,12 +163,17 @@ export class KeychainSecretStore implements SecretStore {
     const unreadable: SecretLookup = { storage: 'keychain', unreadable: true };
     if (!this.state.available || entry.backend !== this.state.backend) return unreadable;
     try {
-      const { result, shouldReEncrypt } = await this.o.safeStorage.decryptStringAsync(Buffer.from(entry.sealed, 'base64'));
+      const { result, shouldReEncrypt } = await this.o.safeStorage.decryptStringAsync(
+        Buffer.from(entry.sealed, 'base64'),
+      );
       this.opened.set(profileId, result);
       if (shouldReEncrypt) await this.seal(profileId, result).catch(() => undefined);
       return { password: result, storage: 'keychain' };
     } catch (err) {
-      this.o.log?.('warn', `a saved password could not be opened: ${err instanceof Error ? err.message : String(err)}`);
+      this.o.log?.(
+        'warn',
+        `a saved password could not be opened: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return unreadable;
     }
   }
@@ -192,7 +208,11 @@ export class KeychainSecretStore implements SecretStore {
     }
     this.entries = {
       ...this.entries,
-      [profileId]: { backend: this.state.backend ?? 'unknown', sealed: sealed.toString('base64'), at: new Date().toISOString() },
+      [profileId]: {
+        backend: this.state.backend ?? 'unknown',
+        sealed: sealed.toString('base64'),
+        at: new Date().toISOString(),
+      },
     };
     await this.persist();
     this.opened.set(profileId, password);

@@ -9,7 +9,11 @@ import { macosHelperPath } from './paths';
 // Electron sets `defaultApp` when it runs a script (`electron dist/desktop/main.js`), not when packaged.
 const helper =
   process.platform === 'darwin'
-    ? macosHelperPath({ packaged: !process.defaultApp, resourcesPath: process.resourcesPath, env: process.env })
+    ? macosHelperPath({
+        packaged: !process.defaultApp,
+        resourcesPath: process.resourcesPath,
+        env: process.env,
+      })
     : undefined;
 
 boot({

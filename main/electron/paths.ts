@@ -17,7 +17,11 @@ export interface StationPaths {
   secretsFile: string;
 }
 
-export function stationPaths(o: { userData: string; env: NodeJS.ProcessEnv; platform: NodeJS.Platform }): StationPaths {
+export function stationPaths(o: {
+  userData: string;
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
+}): StationPaths {
   return {
     dataDir: stationStateDir(o.env, o.platform),
     jobsDir: defaultJobsDir(o.env, o.platform),
@@ -35,7 +39,11 @@ export function bundlePaths(desktopDir: string): { preload: string; rendererDir:
  * The macOS Wi-Fi helper: Contents/Helpers/airlift-wifi-helper in the packaged app (beside
  * Contents/Resources); in development, wherever AIRLIFT_MACOS_HELPER points.
  */
-export function macosHelperPath(o: { packaged: boolean; resourcesPath: string | undefined; env: NodeJS.ProcessEnv }): string | undefined {
+export function macosHelperPath(o: {
+  packaged: boolean;
+  resourcesPath: string | undefined;
+  env: NodeJS.ProcessEnv;
+}): string | undefined {
   if (o.packaged && o.resourcesPath !== undefined) return join(o.resourcesPath, '..', 'Helpers', HELPER_NAME);
   const given = o.env['AIRLIFT_MACOS_HELPER'];
   return given !== undefined && given !== '' ? given : undefined;

@@ -49,7 +49,8 @@ function encode(params: unknown): string {
   // eslint-disable-next-line @typescript-eslint/only-throw-error -- a plain object survives contextBridge; an Error's fields do not.
   if (text === undefined) throw callError('BAD_REQUEST', 'Params must be plain JSON data');
   // eslint-disable-next-line @typescript-eslint/only-throw-error -- as above
-  if (text.length > IPC_MAX_PAYLOAD_BYTES) throw callError('PAYLOAD_TOO_LARGE', `Params larger than ${IPC_MAX_PAYLOAD_BYTES} bytes`);
+  if (text.length > IPC_MAX_PAYLOAD_BYTES)
+    throw callError('PAYLOAD_TOO_LARGE', `Params larger than ${IPC_MAX_PAYLOAD_BYTES} bytes`);
   return text;
 }
 
@@ -67,7 +68,8 @@ export function buildPreloadApi(ipc: IpcRendererLike): Record<string, unknown> {
 
   const api: Record<string, unknown> = {};
   for (const method of PRELOAD_METHODS) api[method] = (params: unknown) => invoke(IPC.call, method, params);
-  for (const method of DESKTOP_METHODS) api[method] = (params: unknown) => invoke(IPC.desktop, method, params);
+  for (const method of DESKTOP_METHODS)
+    api[method] = (params: unknown) => invoke(IPC.desktop, method, params);
 
   const listeners = new Map<string, Set<Callback>>();
   const events: readonly string[] = PRELOAD_EVENTS;
@@ -85,7 +87,8 @@ export function buildPreloadApi(ipc: IpcRendererLike): Record<string, unknown> {
   const count = () => [...listeners.values()].reduce((n, s) => n + s.size, 0);
 
   api['subscribe'] = (event: unknown, cb: unknown): (() => void) => {
-    if (typeof event !== 'string' || !events.includes(event)) throw new TypeError(`Unknown station event ${String(event).slice(0, 64)}`);
+    if (typeof event !== 'string' || !events.includes(event))
+      throw new TypeError(`Unknown station event ${String(event).slice(0, 64)}`);
     if (typeof cb !== 'function') throw new TypeError('subscribe needs a callback');
     // Wrapped so that the page's function is called with data alone, and unsubscribing twice is harmless.
     const own: Callback = (data) => {

@@ -83,7 +83,13 @@ export function isAppUrl(url: unknown): boolean {
   } catch {
     return false;
   }
-  return u.protocol === `${APP_SCHEME}:` && u.host === 'airlift' && u.username === '' && u.password === '' && u.port === '';
+  return (
+    u.protocol === `${APP_SCHEME}:` &&
+    u.host === 'airlift' &&
+    u.username === '' &&
+    u.password === '' &&
+    u.port === ''
+  );
 }
 
 /** An origin string Electron reports for our pages (`app://airlift`, sometimes with a slash). */

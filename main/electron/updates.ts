@@ -86,7 +86,8 @@ export class UpdateScheduler {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) (this.o.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout)))(this.timer);
+    if (this.timer !== undefined)
+      (this.o.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout)))(this.timer);
   }
 
   /** One check now, if the policy allows it. */
@@ -99,7 +100,10 @@ export class UpdateScheduler {
     try {
       await this.o.updater.checkForUpdates();
     } catch (err) {
-      this.o.log?.('warn', `update check failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
+      this.o.log?.(
+        'warn',
+        `update check failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`,
+      );
     }
     return true;
   }
@@ -113,7 +117,10 @@ export class UpdateScheduler {
     try {
       await this.o.updater.downloadUpdate();
     } catch (err) {
-      this.o.log?.('warn', `update download failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
+      this.o.log?.(
+        'warn',
+        `update download failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`,
+      );
     }
   }
 
