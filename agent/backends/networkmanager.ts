@@ -121,12 +121,11 @@ import {
   planApAfterJoin,
   planApForJoin,
   planApStart,
-  type ApFollowUp,
   type ApNow,
   type ApRadio,
-  type JoinApPlan,
 } from '../core/ap-plan';
 import { ApInterface, readSysfsNet } from './ap-interface';
+import { clearApForJoin, followUpAfterJoin, type ApJoinActions } from './ap-around-join';
 
 // The shared builders, under this module's names as well.
 export {
@@ -593,54 +592,35 @@ export class NetworkManagerRadio implements RadioPort {
     const radio = await this.apRadio();
     const ap = this.ap;
     const plan = planApForJoin(radio, this.apNow(), channelOfTarget(this.lastScan, ssidHex), options.keepAp);
-    await this.clearApFor(plan);
+    await clearApForJoin(plan, this.apActions());
     this.joinedChannel = undefined;
     const outcome = await this.joinStation(target, options, deadline, line, secrets.redact);
     const now = this.apNow();
     // The channel the station joined on, as the join read it.
     const station = afterJoinFollowsStation(radio, plan, outcome.ok, now) ? this.joinedChannel : undefined;
-    await this.carryOut(planApAfterJoin(radio, plan, outcome.ok, now, station), ap?.config);
+    await followUpAfterJoin(
+      planApAfterJoin(radio, plan, outcome.ok, now, station),
+      ap?.config,
+      this.apActions(),
+    );
     return outcome;
   }
 
-  /** What a join does to the AP before it starts (mac80211 refuses another channel while the AP beacons). */
-  private async clearApFor(plan: JoinApPlan): Promise<void> {
-    switch (plan.kind) {
-      case 'keep':
-        return;
-      case 'down':
-        return this.stopAp();
-      case 'turns':
-        this.log(`the setup AP is down for this join (AP and station take turns): ${plan.reason}`);
-        return this.stopAp();
-      case 'pause': {
-        this.log(`the setup AP's profile is down for this join: ${plan.reason}`);
+  /** What this backend's AP does for the planner's steps around a join (./ap-around-join.ts). */
+  private apActions(): ApJoinActions {
+    return {
+      stopAp: () => this.stopAp(),
+      pauseAp: async (reason) => {
+        this.log(`the setup AP's profile is down for this join: ${reason}`);
         const ap = this.ap;
         if (ap?.uuid !== undefined && !(await this.deleteProfile(ap.uuid)))
           await this.deleteProfilesNamed(AP_PROFILE_NAME);
         if (ap) ap.uuid = undefined;
-        return;
-      }
-    }
-  }
-
-  /** The AP after a join: back on a channel, stopped, or (after taking turns) started again as `config`. */
-  private async carryOut(follow: ApFollowUp, config: SetupApConfig | undefined): Promise<void> {
-    switch (follow.kind) {
-      case 'none':
-        return;
-      case 'restart':
-        return this.restartAp(follow.channel);
-      case 'stop':
-        this.log(`the setup AP stays down (AP and station take turns): ${follow.reason}`);
-        return this.stopAp();
-      case 'start':
-        if (!config) return;
-        await this.startAp(config).catch((err: unknown) => {
-          this.log(`the setup AP did not come back after the join: ${(err as Error).message}`);
-        });
-        return;
-    }
+      },
+      restartAp: (channel) => this.restartAp(channel),
+      startAp: (config) => this.startAp(config),
+      note: (message) => this.log(message),
+    };
   }
 
   /** The AP's profile again on `channel`, same interface and address; if that fails the AP goes down whole. */

@@ -75,13 +75,12 @@ import {
   planApAfterJoin,
   planApForJoin,
   planApStart,
-  type ApFollowUp,
   type ApNow,
   type ApRadio,
-  type JoinApPlan,
 } from '../../core/ap-plan';
 import { LinkProbe } from '../../system/links';
 import { ApInterface, readSysfsNet } from '../ap-interface';
+import { clearApForJoin, followUpAfterJoin, type ApJoinActions } from '../ap-around-join';
 import { findExecutable, registerBackend } from '../select-backend';
 import {
   checkInterfaceName,
@@ -599,7 +598,7 @@ export class WpaSupplicantRadio implements RadioPort {
       channelOfTarget(this.lastScan, target.ssidHex),
       options.keepAp,
     );
-    await this.clearApFor(plan);
+    await clearApForJoin(plan, this.apActions());
     const deadline = this.now() + options.timeoutMs;
     let outcome = await this.attemptJoin(target, deadline);
     const noSae = target.security === 'wpa3-sae' && this.sae === false;
@@ -611,7 +610,11 @@ export class WpaSupplicantRadio implements RadioPort {
     const station = afterJoinFollowsStation(this.apRadio(), plan, outcome.ok, now)
       ? await this.stationChannel()
       : undefined;
-    await this.carryOut(planApAfterJoin(this.apRadio(), plan, outcome.ok, now, station), ap);
+    await followUpAfterJoin(
+      planApAfterJoin(this.apRadio(), plan, outcome.ok, now, station),
+      ap,
+      this.apActions(),
+    );
     return outcome;
   }
 
@@ -633,44 +636,20 @@ export class WpaSupplicantRadio implements RadioPort {
     };
   }
 
-  /** What a join does to the AP before it starts (mac80211 refuses another channel while hostapd beacons). */
-  private async clearApFor(plan: JoinApPlan): Promise<void> {
-    switch (plan.kind) {
-      case 'keep':
-        return;
-      case 'down':
-        return this.stopAp();
-      case 'turns':
-        this.note(`the setup AP is down for this join (AP and station take turns): ${plan.reason}`);
-        return this.stopAp();
-      case 'pause': {
-        this.note(`hostapd paused for this join: ${plan.reason}`);
+  /** What hostapd does for the planner's steps around a join (../ap-around-join.ts). */
+  private apActions(): ApJoinActions {
+    return {
+      stopAp: () => this.stopAp(),
+      pauseAp: async (reason) => {
+        this.note(`hostapd paused for this join: ${reason}`);
         const hostapd = this.hostapd;
         this.hostapd = undefined;
         await hostapd?.stop();
-        return;
-      }
-    }
-  }
-
-  /** The AP after a join: back on a channel, stopped, or (after taking turns) started again as `ap`. */
-  private async carryOut(follow: ApFollowUp, ap: SetupApConfig | undefined): Promise<void> {
-    switch (follow.kind) {
-      case 'none':
-        return;
-      case 'restart':
-        return this.restartHostapd(follow.channel);
-      case 'stop':
-        this.note(`the setup AP stays down (AP and station take turns): ${follow.reason}`);
-        return this.stopAp();
-      case 'start':
-        // Took turns for this join: the AP the core believes kept comes back.
-        if (!ap) return;
-        await this.startAp(ap).catch((err: unknown) => {
-          this.note(`the setup AP did not come back after the join: ${(err as Error).message}`);
-        });
-        return;
-    }
+      },
+      restartAp: (channel) => this.restartHostapd(channel),
+      startAp: (config) => this.startAp(config),
+      note: (message) => this.note(message),
+    };
   }
 
   /** An EAP method this wpa_supplicant lacks, once it has said which it has. */
