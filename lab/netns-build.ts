@@ -17,8 +17,11 @@ export const NETNS_ENTRIES = [
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
-/** Build both entries into `outDir` (default: a fresh temp directory); returns the directory. */
-export async function buildNetnsBundles(outDir?: string): Promise<string> {
+/**
+ * Build both entries into `outDir` (default: a fresh temp directory); returns the directory.
+ * `minify: false` (benchmarks profiling the bundles) keeps names and esbuild's per-module comments.
+ */
+export async function buildNetnsBundles(outDir?: string, o: { minify?: boolean } = {}): Promise<string> {
   const dir = outDir ?? (await mkdtemp(join(tmpdir(), 'airlift-netns-bundle-')));
   const { build } = await import('esbuild');
   for (const e of NETNS_ENTRIES) {
@@ -29,7 +32,7 @@ export async function buildNetnsBundles(outDir?: string): Promise<string> {
       platform: 'node',
       target: 'node20.19',
       format: 'esm',
-      minify: true,
+      minify: o.minify ?? true,
       define: { __AIRLIFT_VERSION__: JSON.stringify('lab-netns') },
       banner: {
         js: "import { createRequire as __airliftRequire } from 'node:module'; const require = __airliftRequire(import.meta.url);",

@@ -191,6 +191,7 @@ export class NetnsFleet {
   private dhcp: LineChild | undefined;
   private dhcpIgnore: string[] = [];
   private stationRuns = 0;
+  private setupApExtra: readonly string[];
   private destroyed = false;
   private readonly progress: (message: string) => void;
 
@@ -206,6 +207,7 @@ export class NetnsFleet {
     this.peerNs = o.peer ? `${id}-peer` : undefined;
     this.adapters = Array.from({ length: Math.max(1, o.adapters) }, (_, k) => `wlan${k}`);
     this.progress = o.progress ?? (() => undefined);
+    this.setupApExtra = o.setupApDnsmasqExtra ?? [];
     this.air = new AirController({
       airNs: this.airNs,
       runner: this.runner,
@@ -704,6 +706,7 @@ export class NetnsFleet {
         '--log',
         d.logPath,
         ...(d.spec.apSta ? ['--ap-sta'] : []),
+        ...this.setupApExtra.flatMap((line) => ['--dnsmasq-extra', line]),
       ],
       { onEvent: (e) => d.events.push(e) },
     );
@@ -799,6 +802,11 @@ export class NetnsFleet {
     await this.settled(d, 60_000);
   }
 
+  /** Lines appended to every setup AP's dnsmasq config from the next boot on (benchmarks only). */
+  setSetupApDnsmasqExtra(lines: readonly string[]): void {
+    this.setupApExtra = [...lines];
+  }
+
   /** Attempts the device's agent reported (every boot), by id. */
   attemptsOf(d: NetnsDevice): { id: string; result: string; reason?: string }[] {
     const byId = new Map<string, { id: string; result: string; reason?: string }>();
@@ -836,7 +844,7 @@ export class NetnsFleet {
   // ---- the station ---------------------------------------------------------------------------------
 
   /** The station's environment for its CLI. */
-  private stationEnv(cpuFile?: string): Record<string, string> {
+  private stationEnv(cpuFile?: string, joinLog?: string): Record<string, string> {
     return {
       AIRLIFT_LAB_AIR: join(this.runDir, 'air.sock'),
       AIRLIFT_LAB_ADAPTERS: this.adapters.join(','),
@@ -844,11 +852,19 @@ export class NetnsFleet {
       AIRLIFT_STATE_DIR: this.stationStateDir,
       HOME: this.stationStateDir,
       ...(cpuFile ? { AIRLIFT_LAB_CPU_FILE: cpuFile } : {}),
+      ...(joinLog ? { AIRLIFT_LAB_JOIN_LOG: joinLog } : {}),
     };
   }
 
-  /** Run the real `airlift` CLI in the station's namespace. */
-  station(args: string[], o: { cpuFile?: string; onLine?: (line: string) => void } = {}): StationRun {
+  /**
+   * Run the real `airlift` CLI in the station's namespace. For the benchmarks: `cpuFile` (its CPU
+   * time, written when the command returns), `joinLog` (each adapter join's parts, timed),
+   * `nodeFlags` (e.g. `--cpu-prof`).
+   */
+  station(
+    args: string[],
+    o: { cpuFile?: string; joinLog?: string; onLine?: (line: string) => void; nodeFlags?: string[] } = {},
+  ): StationRun {
     const proc = new LineChild(
       'station',
       spawnChild(
@@ -858,10 +874,11 @@ export class NetnsFleet {
           'exec',
           this.stationNs,
           process.execPath,
+          ...(o.nodeFlags ?? []),
           join(this.o.bundleDir, 'netns-station.js'),
           ...args,
         ],
-        { env: this.stationEnv(o.cpuFile), stdio: ['pipe', 'pipe', 'pipe'] },
+        { env: this.stationEnv(o.cpuFile, o.joinLog), stdio: ['pipe', 'pipe', 'pipe'] },
       ),
       o.onLine ? { onLine: o.onLine } : {},
     );

@@ -9,7 +9,8 @@
  *   AIRLIFT_LAB_AIR        the airspace controller's socket
  *   AIRLIFT_LAB_ADAPTERS   the adapters' interfaces, comma-separated (wlan0,wlan1)
  *   AIRLIFT_LAB_PROFILES   the adapters' saved profiles (a 0600 JSON file)
- *   AIRLIFT_LAB_CPU_FILE   optional: this process's CPU time is written there at exit (JSON)
+ *   AIRLIFT_LAB_CPU_FILE   optional: this process's CPU time, written there when the command returns (JSON)
+ *   AIRLIFT_LAB_JOIN_LOG   optional: a JSON line per adapter join, its parts timed, appended there
  *   AIRLIFT_STATE_DIR      where jobs and locks live (main/engine/paths.ts)
  */
 import { writeFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ const provider = new NetnsAdapterProvider({
   ifnames: need('AIRLIFT_LAB_ADAPTERS').split(',').filter(Boolean),
   runner: new ExecRunner(),
   profiles: new ProfileStore(need('AIRLIFT_LAB_PROFILES')),
+  ...(process.env['AIRLIFT_LAB_JOIN_LOG'] ? { joinLog: process.env['AIRLIFT_LAB_JOIN_LOG'] } : {}),
 });
 const transport = new UndiciDeviceTransport();
 const env = (): StationEnv => ({

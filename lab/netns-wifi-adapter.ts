@@ -9,7 +9,7 @@
  */
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ScanResult } from '../shared/protocol/wifi';
 import { ssidDisplay } from '../shared/ssid';
@@ -42,6 +42,11 @@ export interface NetnsAdapterOptions {
   dhcpIntervalSeconds?: number;
   /** Pause between association attempts while the SSID is not heard. */
   retryMs?: number;
+  /**
+   * Where to append one JSON line per successful join with its parts in milliseconds (association,
+   * DHCP lease, reachability check): the benchmarks' breakdown of a lane's join.
+   */
+  joinLog?: string;
 }
 
 /** The OS's saved networks, on disk (mode 0600) so they outlive the station's process. */
@@ -143,6 +148,7 @@ export class NetnsWifiAdapter implements WifiAdapter {
         return failed(assoc.reason, assoc.detail);
       return failed('hardware', `${assoc.reason}: ${assoc.detail}`);
     }
+    const associated = performance.now();
     const interval = this.o.dhcpIntervalSeconds ?? 1;
     const seconds = Math.max(1, (deadline - Date.now()) / 1000);
     const lease = await obtainLease(this.o.runner, this.o.ifname, {
@@ -153,6 +159,7 @@ export class NetnsWifiAdapter implements WifiAdapter {
       await this.dropLink(air);
       return failed('dhcp_timeout', `no DHCP lease on ${this.o.ifname}`);
     }
+    const leased = performance.now();
     await multicastRoute(this.o.runner, this.o.ifname, 100 + this.o.index);
     await this.o.profiles.save(request.ssidHex, {
       security: req.security,
@@ -168,6 +175,17 @@ export class NetnsWifiAdapter implements WifiAdapter {
         up = await tcpAnswers(host, port, Math.min(1000, Math.max(100, deadline - Date.now())));
       }
       if (!up) return failed('unreachable', `${host}:${port} does not answer`);
+    }
+    if (this.o.joinLog !== undefined) {
+      const ms = (a: number, b: number) => Math.round(b - a);
+      const line = {
+        ifname: this.o.ifname,
+        ssidHex: request.ssidHex,
+        associateMs: ms(start, associated),
+        leaseMs: ms(associated, leased),
+        reachableMs: ms(leased, performance.now()),
+      };
+      await appendFile(this.o.joinLog, `${JSON.stringify(line)}\n`).catch(() => undefined);
     }
     return {
       ok: true,

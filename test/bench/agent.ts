@@ -1,7 +1,9 @@
 /**
  * Agent figures, measured side by side in one run (medians; this machine is shared and noisy):
- * idle RSS against a bare Node HTTP server, process start → API ready, bundle size, and the
- * loopback latency of a SPAKE2+ handshake plus a `wifi.set`.
+ * idle RSS against a bare Node HTTP server started with the same Node flags, process start → API
+ * ready, bundle size, the loopback latency of a SPAKE2+ handshake plus a `wifi.set`, `/v1/status`
+ * latency under concurrent clients (and a bare Node server's under the same load, the floor this
+ * load generator and machine impose), and RSS over many provisioning cycles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -121,8 +123,11 @@ export interface VariantFigures {
 }
 
 export interface AgentFigures {
+  /** The bare server with default flags. */
   bareRssMiB: number;
   bareReadyMs: number;
+  /** The bare server with each variant's flags and environment, by variant. */
+  bareRssByVariantMiB: number[];
   variants: VariantFigures[];
   bundleKiB: number;
   bundleGzipKiB: number;
@@ -134,23 +139,25 @@ export async function benchAgent(rounds = 5): Promise<AgentFigures> {
   // with it. Provision once here, then measure boots with the stored identity.
   const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-'));
   await stop((await startAndTime(deviceArgs(stateDir))).child);
-  const bare: number[] = [];
   const bareReady: number[] = [];
+  const bareRss = VARIANTS.map(() => [] as number[]);
   const rss = VARIANTS.map(() => [] as number[]);
   const ready = VARIANTS.map(() => [] as number[]);
   for (let i = 0; i < rounds; i++) {
-    const b = await startAndTime(['-e', BARE_SERVER]);
+    const bares: Started[] = [];
     const started: Started[] = [];
     for (const [k, v] of VARIANTS.entries()) {
+      const b = await startAndTime([...v.flags, '-e', BARE_SERVER], v.env);
+      bares.push(b);
+      if (k === 0) bareReady.push(b.readyMs);
       const a = await startAndTime([...v.flags, ...deviceArgs(stateDir)], v.env);
       started.push(a);
       ready[k]?.push(a.readyMs);
     }
-    bareReady.push(b.readyMs);
     await new Promise((r) => setTimeout(r, 1500)); // let them settle to idle
-    bare.push(await rssMiB(b.child.pid ?? 0));
+    for (const [k, b] of bares.entries()) bareRss[k]?.push(await rssMiB(b.child.pid ?? 0));
     for (const [k, a] of started.entries()) rss[k]?.push(await rssMiB(a.child.pid ?? 0));
-    await Promise.all([stop(b.child), ...started.map((a) => stop(a.child))]);
+    await Promise.all([...bares, ...started].map((a) => stop(a.child)));
   }
 
   // Handshake + push on loopback, PBKDF2 precomputed as the station does off the critical path.
@@ -204,8 +211,9 @@ export async function benchAgent(rounds = 5): Promise<AgentFigures> {
   const bundle = await readFile('dist/agent/airliftd.js');
   const { size } = await stat('dist/agent/airliftd.js');
   return {
-    bareRssMiB: median(bare),
+    bareRssMiB: median(bareRss[0] ?? []),
     bareReadyMs: median(bareReady),
+    bareRssByVariantMiB: bareRss.map((xs) => median(xs)),
     variants,
     bundleKiB: size / 1024,
     bundleGzipKiB: gzipSync(bundle).length / 1024,
@@ -241,14 +249,25 @@ export interface StatusLatency {
 }
 
 /**
- * `GET /v1/status` on a running agent (the lab device, as the unit runs it) from `clients`
- * concurrent keep-alive clients, each from its own loopback address (the agent allows 32 sockets
- * per address), `perClient` requests each after a warm-up.
+ * `GET /v1/status` on a running agent (the lab device, as the unit runs it) — or, `bare`, on a bare
+ * Node HTTP server with the same flags, for the floor of this load — from `clients` concurrent
+ * keep-alive clients, each from its own loopback address (the agent allows 32 sockets per
+ * address), `perClient` requests each after a warm-up: back to back, or (`intervalMs`) each
+ * client one request every `intervalMs`, staggered. The clients run in this process: on 2 cores,
+ * they and the server share the machine.
  */
-export async function benchStatusLatency(clients = 50, perClient = 100): Promise<StatusLatency> {
+export async function benchStatusLatency(
+  clients = 50,
+  perClient = 100,
+  target: 'agent' | 'bare' = 'agent',
+  intervalMs?: number,
+): Promise<StatusLatency> {
   const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-status-'));
   const v = VARIANTS[1] ?? { flags: [], env: {} };
-  const a = await startAndTime([...v.flags, ...deviceArgs(stateDir)], v.env);
+  const a = await startAndTime(
+    [...v.flags, ...(target === 'agent' ? deviceArgs(stateDir) : ['-e', BARE_SERVER])],
+    v.env,
+  );
   try {
     const url = `${a.url}/v1/status`;
     const agents = Array.from({ length: clients }, () => new HttpAgent({ keepAlive: true, maxSockets: 1 }));
@@ -257,7 +276,14 @@ export async function benchStatusLatency(clients = 50, perClient = 100): Promise
     const times: number[] = [];
     await Promise.all(
       agents.map(async (ag, i) => {
-        for (let n = 0; n < perClient; n++) times.push(await getOnce(url, ag, from(i)));
+        const start = performance.now() + (intervalMs ?? 0) * (i / clients);
+        for (let n = 0; n < perClient; n++) {
+          if (intervalMs !== undefined) {
+            const wait = start + n * intervalMs - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          }
+          times.push(await getOnce(url, ag, from(i)));
+        }
       }),
     );
     for (const ag of agents) ag.destroy();
@@ -272,6 +298,8 @@ export interface CycleFigures {
   cycles: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  /** Idle RSS after every `checkpoint` cycles (no settling pause), to tell a plateau from a leak. */
+  rssCheckpointsMiB: number[];
   growthPct: number;
   cycleMs: number;
 }
@@ -281,7 +309,12 @@ export interface CycleFigures {
  * `wifi.set` (confirm), the device on trial, `device.commit`, online — `cycles` times after a
  * warm-up; idle RSS before and after.
  */
-export async function benchCycles(cycles = 500, warmup = 20): Promise<CycleFigures> {
+export async function benchCycles(
+  cycles = 500,
+  warmup = 20,
+  checkpoint = 100,
+  progress: (m: string) => void = () => undefined,
+): Promise<CycleFigures> {
   const stateDir = await mkdtemp(join(tmpdir(), 'airlift-bench-cycles-'));
   const v = VARIANTS[1] ?? { flags: [], env: {} };
   const a = await startAndTime([...v.flags, ...deviceArgs(stateDir), '--time-scale', '0'], v.env);
@@ -313,7 +346,14 @@ export async function benchCycles(cycles = 500, warmup = 20): Promise<CycleFigur
     await new Promise((r) => setTimeout(r, 2000));
     const rssBeforeMiB = await rssMiB(a.child.pid ?? 0);
     const t0 = performance.now();
-    for (let n = warmup + 1; n <= warmup + cycles; n++) await cycle(n);
+    const rssCheckpointsMiB: number[] = [];
+    for (let n = warmup + 1; n <= warmup + cycles; n++) {
+      await cycle(n);
+      if ((n - warmup) % checkpoint === 0) {
+        rssCheckpointsMiB.push(await rssMiB(a.child.pid ?? 0));
+        progress(`${n - warmup}/${cycles} cycles, RSS ${rssCheckpointsMiB.at(-1)?.toFixed(1)} MiB`);
+      }
+    }
     const cycleMs = (performance.now() - t0) / cycles;
     await new Promise((r) => setTimeout(r, 2000));
     const rssAfterMiB = await rssMiB(a.child.pid ?? 0);
@@ -321,6 +361,7 @@ export async function benchCycles(cycles = 500, warmup = 20): Promise<CycleFigur
       cycles,
       rssBeforeMiB,
       rssAfterMiB,
+      rssCheckpointsMiB,
       growthPct: ((rssAfterMiB - rssBeforeMiB) / rssBeforeMiB) * 100,
       cycleMs,
     };
