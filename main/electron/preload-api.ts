@@ -26,8 +26,11 @@ export interface IpcRendererLike {
 
 export type CallError = { code: string; message: string };
 
-function callError(code: string, message: string): CallError {
-  return { code, message };
+/** Rejects with a plain `{ code, message }`: it survives contextBridge; an Error's fields do not. */
+function fail(code: string, message: string): never {
+  const error: CallError = { code, message };
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- see above
+  throw error;
 }
 
 function isReply(v: unknown): v is IpcReply {
@@ -46,11 +49,9 @@ function encode(params: unknown): string {
   } catch {
     text = undefined;
   }
-  // eslint-disable-next-line @typescript-eslint/only-throw-error -- a plain object survives contextBridge; an Error's fields do not.
-  if (text === undefined) throw callError('BAD_REQUEST', 'Params must be plain JSON data');
-  // eslint-disable-next-line @typescript-eslint/only-throw-error -- as above
+  if (text === undefined) fail('BAD_REQUEST', 'Params must be plain JSON data');
   if (text.length > IPC_MAX_PAYLOAD_BYTES)
-    throw callError('PAYLOAD_TOO_LARGE', `Params larger than ${IPC_MAX_PAYLOAD_BYTES} bytes`);
+    fail('PAYLOAD_TOO_LARGE', `Params larger than ${IPC_MAX_PAYLOAD_BYTES} bytes`);
   return text;
 }
 
@@ -59,11 +60,9 @@ type Callback = (data: unknown) => void;
 export function buildPreloadApi(ipc: IpcRendererLike): Record<string, unknown> {
   const invoke = async (channel: string, method: string, params: unknown): Promise<unknown> => {
     const reply = await ipc.invoke(channel, method, encode(params));
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- as above
-    if (!isReply(reply)) throw callError('PROTOCOL_ERROR', 'The app answered outside its protocol');
+    if (!isReply(reply)) fail('PROTOCOL_ERROR', 'The app answered outside its protocol');
     if (reply.ok) return reply.result;
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- as above
-    throw callError(reply.error.code, reply.error.message);
+    fail(reply.error.code, reply.error.message);
   };
 
   const api: Record<string, unknown> = {};
