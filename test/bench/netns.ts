@@ -180,6 +180,8 @@ interface JobRun {
   others: JobCpu;
   /** Median time each device spent in each step (the station's device-result timings). */
   steps: StepMedians;
+  /** When each phase of the job began, s from its start (the last one seen of each name). */
+  phases: Record<string, number>;
   /** Lane joins onto setup APs, in parts (lab/netns-wifi-adapter.ts `joinLog`). */
   joins: { associateMs: number; leaseMs: number; reachableMs: number }[];
   profile?: ProfileSummary;
@@ -253,6 +255,9 @@ async function timedJob(
     cpuSystemMs: (cpu.systemUs ?? NaN) / 1000,
     others,
     steps: Object.fromEntries([...byStep].map(([s, xs]) => [s, median(xs)])),
+    phases: Object.fromEntries(
+      events.filter((e) => e.ev === 'phase').map((e) => [String(e['phase']), (e.t - started) / 1000]),
+    ),
     joins,
     ...(summary ? { profile: summary } : {}),
   };
@@ -534,6 +539,8 @@ export interface NetnsLanRun {
   station_cpu_system_ms: number;
   verified: number;
   steps_ms: StepMedians;
+  /** When each phase of the job began, s from its start. */
+  phases_s: Record<string, number>;
   cpu: JobCpu;
   /** An idle agent's CPU, ms per second, measured before the job. */
   devices_idle_cpu_ms_per_s: number;
@@ -572,6 +579,7 @@ export async function benchNetnsLanPath(o: { devices: number; progress: Progress
       station_cpu_system_ms: job.cpuSystemMs,
       verified: job.verified,
       steps_ms: job.steps,
+      phases_s: job.phases,
       cpu: job.others,
       devices_idle_cpu_ms_per_s: idle,
       ...(job.profile ? { profile: job.profile } : {}),

@@ -295,6 +295,11 @@ async function main(): Promise<void> {
       `      a device's steps (medians): session ${fmt(st['session'] ?? NaN, 0)} ms, link check ${fmt(st['linkCheck'] ?? NaN, 0)} ms, push ${fmt(st['pushing'] ?? NaN, 0)} ms, pushed → awaited ${fmt(st['pushed'] ?? NaN, 0)} ms, awaiting its advertisement ${fmt(st['awaiting'] ?? NaN, 0)} ms`,
     );
     say(
+      `      phases began at (s): ${Object.entries(lan.phases_s)
+        .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+        .join(', ')}`,
+    );
+    say(
       `      an idle agent uses ${fmt(lan.devices_idle_cpu_ms_per_s, 1)} ms of CPU a second (measured before the job)`,
     );
     say(
@@ -312,6 +317,7 @@ async function main(): Promise<void> {
       station_cpu_ms: round(lan.station_cpu_ms, 0),
       station_cpu_user_ms: round(lan.station_cpu_user_ms, 0),
       station_cpu_system_ms: round(lan.station_cpu_system_ms, 0),
+      phases_s: Object.fromEntries(Object.entries(lan.phases_s).map(([k, v]) => [k, round(v, 1)])),
       cpu: cpuShares(lan.station_cpu_ms, lan.cpu, lan.devices),
       devices_idle_cpu_ms_per_s: round(lan.devices_idle_cpu_ms_per_s, 2),
       steps_ms: Object.fromEntries(Object.entries(st).map(([k, v]) => [k, round(v, 0)])),
