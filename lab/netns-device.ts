@@ -90,7 +90,11 @@ async function main(argv: string[]): Promise<void> {
   const advertiser =
     config.mdns.mode === 'off'
       ? undefined
-      : chooseAdvertiser({ mode: config.mdns.mode, avahiServicesDir: config.mdns.avahiServicesDir });
+      : chooseAdvertiser({
+          mode: config.mdns.mode,
+          avahiServicesDir: config.mdns.avahiServicesDir,
+          log: (level, fields, message) => logger[level](fields, message),
+        });
   const running = await startAgent({
     config,
     radio,

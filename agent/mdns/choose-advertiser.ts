@@ -20,7 +20,10 @@ export interface ChooseAdvertiserOptions {
   avahiSocketPath?: string;
   /** Passed to the embedded responder. */
   embedded?: CiaoAdvertiserOptions;
-  /** Findings of the Avahi host-name publisher (a missing avahi-publish, a conflict). */
+  /**
+   * Findings of the Avahi host-name publisher (a missing avahi-publish, a conflict), and the
+   * embedded responder advertising again after an address change.
+   */
   log?: AvahiHostNameOptions['log'];
 }
 
@@ -40,17 +43,16 @@ export function chooseAdvertiser(options: ChooseAdvertiserOptions): AdvertiserPo
       servicesDir: options.avahiServicesDir ?? DEFAULT_AVAHI_SERVICES_DIR,
       hostName: options.log ? { log: options.log } : {},
     });
+  const embedded = (): AdvertiserPort => new CiaoAdvertiser({ log: options.log, ...options.embedded });
   switch (options.mode) {
     case 'avahi':
       // Forced: errors (no services directory, no permission) surface at start() with their cause.
       return avahi();
     case 'embedded':
-      return new CiaoAdvertiser(options.embedded);
+      return embedded();
     case 'auto':
       // Two responders on one host fight over port 5353 and unicast replies (RFC 6762 §15).
-      return avahiRunning(options.avahiSocketPath ?? DEFAULT_AVAHI_SOCKET)
-        ? avahi()
-        : new CiaoAdvertiser(options.embedded);
+      return avahiRunning(options.avahiSocketPath ?? DEFAULT_AVAHI_SOCKET) ? avahi() : embedded();
     default:
       throw new AirliftError(
         'INVALID_CONFIG',

@@ -16,7 +16,10 @@ const emit = (event: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ ...event, t: Date.now() })}\n`);
 };
 
-const advertiser = new CiaoAdvertiser({ onRename: (what, name) => emit({ ev: 'renamed', what, name }) });
+const advertiser = new CiaoAdvertiser({
+  onRename: (what, name) => emit({ ev: 'renamed', what, name }),
+  log: (level, _fields, message) => emit({ ev: 'log', level, message }),
+});
 
 async function handle(command: Command): Promise<void> {
   switch (command.cmd) {

@@ -3,10 +3,12 @@
  * §8.4 TXT repeat, clean teardown in every order, and errors as AirliftError.
  * test/integration/mdns/ciao-netns.test.ts runs the real ciao between network namespaces.
  */
+import type { NetworkInterfaceInfo } from 'node:os';
 import type { MDNSServerOptions, ServiceOptions } from '@homebridge/ciao';
 import { describe, expect, it } from 'vitest';
 import {
   CiaoAdvertiser,
+  linkAddresses,
   type CiaoResponderLike,
   type CiaoServiceLike,
 } from '../../../../agent/mdns/ciao-advertiser';
@@ -243,5 +245,119 @@ describe('CiaoAdvertiser', () => {
     ciao.services[0]?.listeners.get('name-change')?.('Airlift K7Q2M6XA (2)');
     ciao.services[0]?.listeners.get('hostname-change')?.('airlift-k7q2m6xa-2');
     expect(renames).toEqual(['instance:Airlift K7Q2M6XA (2)', 'hostname:airlift-k7q2m6xa-2']);
+  });
+});
+
+describe('CiaoAdvertiser after an address change', () => {
+  const info = (address: string, internal = false): NetworkInterfaceInfo => ({
+    address,
+    netmask: '255.255.255.0',
+    family: 'IPv4',
+    mac: '02:00:00:00:00:01',
+    internal,
+    cidr: `${address}/24`,
+  });
+
+  function withLinks(initial: NodeJS.Dict<NetworkInterfaceInfo[]>) {
+    let links = initial;
+    const logged: string[] = [];
+    const t = setup();
+    const advertiser = new CiaoAdvertiser({
+      getResponder: t.ciao.getResponder,
+      clock: t.clock,
+      readInterfaces: () => links,
+      log: (level, _fields, message) => logged.push(`${level}: ${message}`),
+    });
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    return {
+      ...t,
+      advertiser,
+      logged,
+      settle,
+      set: (next: NodeJS.Dict<NetworkInterfaceInfo[]>) => {
+        links = next;
+      },
+    };
+  }
+
+  it('compares the addresses of the advertised links only, loopback aside', () => {
+    const links = { lo: [info('127.0.0.1', true)], wlan0: [info('192.168.50.7')], eth1: [info('10.0.0.2')] };
+    expect(linkAddresses(links, ['wlan0'])).toBe('wlan0=192.168.50.7');
+    expect(linkAddresses(links, undefined)).toBe('eth1=10.0.0.2 wlan0=192.168.50.7');
+  });
+
+  it('advertises again on a fresh responder within a second of a new lease, with the latest TXT', async () => {
+    const t = withLinks({ wlan0: [info('192.168.50.7')] });
+    await t.advertiser.start({ ...ad, interfaces: ['wlan0'] });
+    await t.advertiser.updateTxt({ ...ad.txt, st: 'online' });
+    t.clock.advance(5000); // steady addresses: nothing happens
+    await t.settle();
+    expect(t.ciao.log.filter((l) => l === 'getResponder')).toHaveLength(1);
+
+    t.set({ wlan0: [info('192.168.50.251')] });
+    t.clock.advance(1000);
+    await t.settle();
+    expect(t.ciao.log.slice(-5)).toEqual(['end', 'destroy', 'shutdown', 'getResponder', 'advertise']);
+    expect(t.ciao.serviceOptions[1]?.txt).toEqual({ ...ad.txt, st: 'online' });
+    expect(t.logged).toEqual(['info: addresses changed: advertising again']);
+
+    // And it keeps watching the new address.
+    t.set({ wlan0: [info('192.168.50.9')] });
+    t.clock.advance(1000);
+    await t.settle();
+    expect(t.ciao.log.filter((l) => l === 'getResponder')).toHaveLength(3);
+    await t.advertiser.stop();
+    expect(t.clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps a name chosen after a conflict, and a TXT changed between the two responders', async () => {
+    const t = withLinks({ wlan0: [info('192.168.50.7')] });
+    await t.advertiser.start(ad);
+    t.ciao.services[0]?.listeners.get('name-change')?.('Airlift K7Q2M6XA (2)');
+    let release: () => void = () => undefined;
+    const first = t.ciao.services[0];
+    if (first) first.end = () => new Promise<void>((r) => (release = r));
+    t.set({ wlan0: [info('192.168.50.251')] });
+    t.clock.advance(1000);
+    await t.advertiser.updateTxt({ ...ad.txt, st: 'applying' }); // while the old one says goodbye
+    release();
+    await t.settle();
+    expect(t.ciao.serviceOptions[1]).toMatchObject({ name: 'Airlift K7Q2M6XA (2)', txt: { st: 'applying' } });
+  });
+
+  it('does not advertise again when stopped meanwhile', async () => {
+    const t = withLinks({ wlan0: [info('192.168.50.7')] });
+    await t.advertiser.start(ad);
+    let release: () => void = () => undefined;
+    const first = t.ciao.services[0];
+    if (first) first.end = () => new Promise<void>((r) => (release = r));
+    t.set({ wlan0: [] });
+    t.clock.advance(1000);
+    const stopped = t.advertiser.stop();
+    release();
+    await stopped;
+    await t.settle();
+    expect(t.ciao.log.filter((l) => l === 'getResponder')).toHaveLength(1);
+    expect(t.clock.pendingTimers).toBe(0);
+  });
+
+  it('retries while the link has no usable address, and stops retrying on stop()', async () => {
+    const t = withLinks({ wlan0: [info('192.168.50.7')] });
+    await t.advertiser.start(ad);
+    t.ciao.prepare = (s) => {
+      s.advertiseResult = Promise.reject(new Error('no usable interface'));
+    };
+    t.set({ wlan0: [] });
+    t.clock.advance(1000);
+    await t.settle();
+    expect(t.logged.at(-1)).toMatch(/^warn: advertising again after an address change failed; retrying/);
+    t.ciao.prepare = undefined;
+    t.set({ wlan0: [info('192.168.50.251')] });
+    t.clock.advance(5000);
+    await t.settle();
+    expect(t.ciao.log.filter((l) => l === 'advertise')).toHaveLength(3);
+    await t.advertiser.updateTxt({ ...ad.txt, st: 'online' }); // running again
+    await t.advertiser.stop();
+    expect(t.clock.pendingTimers).toBe(0);
   });
 });
