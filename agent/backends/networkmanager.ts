@@ -126,6 +126,7 @@ import {
 } from '../core/ap-plan';
 import { ApInterface, readSysfsNet } from './ap-interface';
 import { clearApForJoin, followUpAfterJoin, type ApJoinActions } from './ap-around-join';
+import { setupApDnsmasqLines } from './setup-ap-dnsmasq';
 
 // The shared builders, under this module's names as well.
 export {
@@ -138,7 +139,7 @@ export {
   ssidArgText,
 };
 
-/** Our file in NetworkManager's dnsmasq-shared.d: every name answers with the setup AP. */
+/** Our file in NetworkManager's dnsmasq-shared.d, present while the setup AP is up (setup-ap-dnsmasq.ts). */
 export const CAPTIVE_DNS_FILE = 'airlift-captive-portal.conf';
 
 export const NETWORK_PROFILE_PREFIX = 'airlift-net-';
@@ -860,9 +861,10 @@ export class NetworkManagerRadio implements RadioPort {
       ))
     )
       return;
-    await writeFileAtomic(joinPath(this.dnsmasqSharedDir, CAPTIVE_DNS_FILE), `address=/#/${address}\n`, {
-      mode: 0o644,
-    }).catch(() => undefined);
+    const text = `${setupApDnsmasqLines(address).join('\n')}\n`;
+    await writeFileAtomic(joinPath(this.dnsmasqSharedDir, CAPTIVE_DNS_FILE), text, { mode: 0o644 }).catch(
+      () => undefined,
+    );
   }
 
   async stopAp(): Promise<void> {

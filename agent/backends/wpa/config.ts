@@ -16,6 +16,7 @@ import { EAP_LIMITS, eapTextProblem, type EapMethod, type EapPhase2 } from '../.
 import type { NetworkSecurity } from '../../../shared/protocol/wifi';
 import type { SetupApConfig } from '../../ports/radio';
 import { writeFileAtomic } from '../../../platform/atomic-file';
+import { setupApDnsmasqLines } from '../setup-ap-dnsmasq';
 
 /** One saved network as wpa_supplicant.conf holds it. */
 export interface WpaNetwork {
@@ -400,7 +401,7 @@ export function dnsmasqConf(options: DnsmasqConfOptions): string {
     'dhcp-authoritative',
     `dhcp-leasefile=${checkPath(options.leaseFile, 'lease file')}`,
     `pid-file=${checkPath(options.pidFile, 'pid file')}`,
-    `address=/#/${address}`,
+    ...setupApDnsmasqLines(address),
   ];
   return `${lines.join('\n')}\n`;
 }

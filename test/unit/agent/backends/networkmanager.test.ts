@@ -624,7 +624,7 @@ describe('NetworkManagerRadio flows (fake runner)', () => {
     await mkdir(dir, { recursive: true });
     const r = radio(runner);
     await r.startAp(apConfig);
-    expect(await readFile(join(dir, CAPTIVE_DNS_FILE), 'utf8')).toBe('address=/#/10.161.42.1\n');
+    expect(await readFile(join(dir, CAPTIVE_DNS_FILE), 'utf8')).toBe('address=/#/10.161.42.1\nno-ping\n');
     await r.stopAp();
     await expect(readFile(join(dir, CAPTIVE_DNS_FILE), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });

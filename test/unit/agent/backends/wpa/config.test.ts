@@ -577,6 +577,7 @@ describe('dnsmasqConf', () => {
         'dhcp-leasefile=/run/airlift/wpa/dnsmasq.leases',
         'pid-file=/run/airlift/wpa/dnsmasq.pid',
         'address=/#/10.171.23.1',
+        'no-ping',
         '',
       ].join('\n'),
     );
