@@ -14,7 +14,6 @@
  *   --runtime-dir <dir>  dnsmasq's config, leases and pid
  *   --ap-sta             the setup AP runs on uap0 beside wlan0
  *   --log <file>         the agent's log (JSON lines; default stderr)
- *   --dnsmasq-extra <l>  a line appended to the setup AP's dnsmasq config (benchmarks only)
  *
  * stdout: JSON lines for the lab — `{"ev":"ready",...}` once the API listens, then the agent's
  * events (`state`, `attempt`, `app`) as they happen, each with `t` (ms since the epoch).
@@ -52,7 +51,6 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--runtime-dir <dir>')
     .option('--ap-sta')
     .option('--log <file>')
-    .option('--dnsmasq-extra <line>', '', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse(argv);
   const o = program.opts<{
     config: string;
@@ -61,7 +59,6 @@ async function main(argv: string[]): Promise<void> {
     runtimeDir: string;
     apSta?: boolean;
     log?: string;
-    dnsmasqExtra: string[];
   }>();
   const startedAt = Date.now();
   const config = parseOrThrow(
@@ -84,7 +81,6 @@ async function main(argv: string[]): Promise<void> {
     runtimeDir: o.runtimeDir,
     stationIf: config.interfaces.wifi,
     ...(o.apSta ? { apIf: config.interfaces.ap ?? 'uap0' } : {}),
-    dnsmasqExtra: o.dnsmasqExtra,
     log: (message) => logger.info(message),
   });
   const advertiser =

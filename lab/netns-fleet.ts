@@ -87,8 +87,6 @@ export interface NetnsFleetOptions {
   progress?: (message: string) => void;
   /** Node flags for the agents (default: the systemd unit's). */
   nodeFlags?: string[];
-  /** Appended to every setup AP's dnsmasq config (benchmarks only: see lab/netns-radio.ts). */
-  setupApDnsmasqExtra?: string[];
 }
 
 export interface NetnsDevice {
@@ -191,7 +189,6 @@ export class NetnsFleet {
   private dhcp: LineChild | undefined;
   private dhcpIgnore: string[] = [];
   private stationRuns = 0;
-  private setupApExtra: readonly string[];
   private destroyed = false;
   private readonly progress: (message: string) => void;
 
@@ -207,7 +204,6 @@ export class NetnsFleet {
     this.peerNs = o.peer ? `${id}-peer` : undefined;
     this.adapters = Array.from({ length: Math.max(1, o.adapters) }, (_, k) => `wlan${k}`);
     this.progress = o.progress ?? (() => undefined);
-    this.setupApExtra = o.setupApDnsmasqExtra ?? [];
     this.air = new AirController({
       airNs: this.airNs,
       runner: this.runner,
@@ -467,8 +463,8 @@ export class NetnsFleet {
    * The LAN's DHCP server, alone in its dnsmasq so it can go down while DNS stays. `no-ping`: by
    * default dnsmasq pings every address before offering it and handles new clients one at a time,
    * 3 s each (measured here: five clients at once take 15 s), which would make this router, not
-   * the system under test, the bottleneck of every fleet. The setup APs keep the agent's generated
-   * config as it ships (see docs/performance.md for what its ping costs a station's join).
+   * the system under test, the bottleneck of every fleet. The agent's setup APs ship with
+   * `no-ping` for the same reason (agent/backends/setup-ap-dnsmasq.ts).
    */
   async startDhcp(): Promise<void> {
     if (this.dhcp && !this.dhcp.exit) return;
@@ -706,7 +702,6 @@ export class NetnsFleet {
         '--log',
         d.logPath,
         ...(d.spec.apSta ? ['--ap-sta'] : []),
-        ...this.setupApExtra.flatMap((line) => ['--dnsmasq-extra', line]),
       ],
       { onEvent: (e) => d.events.push(e) },
     );
@@ -800,11 +795,6 @@ export class NetnsFleet {
     d.spec = { ...d.spec, onLan: false };
     await this.powerOn(d);
     await this.settled(d, 60_000);
-  }
-
-  /** Lines appended to every setup AP's dnsmasq config from the next boot on (benchmarks only). */
-  setSetupApDnsmasqExtra(lines: readonly string[]): void {
-    this.setupApExtra = [...lines];
   }
 
   /** Attempts the device's agent reported (every boot), by id. */

@@ -70,12 +70,6 @@ export interface NetnsRadioOptions {
   /** dnsmasq must still be running this long after it starts (the wpa backend waits 300 ms). */
   dnsmasqSettleMs?: number;
   dnsmasq?: string;
-  /**
-   * Lines appended to the generated dnsmasq config: an experiment knob for the benchmarks only
-   * (`no-ping`, to measure what dnsmasq's ping before every offer costs a station's join). The
-   * lab never sets it otherwise: the setup AP runs the config the wpa backend ships.
-   */
-  dnsmasqExtra?: readonly string[];
   log?: (message: string) => void;
 }
 
@@ -89,7 +83,6 @@ export class NetnsRadio implements RadioPort {
   private readonly dhcpInterval: number;
   private readonly settleMs: number;
   private readonly dnsmasqPath: string;
-  private readonly dnsmasqExtra: readonly string[];
   private readonly log: (message: string) => void;
   private ap: SetupApConfig | undefined;
   private apChannel: number | undefined;
@@ -108,7 +101,6 @@ export class NetnsRadio implements RadioPort {
     this.dhcpInterval = o.dhcpIntervalSeconds ?? 1;
     this.settleMs = o.dnsmasqSettleMs ?? 300;
     this.dnsmasqPath = o.dnsmasq ?? 'dnsmasq';
-    this.dnsmasqExtra = (o.dnsmasqExtra ?? []).filter((l) => /^[a-z][a-z-]*$/.test(l));
     this.log = o.log ?? (() => undefined);
   }
 
@@ -251,7 +243,7 @@ export class NetnsRadio implements RadioPort {
         leaseFile: join(this.dir, 'dnsmasq.leases'),
         pidFile: join(this.dir, 'dnsmasq.pid'),
       });
-      await writeConfigFile(confPath, conf + this.dnsmasqExtra.map((l) => `${l}\n`).join(''));
+      await writeConfigFile(confPath, conf);
       this.dnsmasq = await this.startDnsmasq(confPath);
     } catch (err) {
       await this.air.call({ op: 'stopAp' }).catch(() => undefined);

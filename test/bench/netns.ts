@@ -7,8 +7,7 @@
  *   floor ⌈N/K⌉ × join + one return join, with 1 and 3 adapters, on devices fresh from the factory
  *   (their setup AP's DHCP server has never seen the station). Each lane join is timed in parts
  *   (association, DHCP lease, reachability) and every device's steps are kept, so the figure says
- *   where the time beyond the floor goes. Then once more with 3 adapters and `no-ping` added to the
- *   setup AP's dnsmasq config, to show what dnsmasq's ping before an offer costs.
+ *   where the time beyond the floor goes.
  * - Discovery, on the same 50 devices, now on LabNet: time until the station's browser lists all
  *   50, and until avahi-browse (a real avahi-daemon in a wired host's namespace, started fresh) has
  *   resolved all 50, alternately, each with nobody else browsing; then how long the browser takes
@@ -290,8 +289,6 @@ async function freshFromFactory(fleet: NetnsFleet, d: NetnsDevice): Promise<void
 
 export interface NetnsApRun {
   adapters: number;
-  /** Lines added to the setup AP's dnsmasq config ([] as the agent ships it). */
-  setupApDnsmasqExtra: string[];
   wall_s: number;
   floor_s: number;
   ratio: number;
@@ -334,7 +331,7 @@ export async function benchNetnsApAndDiscovery(o: {
   devices: number;
   joinMs: number;
   /** Runs in order, each on devices fresh from the factory. */
-  runs: { adapters: number; setupApDnsmasqExtra: string[] }[];
+  runs: { adapters: number }[];
   discoveryRounds: number;
   addressChanges: number;
   progress: Progress;
@@ -352,7 +349,6 @@ export async function benchNetnsApAndDiscovery(o: {
       apStartMs: 300,
       apStopMs: 100,
     },
-    setupApDnsmasqExtra: o.runs[0]?.setupApDnsmasqExtra ?? [],
     peer: true,
     progress: o.progress,
   });
@@ -363,14 +359,11 @@ export async function benchNetnsApAndDiscovery(o: {
     const workshopHex = Buffer.from(WORKSHOP.ssid).toString('hex');
     const ap: NetnsApRun[] = [];
     for (const [i, r] of o.runs.entries()) {
-      const extra = r.setupApDnsmasqExtra;
       if (i > 0) {
         o.progress(`factory reset of ${o.devices} devices`);
-        fleet.setSetupApDnsmasqExtra(extra);
         await inParallel(fleet.devices, 6, (d) => freshFromFactory(fleet, d));
       }
-      const what = `${r.adapters} adapter(s)${extra.length ? `, setup AP dnsmasq + ${extra.join(' ')}` : ''}`;
-      o.progress(`AP path: ${o.devices} devices, ${what}`);
+      o.progress(`AP path: ${o.devices} devices, ${r.adapters} adapter(s)`);
       const job = await timedJob(
         fleet,
         [
@@ -379,13 +372,12 @@ export async function benchNetnsApAndDiscovery(o: {
           String(o.devices),
           ...fleet.adapters.slice(0, r.adapters).flatMap((a) => ['--adapter', a]),
         ],
-        `ap-${r.adapters}${extra.length ? `-${extra.join('-')}` : ''}`,
+        `ap-${r.adapters}`,
         (ssidHex) => ssidHex !== labNetHex && ssidHex !== workshopHex,
       );
       const floorMs = Math.ceil(o.devices / r.adapters) * o.joinMs + o.joinMs;
       ap.push({
         adapters: r.adapters,
-        setupApDnsmasqExtra: extra,
         wall_s: job.wallMs / 1000,
         floor_s: floorMs / 1000,
         ratio: job.wallMs / floorMs,
