@@ -6,9 +6,7 @@
  * Everything is synchronous and deterministic: no timers here; latency belongs to the sims.
  */
 import { ssidDisplay } from '../shared/ssid';
-import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
-import { sha1 } from '@noble/hashes/legacy.js';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, pbkdf2Sync } from 'node:crypto';
 import type { JoinEap, Lease } from '../agent/ports/radio';
 import { formatPemBlock, parsePemBlocks } from '../shared/pem';
 import { PHASE2_OF, type EapMethod, type EapPhase2 } from '../shared/protocol/eap';
@@ -184,7 +182,7 @@ export function wpa2Psk(passphrase: string, ssidHex: string): Uint8Array {
   const key = `${ssidHex.toLowerCase()}\u0000${passphrase}`;
   let psk = pskCache.get(key);
   if (psk === undefined) {
-    psk = pbkdf2(sha1, utf8Encode(passphrase), fromHex(ssidHex), { c: 4096, dkLen: 32 });
+    psk = new Uint8Array(pbkdf2Sync(utf8Encode(passphrase), fromHex(ssidHex), 4096, 32, 'sha1'));
     pskCache.set(key, psk);
   }
   return psk;

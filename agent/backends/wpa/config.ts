@@ -6,8 +6,7 @@
  * secret is ever written as text. Every value is checked before it is written: nothing reaches a
  * file that could start a new line or a new key.
  */
-import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
-import { sha1 } from '@noble/hashes/legacy.js';
+import { pbkdf2Sync } from 'node:crypto';
 import { AirliftError } from '../../../shared/errors';
 import { isIpv4, parseIpv4, prefixToNetmask } from '../../../shared/ipv4';
 import { fromHex, isHex, toHex, utf8Encode } from '../../../shared/encoding';
@@ -161,12 +160,18 @@ export function checkChannel(channel: number): number {
 // ---------------------------------------------------------------------------------------------
 // PSK
 
-/** The WPA2 PSK of a passphrase: PBKDF2-HMAC-SHA1(passphrase, SSID bytes, 4096, 32), as 64 hex. */
+/**
+ * The WPA2 PSK of a passphrase: PBKDF2-HMAC-SHA1(passphrase, SSID bytes, 4096, 32), as 64 hex.
+ * OpenSSL's, not a JavaScript one: 8,192 SHA-1 blocks cost a Pi-class CPU tenths of a second in JS.
+ */
 export function wpaPskHex(passphrase: string, ssidHex: string): string {
-  const key = pbkdf2(sha1, utf8Encode(checkWpa2Passphrase(passphrase)), fromHex(checkSsidHex(ssidHex)), {
-    c: 4096,
-    dkLen: 32,
-  });
+  const key = pbkdf2Sync(
+    utf8Encode(checkWpa2Passphrase(passphrase)),
+    fromHex(checkSsidHex(ssidHex)),
+    4096,
+    32,
+    'sha1',
+  );
   return toHex(key);
 }
 
