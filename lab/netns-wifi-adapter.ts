@@ -6,12 +6,20 @@
  * lease and checks that the address it was told to expect answers (a TCP connect). Like an OS, it
  * keeps the profiles of networks it joined (secret included, in a 0600 file of the station's state
  * directory, so a station restarted after a crash can still restore the technician's network).
+ *
+ * No Enterprise (802.1X): the air protocol (lab/air-protocol.ts) carries a passphrase or a PSK only,
+ * the network lab builds WPA2-PSK and open access points only (lab/netns-fleet.ts), and its devices
+ * offer no Enterprise security (lab/netns-radio.ts). So the adapter says it cannot join one (a job
+ * then verifies from the network the lane had, decision 0012) and refuses an Enterprise join with
+ * `UNSUPPORTED_SECURITY` rather than associate without 802.1X. Enterprise joins are tested on the
+ * in-process lab (lab/sim-wifi-adapter.ts, whose airspace has a RADIUS server).
  */
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { appendFile, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ScanResult } from '../shared/protocol/wifi';
+import { AirliftError } from '../shared/errors';
+import { isEnterprise, type ScanResult } from '../shared/protocol/wifi';
 import { ssidDisplay } from '../shared/ssid';
 import type {
   AdapterInfo,
@@ -74,8 +82,13 @@ export class ProfileStore {
   }
 }
 
+/** Why the network lab's adapter does not join 802.1X networks (the pre-flight shows it). */
+export const NETNS_NO_ENTERPRISE =
+  "The network lab's airspace has no 802.1X: its air protocol carries a passphrase or a PSK only. The lane verifies devices from the network it had before the job.";
+
 export class NetnsWifiAdapter implements WifiAdapter {
   readonly info: AdapterInfo;
+  readonly enterprise = { join: false, why: NETNS_NO_ENTERPRISE } as const;
   private client: Promise<AirClient> | undefined;
 
   constructor(private readonly o: NetnsAdapterOptions) {
@@ -119,6 +132,8 @@ export class NetnsWifiAdapter implements WifiAdapter {
   }
 
   async join(req: JoinRequest): Promise<JoinResult> {
+    if (req.eap !== undefined || isEnterprise(req.security))
+      throw new AirliftError('UNSUPPORTED_SECURITY', `${this.o.ifname}: ${NETNS_NO_ENTERPRISE}`);
     const start = performance.now();
     const deadline = Date.now() + req.timeoutMs;
     const failed = (reason: Extract<JoinResult, { ok: false }>['reason'], detail?: string): JoinResult => ({
