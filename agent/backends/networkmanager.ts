@@ -41,7 +41,14 @@
  *   required`. Offered with the EAP methods NetworkManager's wpa_supplicant lists (D-Bus
  *   `EapMethods`; all three when it cannot be asked: NetworkManager's supplicant has EAP), and
  *   WPA3-Enterprise only where WPA3-Personal is. NetworkManager reports a certificate that failed
- *   the check as missing secrets: such a join fails as `auth_failed` with a detail that says so.
+ *   the check as missing secrets: such a join fails as `auth_failed` with a detail that says so,
+ *   never `cert_rejected`. NetworkManager keeps nothing that tells the two apart: of wpa_supplicant's
+ *   `EAP` D-Bus signal it reads only started and completion success/failure, it does not listen to
+ *   `Certification`, and a failed 802.1X association ends as device reason NO_SECRETS ("Secrets were
+ *   required, but not provided"), as a wrong password does. Only wpa_supplicant's own
+ *   `CTRL-EVENT-EAP-TLS-CERT-ERROR` line names a certificate, on its control socket or D-Bus while
+ *   the join runs, or in the journal where the distribution's unit logs it; none is read here
+ *   (decision 0012, "The agent's NetworkManager backend").
  * - Static IPv4: `ipv4.method manual` with the address, gateway and DNS servers.
  *
  * NetworkManager's shared mode chooses its own DHCP range in the /24.
