@@ -41,8 +41,10 @@ export function parseDeviceReply<S extends z.ZodType>(schema: S, value: unknown,
 
 /**
  * Handshakes refused for a moment are tried again: BUSY (the device is computing another one)
- * with a growing pause, RATE_LIMITED when the device's own `retryAfterMs` is short. Bounded in
- * tries and in total wait, so one device never holds its lane for long.
+ * with a growing pause, RATE_LIMITED when the device's own `retryAfterMs` is short, and a device
+ * that could not be reached (a setup AP whose carrier drops for a moment: the ARP probes can all
+ * land in the gaps) with a short growing pause. Bounded in tries and in total wait, so one device
+ * never holds its lane for long. Reads (GET) are tried again on UNREACHABLE the same way.
  */
 export interface HandshakeRetry {
   attempts: number;
@@ -52,6 +54,9 @@ export interface HandshakeRetry {
   maxRetryAfterMs: number;
   /** All pauses of one handshake together. */
   maxTotalWaitMs: number;
+  /** The first pause after UNREACHABLE; it doubles, within `unreachableMaxWaitMs` in all. */
+  unreachableFirstMs: number;
+  unreachableMaxWaitMs: number;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -61,6 +66,8 @@ export const HANDSHAKE_RETRY: Readonly<HandshakeRetry> = {
   busyMaxMs: 4_000,
   maxRetryAfterMs: 10_000,
   maxTotalWaitMs: 20_000,
+  unreachableFirstMs: 400,
+  unreachableMaxWaitMs: 3_000,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
@@ -82,7 +89,23 @@ export class DeviceApi {
     this.retry = { ...HANDSHAKE_RETRY, ...retry };
   }
 
+  /** A read, tried again while the device is unreachable for a moment (`HandshakeRetry`). */
   private async get(path: string): Promise<unknown> {
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.getOnce(path);
+      } catch (err) {
+        const e = asAirlift(err);
+        const pause = e.code === 'UNREACHABLE' ? this.unreachablePause(attempt, waited) : undefined;
+        if (pause === undefined) throw attempt > 1 ? gaveUp(e, attempt, waited) : e;
+        waited += pause;
+        await this.retry.sleep(pause);
+      }
+    }
+  }
+
+  private async getOnce(path: string): Promise<unknown> {
     try {
       const res = await withTimeout(
         this.fetch(this.baseUrl + path, { method: 'GET', headers: { Accept: 'application/json' } }),
@@ -148,9 +171,19 @@ export class DeviceApi {
       const after = retryAfterMsOf(e);
       // A little past the device's own limit: its clock and ours do not tick together.
       if (after !== undefined && after <= this.retry.maxRetryAfterMs) pause = after + 100;
+    } else if (e.code === 'UNREACHABLE') {
+      pause = this.unreachablePause(attempt, waited);
     }
     if (pause === undefined || waited + pause > this.retry.maxTotalWaitMs) return undefined;
     return Math.round(pause);
+  }
+
+  /** The pause before try `attempt + 1` of a device that was unreachable, or undefined to give up. */
+  private unreachablePause(attempt: number, waited: number): number | undefined {
+    if (attempt >= this.retry.attempts) return undefined;
+    // Jitter, so the tries do not fall into the gaps of a link that drops at a steady rhythm.
+    const pause = Math.round(this.retry.unreachableFirstMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2));
+    return waited + pause > this.retry.unreachableMaxWaitMs ? undefined : pause;
   }
 
   private async handshake(deviceId: string, secrets: DeviceSecrets): Promise<SecureSession> {
@@ -173,7 +206,7 @@ export class DeviceApi {
 
 /** The last refusal, saying that the station tried again before giving up. */
 function gaveUp(e: AirliftError, attempts: number, waitedMs: number): AirliftError {
-  if (e.code !== 'BUSY' && e.code !== 'RATE_LIMITED') return e;
+  if (e.code !== 'BUSY' && e.code !== 'RATE_LIMITED' && e.code !== 'UNREACHABLE') return e;
   return new AirliftError(
     e.code,
     `${e.message} (${attempts} tries over ${(waitedMs / 1000).toFixed(1)} s)`,

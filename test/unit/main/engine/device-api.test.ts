@@ -1,6 +1,7 @@
 /**
- * DeviceApi's handshake retries: BUSY and a short RATE_LIMITED are tried again, a bounded number of
- * times and within a total wait; anything else, or a long wait, fails at once. The device here
+ * DeviceApi's handshake retries: BUSY, a short RATE_LIMITED and a device unreachable for a moment
+ * are tried again, a bounded number of times and within a total wait; anything else, or a long
+ * wait, fails at once. Reads are tried again while the device is unreachable. The device here
  * answers every hello with the error under test (the lab tests drive the real agent).
  */
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,52 @@ describe('DeviceApi.session retries', () => {
     const { open, pauses } = api(device.fetch);
     expect((await refusal(open())).code).toBe(err.code);
     expect(device.hellos()).toBe(1);
+    expect(pauses).toEqual([]);
+  });
+
+  it('tries a handshake again while the device is unreachable, briefly, and says how often', async () => {
+    let hellos = 0;
+    const { open, pauses } = api(() => {
+      hellos++;
+      return Promise.reject(new Error('connect EHOSTUNREACH 10.150.7.1:80'));
+    });
+    const e = await refusal(open());
+    expect(e.code).toBe('UNREACHABLE');
+    expect(e.message).toMatch(/tries over/);
+    expect(pauses.length).toBeGreaterThanOrEqual(2);
+    expect(pauses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(HANDSHAKE_RETRY.unreachableMaxWaitMs);
+    expect(hellos).toBe(pauses.length + 1);
+  });
+
+  it('reads again while the device is unreachable for a moment', async () => {
+    let calls = 0;
+    const pauses: number[] = [];
+    const fetch: FetchLike = () =>
+      ++calls <= 2
+        ? Promise.reject(new Error('connect EHOSTUNREACH 10.150.7.1:80'))
+        : Promise.resolve({ status: 200, json: () => Promise.resolve({ networks: [] }) });
+    const a = new DeviceApi('http://10.150.7.1', fetch, 1000, {
+      sleep: (ms) => {
+        pauses.push(ms);
+        return Promise.resolve();
+      },
+    });
+    expect(await a.networks()).toEqual({ networks: [] });
+    expect(calls).toBe(3);
+    expect(pauses).toHaveLength(2);
+    expect(pauses[1]).toBeGreaterThan(pauses[0] ?? Infinity);
+  });
+
+  it('does not read again when the device answered with an error', async () => {
+    const device = refusingDevice(new AirliftError('NOT_FOUND', 'no such thing'));
+    const { pauses } = api(device.fetch);
+    const a = new DeviceApi('http://10.150.7.1', device.fetch, 1000, {
+      sleep: (ms) => {
+        pauses.push(ms);
+        return Promise.resolve();
+      },
+    });
+    await expect(a.status()).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(pauses).toEqual([]);
   });
 });
