@@ -20,7 +20,10 @@ import type { DeviceTransport } from '../ports/device-transport';
 export interface DeviceHttpOptions {
   /** TCP connect: a device one Wi-Fi hop away answers a SYN in milliseconds. */
   connectTimeoutMs?: number;
-  /** Until the status line and headers: a fresh scan (`/v1/networks?force=1`) takes the longest. */
+  /**
+   * Until the status line and headers: a fresh scan (`/v1/networks?force=1`) takes the longest, and
+   * an answer lost while a setup AP's carrier dropped comes only at TCP's next, backed-off retransmit.
+   */
   headersTimeoutMs?: number;
   /** Longest silence between two chunks of an answer. */
   bodyTimeoutMs?: number;
@@ -33,9 +36,9 @@ export interface DeviceHttpOptions {
 
 export const DEVICE_HTTP_DEFAULTS: Readonly<Required<DeviceHttpOptions>> = {
   connectTimeoutMs: 5_000,
-  headersTimeoutMs: 12_000,
+  headersTimeoutMs: 20_000,
   bodyTimeoutMs: 5_000,
-  requestTimeoutMs: 15_000,
+  requestTimeoutMs: 25_000,
   maxResponseBytes: 1024 * 1024,
   keepAliveTimeoutMs: 4_000,
 };
