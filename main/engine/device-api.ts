@@ -42,8 +42,8 @@ export function parseDeviceReply<S extends z.ZodType>(schema: S, value: unknown,
 /**
  * Handshakes refused for a moment are tried again: BUSY (the device is computing another one)
  * with a growing pause, RATE_LIMITED when the device's own `retryAfterMs` is short, and a device
- * that could not be reached (a setup AP whose carrier drops for a moment: the ARP probes can all
- * land in the gaps) with a short growing pause. Bounded in tries and in total wait, so one device
+ * that could not be reached (a setup AP whose carrier drops for a moment) with a short growing
+ * pause. Bounded in tries and in total wait, so one device
  * never holds its lane for long. Reads (GET) are tried again on UNREACHABLE the same way.
  */
 export interface HandshakeRetry {
@@ -90,14 +90,25 @@ export class DeviceApi {
   }
 
   /** A read, tried again while the device is unreachable for a moment (`HandshakeRetry`). */
-  private async get(path: string): Promise<unknown> {
+  private get(path: string): Promise<unknown> {
+    return this.retrying(
+      () => this.getOnce(path),
+      (e, attempt, waited) => (e.code === 'UNREACHABLE' ? this.unreachablePause(attempt, waited) : undefined),
+    );
+  }
+
+  /** `op` until it succeeds or `pauseFor` gives up; the last error says how often it was tried. */
+  private async retrying<T>(
+    op: () => Promise<T>,
+    pauseFor: (e: AirliftError, attempt: number, waited: number) => number | undefined,
+  ): Promise<T> {
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.getOnce(path);
+        return await op();
       } catch (err) {
         const e = asAirlift(err);
-        const pause = e.code === 'UNREACHABLE' ? this.unreachablePause(attempt, waited) : undefined;
+        const pause = pauseFor(e, attempt, waited);
         if (pause === undefined) throw attempt > 1 ? gaveUp(e, attempt, waited) : e;
         waited += pause;
         await this.retry.sleep(pause);
@@ -141,19 +152,11 @@ export class DeviceApi {
   }
 
   /** The secure session, retrying a handshake the device refused for a moment (`HandshakeRetry`). */
-  async session(deviceId: string, secrets: DeviceSecrets): Promise<SecureSession> {
-    let waited = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.handshake(deviceId, secrets);
-      } catch (err) {
-        const e = asAirlift(err);
-        const pause = this.pauseBefore(e, attempt, waited);
-        if (pause === undefined) throw attempt > 1 ? gaveUp(e, attempt, waited) : e;
-        waited += pause;
-        await this.retry.sleep(pause);
-      }
-    }
+  session(deviceId: string, secrets: DeviceSecrets): Promise<SecureSession> {
+    return this.retrying(
+      () => this.handshake(deviceId, secrets),
+      (e, attempt, waited) => this.pauseBefore(e, attempt, waited),
+    );
   }
 
   /** How long to wait before another try after `e`, or undefined to give up. */

@@ -68,9 +68,8 @@ interface AxeViolation {
   nodes: string[];
 }
 
-/** axe-core's serious and critical findings on the page as it is now. */
 /**
- * axe-core over the whole page but react-aria's spoken announcements: a pending Button announces
+ * axe-core's serious and critical findings on the page as it is now, over the whole page but react-aria's spoken announcements: a pending Button announces
  * itself as `<div role="img" aria-labelledby="its id">` and the node stays 7 s, already spoken, after
  * the button may have gone with its screen; axe then sees a label pointing nowhere.
  */

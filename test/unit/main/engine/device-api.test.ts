@@ -33,7 +33,7 @@ function api(fetch: FetchLike) {
       return Promise.resolve();
     },
   });
-  return { open: () => a.session(ID, secrets), pauses };
+  return { open: () => a.session(ID, secrets), device: a, pauses };
 }
 
 async function refusal(p: Promise<unknown>): Promise<AirliftError> {
@@ -102,17 +102,11 @@ describe('DeviceApi.session retries', () => {
 
   it('reads again while the device is unreachable for a moment', async () => {
     let calls = 0;
-    const pauses: number[] = [];
-    const fetch: FetchLike = () =>
+    const { device: a, pauses } = api(() =>
       ++calls <= 2
         ? Promise.reject(new Error('connect EHOSTUNREACH 10.150.7.1:80'))
-        : Promise.resolve({ status: 200, json: () => Promise.resolve({ networks: [] }) });
-    const a = new DeviceApi('http://10.150.7.1', fetch, 1000, {
-      sleep: (ms) => {
-        pauses.push(ms);
-        return Promise.resolve();
-      },
-    });
+        : Promise.resolve({ status: 200, json: () => Promise.resolve({ networks: [] }) }),
+    );
     expect(await a.networks()).toEqual({ networks: [] });
     expect(calls).toBe(3);
     expect(pauses).toHaveLength(2);
@@ -121,13 +115,7 @@ describe('DeviceApi.session retries', () => {
 
   it('does not read again when the device answered with an error', async () => {
     const device = refusingDevice(new AirliftError('NOT_FOUND', 'no such thing'));
-    const { pauses } = api(device.fetch);
-    const a = new DeviceApi('http://10.150.7.1', device.fetch, 1000, {
-      sleep: (ms) => {
-        pauses.push(ms);
-        return Promise.resolve();
-      },
-    });
+    const { device: a, pauses } = api(device.fetch);
     await expect(a.status()).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(pauses).toEqual([]);
   });
