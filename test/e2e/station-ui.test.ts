@@ -69,9 +69,10 @@ interface AxeViolation {
 }
 
 /**
- * axe-core's serious and critical findings on the page as it is now, over the whole page but react-aria's spoken announcements: a pending Button announces
- * itself as `<div role="img" aria-labelledby="its id">` and the node stays 7 s, already spoken, after
- * the button may have gone with its screen; axe then sees a label pointing nowhere.
+ * axe-core's serious and critical findings on the page as it is now, leaving out react-aria's
+ * spoken announcements: a pending Button announces itself as `<div role="img" aria-labelledby="its
+ * id">`, and the node stays 7 s, already spoken, after the button may have gone with its screen;
+ * axe then sees a label pointing nowhere.
  */
 async function axe(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate("'axe' in window"))) await page.evaluate(axeSource);
